@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, idempotently, every Debian package that tigerfg's build, tests and benchmark need.
+# The CUDA toolkit (nvcc, cuBLAS, cuDNN, NCCL) is expected at /usr/local/cuda and is not installed here.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libopenmpi-dev openmpi-bin
+  libprotobuf-dev protobuf-compiler
+  libgoogle-glog-dev libgflags-dev
+  libgtest-dev libgmock-dev
+  libopenblas-dev
+  libjpeg62-turbo-dev zlib1g-dev
+  nlohmann-json3-dev
+  python3 python3-torch python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "install_deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install_deps: all packages present"
+fi

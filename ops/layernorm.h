@@ -1,0 +1,18 @@
+// ops/layernorm.h — LayerNorm over the last dimension (eps from the model, 1e-6).
+#pragma once
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::ops {
+
+// out[N, C] = (x - mean) / sqrt(var + eps) * gamma + beta (biased variance, as PyTorch).
+// Saves mean[N] and rstd[N] for the backward pass. x may be any shape [..., C].
+void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
+                      const Tensor& gamma, const Tensor& beta, float eps);
+
+// dx[N, C] is written (=); dgamma[C] and dbeta[C] accumulate (+=).
+void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
+                       const Tensor& dout, const Tensor& x, const Tensor& gamma,
+                       const Tensor& mean, const Tensor& rstd);
+
+}  // namespace tigerfg::ops

@@ -1,0 +1,16 @@
+// ops/linear.h — fully connected layer: y = x W^T + b (nn.Linear's layout, W is [out, in]).
+#pragma once
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::ops {
+
+// out[N, O] = x[N, I] · w[O, I]^T + bias[O]; bias may be empty.
+void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
+                   const Tensor& bias);
+
+// dx[N, I] is written (=) unless empty; dw[O, I] and dbias[O] accumulate (+=); dbias may be empty.
+void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
+                    const Tensor& x, const Tensor& w);
+
+}  // namespace tigerfg::ops

@@ -1,0 +1,18 @@
+// runtime/context.cc — the CPU side of Context; CUDA builds define the GPU side in
+// runtime/cuda_context.cu.
+#include "runtime/context.h"
+
+#include <glog/logging.h>
+
+namespace tigerfg {
+
+#ifndef TIGERFG_WITH_CUDA
+Context Context::Cuda(int device_index) {
+  LOG(FATAL) << "CUDA device " << device_index
+             << " requested, but this tigerfg was built without the CUDA backend";
+}
+
+bool CudaAvailable() { return false; }
+#endif
+
+}  // namespace tigerfg

@@ -1,0 +1,46 @@
+// runtime/cuda_context.cu — CUDA contexts: device selection, stream, cuBLASLt handle, workspace.
+#include <glog/logging.h>
+
+#include "runtime/context.h"
+#include "runtime/cuda_check.h"
+#include "runtime/cuda_context.h"
+
+namespace tigerfg {
+
+namespace {
+constexpr size_t kLtWorkspaceBytes = 32u << 20;  // cuBLASLt's recommendation for Hopper
+}
+
+CudaHandles::~CudaHandles() {
+  if (workspace) cudaFree(workspace);
+  if (lt) cublasLtDestroy(lt);
+  if (stream) cudaStreamDestroy(stream);
+}
+
+bool CudaAvailable() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+Context Context::Cuda(int device_index) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  CHECK(e == cudaSuccess && count > 0)
+      << "CUDA device " << device_index << " requested but no GPU is visible ("
+      << cudaGetErrorString(e) << ")";
+  CHECK(device_index >= 0 && device_index < count)
+      << "CUDA device " << device_index << " requested; " << count << " visible";
+  Context ctx(Device::kCuda);
+  auto handles = std::make_shared<CudaHandles>();
+  handles->device = device_index;
+  CUDA_CHECK(cudaSetDevice(device_index));
+  CUDA_CHECK(cudaGetDeviceProperties(&handles->props, device_index));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&handles->stream, cudaStreamNonBlocking));
+  CUBLAS_CHECK(cublasLtCreate(&handles->lt));
+  CUDA_CHECK(cudaMalloc(&handles->workspace, kLtWorkspaceBytes));
+  handles->workspace_bytes = kLtWorkspaceBytes;
+  ctx.cuda_ = std::move(handles);
+  return ctx;
+}
+
+}  // namespace tigerfg
