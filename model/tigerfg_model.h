@@ -1,0 +1,92 @@
+// model/tigerfg_model.h — the TIGER-FG model on one rank: parameters in flat buffers, explicit
+// forward and backward of both towers, the frozen teacher, and the loss terms.
+//
+// A training step, at any world size (DESIGN.md §3):
+//   1. EncodeForward(batch)            local embeddings q, e [b, E], teacher tq, ti [b, Et]
+//   2. (comm) all-gather               q_all, e_all, ti_all [G, ...], product_ids_all [G]
+//   3. LossForwardBackward(...)        loss rows of the local samples; d q_all, d e_all [G, E]
+//   4. (comm) reduce-scatter (sum)     d q, d e [b, E] of the local samples
+//   5. EncodeBackward(dq, de)          parameter gradients (+=) of this rank's loss
+//   6. (comm) all-reduce (mean)        gradients; then the optimizer
+// With one rank, Step() runs all of it with the gather being the identity.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "configs/tigerfg.pb.h"
+#include "runtime/batch.h"
+#include "runtime/context.h"
+#include "runtime/param_table.h"
+#include "runtime/status.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::model {
+
+// Names and shapes exactly as the spec's state_dict (plus "teacher.*" for the frozen teacher,
+// as the spec's `state()` writes them). Trainable first, teacher last. Decay: tensors named
+// "*.weight" with two or more dimensions (Linear, conv and embedding weights).
+ParamTable BuildParamTable(const config::ModelConfig& cfg);
+
+// Fills parameters like the spec's initialisation in spirit (deterministic from seed):
+// Linear/conv weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)), biases likewise, LayerNorm 1/0,
+// cls/pos N(0, 0.02), token embedding N(0, 1), logit_scale = init_logit_scale.
+void InitParams(const ParamTable& table, const config::ModelConfig& cfg, uint64_t seed,
+                float* params);
+
+struct LossTerms {
+  double total = 0, contrastive = 0, srd = 0, sdd = 0;
+  bool has_srd = false, has_sdd = false;
+};
+
+class TigerFGModel {
+ public:
+  // Plans every activation for `local_batch` samples once; no allocation inside a step.
+  TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx);
+  ~TigerFGModel();
+
+  const ParamTable& table() const;
+  const config::ModelConfig& config() const;
+  int64_t local_batch() const;
+  int64_t embed_dim() const;
+  int64_t teacher_dim() const;  // 0 without a teacher
+  bool has_teacher() const;
+
+  float* params();  // [table().total_numel()]
+  float* grads();   // [table().trainable_numel()]
+  void ZeroGrads();
+
+  // Step 1. Runs both towers and the teacher on the local batch.
+  void EncodeForward(const Batch& batch);
+  Tensor query_emb() const;     // [b, E], L2-normalised
+  Tensor item_emb() const;      // [b, E]
+  Tensor teacher_query() const;  // [b, Et] normalised teacher CLS of the query crop (teacher only)
+  Tensor teacher_item() const;   // [b, Et] normalised teacher CLS of the item image
+  Tensor ground_map() const;     // [b, N] head-mean map of the last grounding layer (layers > 0)
+
+  // Step 3. q_all, e_all [G, E], teacher_items_all [G, Et] (empty without teacher),
+  // product_ids_all [G] I64; this rank's samples are global rows [row0, row0 + b).
+  // Each term is the mean over the local rows (DESIGN.md §3); the returned terms are this
+  // rank's. Writes dq_all, de_all [G, E] (=) and accumulates the logit_scale and SRD paths.
+  LossTerms LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
+                                const Tensor& teacher_items_all, const Tensor& product_ids_all,
+                                int64_t row0, Tensor dq_all, Tensor de_all);
+
+  // Step 5. dq, de [b, E]. `on_param_ready(name)` (may be empty) is called as soon as the named
+  // parameter's gradient is final, so gradient buckets can be sent while backward goes on.
+  void EncodeBackward(const Tensor& dq, const Tensor& de,
+                      const std::function<void(const std::string&)>& on_param_ready = {});
+
+  // Steps 1-5 on one rank (zeroes the gradients first).
+  LossTerms Step(const Batch& batch);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Checks a batch against the model's shapes; the error names the tensor and what differs.
+Status ValidateBatch(const config::ModelConfig& cfg, const Batch& batch);
+
+}  // namespace tigerfg::model
