@@ -12,7 +12,8 @@ packages=(
   libopenblas-dev
   libjpeg62-turbo-dev zlib1g-dev
   nlohmann-json3-dev
-  python3 python3-torch python3-numpy
+  python3 python3-torch python3-numpy python3-matplotlib
+  dataset-fashion-mnist
 )
 
 missing=()

@@ -1,0 +1,45 @@
+// runtime/train/optimizer.h — AdamW over the flat buffers: decoupled weight decay on the
+// parameters the table marks `decay` (matrices), global-norm clipping, warmup + cosine schedule.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "configs/tigerfg.pb.h"
+#include "runtime/context.h"
+#include "runtime/param_table.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::train {
+
+struct OptimStepInfo {
+  double lr = 0;
+  double grad_norm = 0;  // before clipping
+  bool clipped = false;
+};
+
+class AdamW {
+ public:
+  AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t total_steps);
+
+  // Updates the trainable prefix of `params` from `grads` (already averaged over ranks).
+  // `step` is 0-based; the moments' bias correction uses step + 1.
+  OptimStepInfo Step(const Context& ctx, float* params, float* grads, int64_t step);
+
+  // The moment buffers [trainable_numel] (for checkpoints).
+  Tensor m() const { return m_.tensor(); }
+  Tensor v() const { return v_.tensor(); }
+
+ private:
+  struct Run {  // a contiguous range of parameters sharing the decay flag
+    int64_t begin, end;
+    bool decay;
+  };
+  config::OptimConfig optim_;
+  int64_t total_steps_;
+  int64_t numel_;
+  std::vector<Run> runs_;
+  Buffer m_, v_;
+};
+
+}  // namespace tigerfg::train
