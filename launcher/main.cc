@@ -16,10 +16,6 @@ constexpr char kUsage[] =
     "  grads    losses and gradients for given weights and batch (--config --weights --batch --out)\n"
     "  bench    training-step throughput on synthetic data (--config --batch N --steps N)\n"
     "  data     build a dataset: `data fmnist --out DIR`\n"
-    "  eval     retrieval metrics of given weights on an evaluation set\n"
-    "  embed    catalogue embeddings for an index\n"
-    "  export   export towers for serving (safetensors, ONNX)\n"
-    "  inspect  print a checkpoint's manifest\n"
     "Run `tigerfg <command> --help` for a command's flags.\n";
 
 }  // namespace
@@ -40,7 +36,6 @@ int main(int argc, char** argv) {
   google::InstallFailureSignalHandler();
   using namespace tigerfg::launcher;  // NOLINT: the command table below reads better unqualified
   if (command == "data") return RunData(rest_argc, rest_argv);
-  if (command == "inspect") return RunInspect(rest_argc, rest_argv);
   gflags::ParseCommandLineFlags(&rest_argc, &rest_argv, /*remove_flags=*/true);
   if (rest_argc > 1) {
     std::fprintf(stderr, "tigerfg %s: unexpected argument '%s'\n", command.c_str(), rest_argv[1]);
@@ -49,9 +44,6 @@ int main(int argc, char** argv) {
   if (command == "train") return RunTrain();
   if (command == "grads") return RunGrads();
   if (command == "bench") return RunBench();
-  if (command == "eval") return RunEval();
-  if (command == "embed") return RunEmbed();
-  if (command == "export") return RunExport();
   std::fprintf(stderr, "tigerfg: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

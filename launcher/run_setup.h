@@ -1,0 +1,21 @@
+// launcher/run_setup.h — what every subcommand does first: load the config named by --config with
+// the --set overrides and the generic flag overrides, and report user errors uniformly.
+#pragma once
+
+#include <string>
+
+#include "configs/tigerfg.pb.h"
+#include "runtime/status.h"
+
+namespace tigerfg::launcher {
+
+// LoadConfig(--config, --set), then --steps and --device when given. --config is required.
+StatusOr<config::RunConfig> LoadRunConfigFromFlags();
+
+// Prints "tigerfg <command>: error: <message>" to stderr and returns the exit code 1.
+int ReportError(const std::string& command, const Status& status);
+
+// Sets the OpenMP/OpenBLAS thread count (train.threads; 0 keeps the default).
+void ConfigureCpuThreads(int threads);
+
+}  // namespace tigerfg::launcher
