@@ -1,0 +1,200 @@
+// ops/cpu/attention.cc — multi-head self-attention core on the CPU: one (batch, head) pair per
+// OpenMP task, q/k/v read in place from the qkv layout, probs kept for the backward pass.
+#include "ops/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "ops/cpu/vec_math.h"
+#include "ops/dispatch.h"
+
+namespace tigerfg::ops {
+namespace {
+
+struct AttentionDims {
+  int64_t batch, seq, width, heads, head_dim;
+};
+
+AttentionDims CheckQkv(const Tensor& qkv, int heads, const char* op) {
+  CHECK(qkv.dtype() == DType::kF32) << op << ": qkv is " << DTypeName(qkv.dtype()) << ", not F32";
+  CHECK_EQ(qkv.ndim(), 3) << op << ": qkv must be [B, S, 3D], got " << qkv.shape().ToString();
+  CHECK_GT(heads, 0) << op << ": heads must be positive";
+  CHECK_EQ(qkv.dim(2) % (3 * heads), 0) << op << ": qkv " << qkv.shape().ToString()
+                                        << " is not [B, S, 3 * heads * d], heads " << heads;
+  const int64_t width = qkv.dim(2) / 3;
+  return {qkv.dim(0), qkv.dim(1), width, heads, width / heads};
+}
+
+void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
+  CHECK(t.dtype() == DType::kF32) << op << ": " << name << " is " << DTypeName(t.dtype())
+                                  << ", not F32";
+  CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
+                            << shape.ToString();
+}
+
+// Softmax of row[0, n) in place over the keys with valid[j] == 1; the others get exactly 0 (so
+// padded keys receive no gradient). A row with no valid key becomes all zeros.
+void MaskedSoftmaxRow(float* row, const float* valid, int64_t n) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float m = kNegInf;
+#pragma omp simd reduction(max : m)
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, valid[j] != 0.0f ? row[j] : kNegInf);
+  if (m == kNegInf) {
+    std::fill(row, row + n, 0.0f);
+    return;
+  }
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    const float e = valid[j] * cpu::FastExp(row[j] - m);
+    row[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+}
+
+}  // namespace
+
+void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& qkv,
+                          const Tensor& key_valid, int heads) {
+  TIGERFG_CUDA_DISPATCH(SelfAttentionForward(ctx, out, probs, qkv, key_valid, heads));
+  const char* op = "SelfAttentionForward";
+  const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
+  CheckF32Shape(out, Shape({B, S, D}), op, "out");
+  CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
+  if (key_valid.defined()) {
+    CHECK(key_valid.dtype() == DType::kU8)
+        << op << ": key_valid is " << DTypeName(key_valid.dtype()) << ", not U8";
+    CHECK(key_valid.shape() == Shape({B, S}))
+        << op << ": key_valid is " << key_valid.shape().ToString() << ", expected [" << B << ", "
+        << S << "]";
+  }
+  const float* pqkv = qkv.f32();
+  const uint8_t* pvalid =
+      key_valid.defined() ? static_cast<const uint8_t*>(key_valid.data()) : nullptr;
+  float* pout = out.f32();
+  float* pprobs = probs.f32();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  // Per thread: the scaled keys transposed [d, S] (so scores vectorise over keys) and the key mask.
+  const int64_t per_thread = d * S + S;
+  std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads() * per_thread));
+
+#pragma omp parallel
+  {
+    float* key_t = scratch.data() + omp_get_thread_num() * per_thread;
+    float* valid = key_t + d * S;
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < B * H; ++pair) {
+      const int64_t b = pair / H, h = pair % H;
+      const float* q_base = pqkv + b * S * 3 * D + h * d;
+      const float* k_base = q_base + D;
+      const float* v_base = q_base + 2 * D;
+      for (int64_t j = 0; j < S; ++j) {
+        valid[j] = pvalid == nullptr || pvalid[b * S + j] != 0 ? 1.0f : 0.0f;
+        for (int64_t c = 0; c < d; ++c) key_t[c * S + j] = k_base[j * 3 * D + c] * scale;
+      }
+      float* p = pprobs + pair * S * S;
+      for (int64_t i = 0; i < S; ++i) {
+        float* row = p + i * S;
+        const float* qi = q_base + i * 3 * D;
+        std::fill(row, row + S, 0.0f);
+        for (int64_t c = 0; c < d; ++c) {
+          const float qc = qi[c];
+          const float* kc = key_t + c * S;
+#pragma omp simd
+          for (int64_t j = 0; j < S; ++j) row[j] += qc * kc[j];
+        }
+        MaskedSoftmaxRow(row, valid, S);
+        float* oi = pout + (b * S + i) * D + h * d;
+        std::fill(oi, oi + d, 0.0f);
+        for (int64_t j = 0; j < S; ++j) {
+          const float pij = row[j];
+          const float* vj = v_base + j * 3 * D;
+#pragma omp simd
+          for (int64_t c = 0; c < d; ++c) oi[c] += pij * vj[c];
+        }
+      }
+    }
+  }
+}
+
+void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
+                           const Tensor& probs, int heads) {
+  TIGERFG_CUDA_DISPATCH(SelfAttentionBackward(ctx, dqkv, dout, qkv, probs, heads));
+  const char* op = "SelfAttentionBackward";
+  const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
+  CheckF32Shape(dqkv, qkv.shape(), op, "dqkv");
+  CheckF32Shape(dout, Shape({B, S, D}), op, "dout");
+  CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
+  const float* pqkv = qkv.f32();
+  const float* pdout = dout.f32();
+  const float* pprobs = probs.f32();
+  float* pdqkv = dqkv.f32();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  // Per thread: v transposed [d, S] (dP rows vectorise over keys) and one row of dS [S].
+  const int64_t per_thread = d * S + S;
+  std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads() * per_thread));
+
+#pragma omp parallel
+  {
+    float* value_t = scratch.data() + omp_get_thread_num() * per_thread;
+    float* ds = value_t + d * S;
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < B * H; ++pair) {
+      const int64_t b = pair / H, h = pair % H;
+      const int64_t row_stride = 3 * D;
+      const float* q_base = pqkv + b * S * row_stride + h * d;
+      const float* k_base = q_base + D;
+      const float* v_base = q_base + 2 * D;
+      float* dq_base = pdqkv + b * S * row_stride + h * d;
+      float* dk_base = dq_base + D;
+      float* dv_base = dq_base + 2 * D;
+      for (int64_t j = 0; j < S; ++j) {
+        for (int64_t c = 0; c < d; ++c) value_t[c * S + j] = v_base[j * row_stride + c];
+        std::fill(dk_base + j * row_stride, dk_base + j * row_stride + d, 0.0f);
+        std::fill(dv_base + j * row_stride, dv_base + j * row_stride + d, 0.0f);
+      }
+      const float* p = pprobs + pair * S * S;
+      for (int64_t i = 0; i < S; ++i) {
+        const float* pi = p + i * S;
+        const float* doi = pdout + (b * S + i) * D + h * d;
+        const float* qi = q_base + i * row_stride;
+        // dP[i, :] = dO_i · V^T, then dS = P ⊙ (dP - <P, dP>) · scale.
+        std::fill(ds, ds + S, 0.0f);
+        for (int64_t c = 0; c < d; ++c) {
+          const float gc = doi[c];
+          const float* vc = value_t + c * S;
+#pragma omp simd
+          for (int64_t j = 0; j < S; ++j) ds[j] += gc * vc[j];
+        }
+        float dot = 0;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t j = 0; j < S; ++j) dot += pi[j] * ds[j];
+#pragma omp simd
+        for (int64_t j = 0; j < S; ++j) ds[j] = pi[j] * (ds[j] - dot) * scale;
+        float* dqi = dq_base + i * row_stride;
+        std::fill(dqi, dqi + d, 0.0f);
+        for (int64_t j = 0; j < S; ++j) {
+          const float dsij = ds[j], pij = pi[j];
+          const float* kj = k_base + j * row_stride;
+          float* dkj = dk_base + j * row_stride;
+          float* dvj = dv_base + j * row_stride;
+#pragma omp simd
+          for (int64_t c = 0; c < d; ++c) {
+            dqi[c] += dsij * kj[c];
+            dkj[c] += dsij * qi[c];
+            dvj[c] += pij * doi[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace tigerfg::ops

@@ -1,0 +1,302 @@
+// ops/cpu/losses.cc — the TIGER-FG loss terms on the CPU (scaled logits, multi-positive InfoNCE,
+// SDD, SRD) for a rank's local rows of the global batch; reductions in double.
+#include "ops/losses.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ops/dispatch.h"
+
+namespace tigerfg::ops {
+namespace {
+
+constexpr double kTeacherLogFloor = 1e-30;  // p_t.clamp_min(1e-30).log() in kl_rows
+constexpr float kMapLogFloor = 1e-8f;       // amap.clamp_min(LOG_FLOOR).log() in the spec
+
+void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
+  CHECK(t.dtype() == DType::kF32) << op << ": " << name << " is " << DTypeName(t.dtype())
+                                  << ", not F32";
+  CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
+                            << shape.ToString();
+}
+
+void CheckF32Matrix(const Tensor& t, const char* op, const char* name) {
+  CHECK(t.dtype() == DType::kF32 && t.ndim() == 2)
+      << op << ": " << name << " must be an F32 matrix, got " << DTypeName(t.dtype()) << " "
+      << t.shape().ToString();
+}
+
+// logits[b, G] against product_ids[G] (I64) for rows [row0, row0 + b).
+void CheckNceInputs(const Tensor& logits, const Tensor& product_ids, int64_t row0, const char* op) {
+  CheckF32Matrix(logits, op, "logits");
+  CHECK(product_ids.dtype() == DType::kI64)
+      << op << ": product_ids is " << DTypeName(product_ids.dtype()) << ", not I64";
+  CHECK(product_ids.ndim() == 1 && product_ids.dim(0) == logits.dim(1))
+      << op << ": product_ids is " << product_ids.shape().ToString() << ", logits "
+      << logits.shape().ToString();
+  CHECK(row0 >= 0 && row0 + logits.dim(0) <= logits.dim(1))
+      << op << ": local rows [" << row0 << ", " << row0 + logits.dim(0) << ") outside the batch of "
+      << logits.dim(1);
+}
+
+// log Σ_j exp(x_j) over the j with keep(j), max-shifted; -inf when nothing is kept.
+template <typename Keep>
+double LogSumExp(const float* x, int64_t n, Keep keep) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < n; ++j)
+    if (keep(j)) m = std::max(m, static_cast<double>(x[j]));
+  if (std::isinf(m)) return m;
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j)
+    if (keep(j)) sum += std::exp(x[j] - m);
+  return m + std::log(sum);
+}
+
+bool ScaleClamped(const Tensor& logit_scale, float max_scale) {
+  return std::exp(logit_scale.f32()[0]) > max_scale;
+}
+
+// Σ_ij a_ij b_ij over `n` elements, in double.
+double DotAll(const float* a, const float* b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+
+}  // namespace
+
+void ScaledLogitsForward(const Context& ctx, Tensor row_logits, Tensor col_logits, Tensor scale,
+                         const Tensor& q, const Tensor& e, const Tensor& logit_scale,
+                         float max_scale, int64_t row0) {
+  TIGERFG_CUDA_DISPATCH(
+      ScaledLogitsForward(ctx, row_logits, col_logits, scale, q, e, logit_scale, max_scale, row0));
+  const char* op = "ScaledLogitsForward";
+  CheckF32Matrix(q, op, "q");
+  const int64_t G = q.dim(0), E = q.dim(1);
+  CheckF32Shape(e, q.shape(), op, "e");
+  CheckF32Matrix(row_logits, op, "row_logits");
+  const int64_t b = row_logits.dim(0);
+  CHECK(row0 >= 0 && row0 + b <= G)
+      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
+  CheckF32Shape(row_logits, Shape({b, G}), op, "row_logits");
+  if (col_logits.defined()) CheckF32Shape(col_logits, Shape({b, G}), op, "col_logits");
+  CheckF32Shape(scale, Shape({1}), op, "scale");
+  CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
+  const float s = std::min(std::exp(logit_scale.f32()[0]), max_scale);
+  scale.f32()[0] = s;
+  const float* pq = q.f32();
+  const float* pe = e.f32();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, G, E, s, pq + row0 * E, E, pe, E, 0.0f,
+              row_logits.f32(), G);
+  if (col_logits.defined()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, G, E, s, pe + row0 * E, E, pq, E, 0.0f,
+                col_logits.f32(), G);
+  }
+}
+
+void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogit_scale,
+                          const Tensor& drow_logits, const Tensor& dcol_logits, const Tensor& q,
+                          const Tensor& e, const Tensor& logit_scale, const Tensor& scale,
+                          float max_scale, int64_t row0) {
+  TIGERFG_CUDA_DISPATCH(ScaledLogitsBackward(ctx, dq, de, dlogit_scale, drow_logits, dcol_logits, q,
+                                             e, logit_scale, scale, max_scale, row0));
+  const char* op = "ScaledLogitsBackward";
+  CheckF32Matrix(q, op, "q");
+  const int64_t G = q.dim(0), E = q.dim(1);
+  CheckF32Shape(e, q.shape(), op, "e");
+  CheckF32Shape(dq, q.shape(), op, "dq");
+  CheckF32Shape(de, q.shape(), op, "de");
+  CheckF32Matrix(drow_logits, op, "drow_logits");
+  const int64_t b = drow_logits.dim(0);
+  CHECK(row0 >= 0 && row0 + b <= G)
+      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
+  CheckF32Shape(drow_logits, Shape({b, G}), op, "drow_logits");
+  if (dcol_logits.defined()) CheckF32Shape(dcol_logits, Shape({b, G}), op, "dcol_logits");
+  CheckF32Shape(dlogit_scale, Shape({1}), op, "dlogit_scale");
+  CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
+  CheckF32Shape(scale, Shape({1}), op, "scale");
+  const float s = scale.f32()[0];
+  const float* pq = q.f32();
+  const float* pe = e.f32();
+  const float* pdr = drow_logits.f32();
+  float* pdq = dq.f32();
+  float* pde = de.f32();
+  std::fill(pdq, pdq + G * E, 0.0f);
+  std::fill(pde, pde + G * E, 0.0f);
+  // d logits / d logit_scale = logits (s = exp(logit_scale) when unclamped), so the scale gradient
+  // is Σ dlogits ⊙ logits = Σ_i q_i · (s Σ_j dlogits_ij e_j): read it off the local-row parts of
+  // dq (and de) before the other logit matrix adds to them.
+  double dscale = 0;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, E, G, s, pdr, G, pe, E, 0.0f,
+              pdq + row0 * E, E);
+  dscale += DotAll(pq + row0 * E, pdq + row0 * E, b * E);
+  if (dcol_logits.defined()) {
+    const float* pdc = dcol_logits.f32();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, E, G, s, pdc, G, pq, E, 0.0f,
+                pde + row0 * E, E);
+    dscale += DotAll(pe + row0 * E, pde + row0 * E, b * E);
+    // dq[j] += s Σ_i dcol_ij e[row0 + i]
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, E, b, s, pdc, G, pe + row0 * E, E, 1.0f,
+                pdq, E);
+  }
+  // de[j] += s Σ_i drow_ij q[row0 + i]
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, E, b, s, pdr, G, pq + row0 * E, E, 1.0f,
+              pde, E);
+  if (!ScaleClamped(logit_scale, max_scale)) dlogit_scale.f32()[0] += static_cast<float>(dscale);
+}
+
+void MultiPositiveNceForward(const Context& ctx, Tensor loss, const Tensor& logits,
+                             const Tensor& product_ids, int64_t row0) {
+  TIGERFG_CUDA_DISPATCH(MultiPositiveNceForward(ctx, loss, logits, product_ids, row0));
+  CheckNceInputs(logits, product_ids, row0, "MultiPositiveNceForward");
+  CheckF32Shape(loss, Shape({1}), "MultiPositiveNceForward", "loss");
+  const int64_t b = logits.dim(0), G = logits.dim(1);
+  const float* pl = logits.f32();
+  const int64_t* pid = product_ids.i64();
+  double total = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    const float* row = pl + i * G;
+    const int64_t id = pid[row0 + i];
+    const double lse_all = LogSumExp(row, G, [](int64_t) { return true; });
+    const double lse_pos = LogSumExp(row, G, [&](int64_t j) { return pid[j] == id; });
+    total += lse_all - lse_pos;
+  }
+  loss.f32()[0] = static_cast<float>(total / b);
+}
+
+void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss, const Tensor& logits,
+                              const Tensor& product_ids, int64_t row0) {
+  TIGERFG_CUDA_DISPATCH(MultiPositiveNceBackward(ctx, dlogits, dloss, logits, product_ids, row0));
+  CheckNceInputs(logits, product_ids, row0, "MultiPositiveNceBackward");
+  CheckF32Shape(dlogits, logits.shape(), "MultiPositiveNceBackward", "dlogits");
+  const int64_t b = logits.dim(0), G = logits.dim(1);
+  const float* pl = logits.f32();
+  const int64_t* pid = product_ids.i64();
+  float* pd = dlogits.f32();
+  const double g = static_cast<double>(dloss) / b;
+  // d/dl_ij = softmax_all_ij - [j positive] softmax_pos_ij, per row, times dloss / b.
+  for (int64_t i = 0; i < b; ++i) {
+    const float* row = pl + i * G;
+    const int64_t id = pid[row0 + i];
+    const double lse_all = LogSumExp(row, G, [](int64_t) { return true; });
+    const double lse_pos = LogSumExp(row, G, [&](int64_t j) { return pid[j] == id; });
+    for (int64_t j = 0; j < G; ++j) {
+      double d = std::exp(row[j] - lse_all);
+      if (pid[j] == id) d -= std::exp(row[j] - lse_pos);
+      pd[i * G + j] = static_cast<float>(g * d);
+    }
+  }
+}
+
+void SddLossForward(const Context& ctx, Tensor loss, Tensor p_teacher, const Tensor& student_logits,
+                    const Tensor& teacher_q, const Tensor& teacher_items, float tau) {
+  TIGERFG_CUDA_DISPATCH(
+      SddLossForward(ctx, loss, p_teacher, student_logits, teacher_q, teacher_items, tau));
+  const char* op = "SddLossForward";
+  CheckF32Matrix(student_logits, op, "student_logits");
+  const int64_t b = student_logits.dim(0), G = student_logits.dim(1);
+  CheckF32Matrix(teacher_items, op, "teacher_items");
+  const int64_t Et = teacher_items.dim(1);
+  CheckF32Shape(teacher_items, Shape({G, Et}), op, "teacher_items");
+  CheckF32Shape(teacher_q, Shape({b, Et}), op, "teacher_q");
+  CheckF32Shape(p_teacher, Shape({b, G}), op, "p_teacher");
+  CheckF32Shape(loss, Shape({1}), op, "loss");
+  CHECK_GT(tau, 0.0f) << op << ": tau must be positive";
+  float* pt = p_teacher.f32();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, G, Et, 1.0f / tau, teacher_q.f32(), Et,
+              teacher_items.f32(), Et, 0.0f, pt, G);
+  const float* ps = student_logits.f32();
+  double total = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    float* t = pt + i * G;
+    const float* srow = ps + i * G;
+    const double lse_t = LogSumExp(t, G, [](int64_t) { return true; });
+    const double lse_s = LogSumExp(srow, G, [](int64_t) { return true; });
+    for (int64_t j = 0; j < G; ++j) {
+      const double p = std::exp(t[j] - lse_t);
+      t[j] = static_cast<float>(p);
+      total += p * (std::log(std::max(p, kTeacherLogFloor)) - (srow[j] - lse_s));
+    }
+  }
+  loss.f32()[0] = static_cast<float>(total / b);
+}
+
+void SddLossBackward(const Context& ctx, Tensor dstudent_logits, float dloss,
+                     const Tensor& p_teacher, const Tensor& student_logits) {
+  TIGERFG_CUDA_DISPATCH(SddLossBackward(ctx, dstudent_logits, dloss, p_teacher, student_logits));
+  const char* op = "SddLossBackward";
+  CheckF32Matrix(student_logits, op, "student_logits");
+  CheckF32Shape(p_teacher, student_logits.shape(), op, "p_teacher");
+  CheckF32Shape(dstudent_logits, student_logits.shape(), op, "dstudent_logits");
+  const int64_t b = student_logits.dim(0), G = student_logits.dim(1);
+  const float* pt = p_teacher.f32();
+  const float* ps = student_logits.f32();
+  float* pd = dstudent_logits.f32();
+  const double g = static_cast<double>(dloss) / b;
+  // d/ds_ij of -Σ_j p_ij log_softmax(s)_ij = softmax(s)_ij Σ_j p_ij - p_ij.
+  for (int64_t i = 0; i < b; ++i) {
+    const float* t = pt + i * G;
+    const float* srow = ps + i * G;
+    const double lse_s = LogSumExp(srow, G, [](int64_t) { return true; });
+    double mass = 0;
+    for (int64_t j = 0; j < G; ++j) mass += t[j];
+    for (int64_t j = 0; j < G; ++j) {
+      pd[i * G + j] += static_cast<float>(g * (std::exp(srow[j] - lse_s) * mass - t[j]));
+    }
+  }
+}
+
+void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const Tensor& amap,
+                    const Tensor& teacher_patches, const Tensor& teacher_q, float tau_map) {
+  TIGERFG_CUDA_DISPATCH(
+      SrdLossForward(ctx, loss, teacher_map, amap, teacher_patches, teacher_q, tau_map));
+  const char* op = "SrdLossForward";
+  CheckF32Matrix(amap, op, "amap");
+  const int64_t b = amap.dim(0), N = amap.dim(1);
+  CheckF32Matrix(teacher_q, op, "teacher_q");
+  const int64_t Et = teacher_q.dim(1);
+  CheckF32Shape(teacher_q, Shape({b, Et}), op, "teacher_q");
+  CheckF32Shape(teacher_patches, Shape({b, N, Et}), op, "teacher_patches");
+  CheckF32Shape(teacher_map, Shape({b, N}), op, "teacher_map");
+  CheckF32Shape(loss, Shape({1}), op, "loss");
+  CHECK_GT(tau_map, 0.0f) << op << ": tau_map must be positive";
+  const float* ptp = teacher_patches.f32();
+  const float* ptq = teacher_q.f32();
+  const float* pa = amap.f32();
+  float* pm = teacher_map.f32();
+  double total = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    float* m = pm + i * N;
+    // m[n] = tp[i, n] · tq[i] / tau_map
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, N, Et, 1.0f / tau_map, ptp + i * N * Et, Et,
+                ptq + i * Et, 1, 0.0f, m, 1);
+    const double lse = LogSumExp(m, N, [](int64_t) { return true; });
+    for (int64_t n = 0; n < N; ++n) {
+      const double p = std::exp(m[n] - lse);
+      m[n] = static_cast<float>(p);
+      const double log_a = std::log(std::max(pa[i * N + n], kMapLogFloor));
+      total += p * (std::log(std::max(p, kTeacherLogFloor)) - log_a);
+    }
+  }
+  loss.f32()[0] = static_cast<float>(total / b);
+}
+
+void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
+                     const Tensor& amap) {
+  TIGERFG_CUDA_DISPATCH(SrdLossBackward(ctx, damap, dloss, teacher_map, amap));
+  const char* op = "SrdLossBackward";
+  CheckF32Matrix(amap, op, "amap");
+  CheckF32Shape(teacher_map, amap.shape(), op, "teacher_map");
+  CheckF32Shape(damap, amap.shape(), op, "damap");
+  const int64_t b = amap.dim(0), n_total = amap.numel();
+  const float* pm = teacher_map.f32();
+  const float* pa = amap.f32();
+  float* pd = damap.f32();
+  const float g = dloss / static_cast<float>(b);
+  for (int64_t k = 0; k < n_total; ++k) pd[k] = pa[k] > kMapLogFloor ? -g * pm[k] / pa[k] : 0.0f;
+}
+
+}  // namespace tigerfg::ops
