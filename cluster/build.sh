@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Configures and builds tigerfg into ./build (or $1). CUDA targets build when nvcc is found
+# (/usr/local/cuda); pass extra CMake options after the folder, e.g. -DTIGERFG_CUDA=OFF.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${1:-build}
+shift || true
+export PATH=/usr/local/cuda/bin:$PATH
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+cmake --build "$build_dir" -j "$(nproc)"

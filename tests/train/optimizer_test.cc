@@ -1,0 +1,109 @@
+// tests/train/optimizer_test.cc — AdamW against torch.optim.AdamW, the schedule, and clipping.
+#include "runtime/train/optimizer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/train/lr_schedule.h"
+
+namespace tigerfg::train {
+namespace {
+
+ParamTable TwoParamTable() {
+  ParamTable t;
+  t.Add("fc.weight", Shape{2, 3}, /*trainable=*/true, /*decay=*/true);
+  t.Add("fc.bias", Shape{2}, /*trainable=*/true, /*decay=*/false);
+  t.Add("teacher.fc.weight", Shape{2}, /*trainable=*/false, /*decay=*/true);
+  return t;
+}
+
+TEST(LearningRate, WarmsUpLinearlyThenFollowsACosine) {
+  config::OptimConfig o;
+  o.set_lr(1.0f);
+  o.set_warmup_steps(4);
+  o.set_min_lr_ratio(0.1f);
+  // 13 steps: 4 of warmup, then a cosine over steps 4..12.
+  EXPECT_DOUBLE_EQ(LearningRate(o, 0, 13), 0.25);
+  EXPECT_DOUBLE_EQ(LearningRate(o, 3, 13), 1.0);
+  EXPECT_NEAR(LearningRate(o, 4, 13), 1.0, 1e-12);
+  EXPECT_NEAR(LearningRate(o, 8, 13), 0.55, 1e-7);  // half way
+  EXPECT_NEAR(LearningRate(o, 12, 13), 0.1, 1e-7);
+  EXPECT_GT(LearningRate(o, 9, 13), LearningRate(o, 10, 13));
+}
+
+TEST(AdamW, ClipsByTheGlobalNormAndLeavesFrozenParametersAlone) {
+  ParamTable t = TwoParamTable();
+  config::OptimConfig o;
+  o.set_lr(0.1f);
+  o.set_clip_grad_norm(1.0f);
+  AdamW opt(t, o, 10);
+  std::vector<float> params(t.total_numel(), 1.0f), grads(t.trainable_numel(), 3.0f);
+  OptimStepInfo info = opt.Step(Context::Cpu(), params.data(), grads.data(), 0);
+  EXPECT_NEAR(info.grad_norm, 3.0 * std::sqrt(8.0), 1e-5);
+  EXPECT_TRUE(info.clipped);
+  EXPECT_EQ(params[8], 1.0f);  // the teacher
+  EXPECT_EQ(params[9], 1.0f);
+  EXPECT_LT(params[0], 1.0f);
+}
+
+// Three steps of our AdamW and of torch.optim.AdamW (decay on the weight only) agree.
+TEST(AdamW, MatchesTorchAdamW) {
+  if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-torch is not installed";
+  ParamTable t = TwoParamTable();
+  config::OptimConfig o;
+  o.set_lr(0.05f);
+  o.set_weight_decay(0.1f);
+  o.set_beta1(0.8f);
+  o.set_beta2(0.95f);
+  o.set_eps(1e-6f);
+  AdamW opt(t, o, /*total_steps=*/3);  // no warmup, cosine over 3 steps
+  std::vector<float> params = {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f, 0.1f, -0.2f, 7, 7};
+  const std::vector<std::vector<float>> grads = {
+      {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f},
+      {-0.5f, 0.1f, 0.3f, 0.2f, -0.1f, 0.6f, -0.7f, 0.05f},
+      {0.3f, -0.3f, 0.2f, -0.2f, 0.1f, -0.1f, 0.4f, -0.4f}};
+  for (int s = 0; s < 3; ++s) {
+    std::vector<float> g = grads[s];
+    opt.Step(Context::Cpu(), params.data(), g.data(), s);
+  }
+  const std::string out =
+      (std::filesystem::temp_directory_path() / ("adamw_" + std::to_string(getpid()))).string();
+  std::ostringstream py;
+  py << "import torch, math\n"
+        "w = torch.nn.Parameter(torch.tensor([[0.5, -1.0, 2.0], [0.25, -0.75, 1.5]]))\n"
+        "b = torch.nn.Parameter(torch.tensor([0.1, -0.2]))\n"
+        "opt = torch.optim.AdamW([{'params': [w], 'weight_decay': 0.1},"
+        " {'params': [b], 'weight_decay': 0.0}], lr=0.05, betas=(0.8, 0.95), eps=1e-6)\n"
+        "gs = [[0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8],"
+        " [-0.5, 0.1, 0.3, 0.2, -0.1, 0.6, -0.7, 0.05],"
+        " [0.3, -0.3, 0.2, -0.2, 0.1, -0.1, 0.4, -0.4]]\n"
+        "for s, g in enumerate(gs):\n"
+        "    lr = 0.05 * 0.5 * (1 + math.cos(math.pi * s / 2))\n"
+        "    for grp in opt.param_groups: grp['lr'] = lr\n"
+        "    w.grad = torch.tensor(g[:6]).view(2, 3); b.grad = torch.tensor(g[6:])\n"
+        "    opt.step()\n"
+        "open('"
+     << out << "', 'w').write(' '.join('%.9g' % x for x in torch.cat([w.detach().flatten(), "
+               "b.detach()]).tolist()))\n";
+  const std::string script = out + ".py";
+  std::ofstream(script) << py.str();
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script).c_str()), 0);
+  std::ifstream in(out);
+  for (int i = 0; i < 8; ++i) {
+    double ref;
+    ASSERT_TRUE(in >> ref);
+    EXPECT_NEAR(params[i], ref, 1e-6) << "parameter element " << i;
+  }
+  std::remove(out.c_str());
+  std::remove(script.c_str());
+}
+
+}  // namespace
+}  // namespace tigerfg::train
