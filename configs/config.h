@@ -1,0 +1,41 @@
+// configs/config.h — loading, overriding, validating and printing a RunConfig (tigerfg.proto),
+// and the JSON of its model section that the spec's TigerFGConfig.from_dict reads.
+#pragma once
+
+#include <string>
+
+#include "configs/tigerfg.pb.h"
+#include "runtime/status.h"
+
+namespace tigerfg::config {
+
+// Reads the text-format RunConfig at `path`, applies `overrides`, fills the defaults that depend
+// on other fields (data mean/std per channel) and validates. `overrides` is a comma-separated
+// list of `a.b.c=value`: any scalar field at any depth; a repeated field is replaced by the
+// `;`-separated values (`data.mean=0.5;0.4;0.3`); a sub-message is created when a field inside it
+// is set; `model.teacher=none` removes a sub-message (here: disables distillation). Commas inside
+// braces belong to the value (`data.train_shards=shard-{a,b}.tar`).
+StatusOr<RunConfig> LoadConfig(const std::string& path, const std::string& overrides = "");
+
+// Parses text-format `text`; errors name `source_name`, the line and the column.
+StatusOr<RunConfig> ParseConfigText(const std::string& text, const std::string& source_name);
+
+// Applies `overrides` (the LoadConfig syntax) to `config`; errors name the override.
+Status ApplyOverrides(const std::string& overrides, RunConfig* config);
+
+// Fills defaults that depend on other fields: empty data mean/std become 0.5 per query channel.
+void FillDependentDefaults(RunConfig* config);
+
+// Every impossible value is an error naming the field: "model.text.heads: 5 does not divide
+// width 48". The model section must hold query, item and text; an absent teacher is allowed.
+Status ValidateConfig(const RunConfig& config);
+
+// {"query": {...}, "item": {...}, "text": {...}, "teacher": {...} | null, "ground_layers": ...}:
+// every field written explicitly, floats as the exact value of the float32 the runtime uses.
+std::string ModelConfigToSpecJson(const ModelConfig& model);
+
+// Text format with every field of every present section written explicitly (defaults included),
+// so a checkpoint manifest does not depend on the defaults of the binary that reads it.
+std::string ConfigToText(const RunConfig& config);
+
+}  // namespace tigerfg::config
