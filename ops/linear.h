@@ -10,6 +10,7 @@ void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor
                    const Tensor& bias);
 
 // dx[N, I] is written (=) unless empty; dw[O, I] and dbias[O] accumulate (+=); dbias may be empty.
+// w is read only for dx, so it may be empty when dx is. x and dout may have leading dims [..., I].
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w);
 

@@ -1,0 +1,143 @@
+// ops/cpu/layernorm.cc — LayerNorm over the last dimension on the CPU: rows in parallel, row
+// statistics accumulated in double so long rows and large means lose nothing against PyTorch.
+#include "ops/layernorm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "ops/dispatch.h"
+
+namespace tigerfg::ops {
+namespace {
+
+constexpr int64_t kParallelElements = 1 << 14;
+
+int64_t Rows(const Tensor& t, int64_t C, const char* name) {
+  CHECK(t.ndim() >= 1 && t.dim(-1) == C)
+      << "layernorm: " << name << " " << t.shape().ToString() << ", last dimension must be " << C;
+  return t.numel() / std::max<int64_t>(C, 1);
+}
+
+}  // namespace
+
+void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
+                      const Tensor& gamma, const Tensor& beta, float eps) {
+  TIGERFG_CUDA_DISPATCH(LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, eps));
+  CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
+  const int64_t C = gamma.dim(0);
+  CHECK(beta.shape() == gamma.shape()) << "layernorm: beta " << beta.shape().ToString();
+  CHECK(out.shape() == x.shape()) << "layernorm: out " << out.shape().ToString() << " vs x "
+                                  << x.shape().ToString();
+  const int64_t N = Rows(x, C, "x");
+  CHECK(C > 0 || N == 0) << "layernorm: empty feature dimension";
+  CHECK(mean.numel() == N && rstd.numel() == N)
+      << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
+      << " for " << N << " rows";
+  const float* px = x.f32();
+  const float* pg = gamma.f32();
+  const float* pb = beta.f32();
+  float* py = out.f32();
+  float* pm = mean.f32();
+  float* pr = rstd.f32();
+#pragma omp parallel for if (N * C > kParallelElements)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = px + n * C;
+    float* yr = py + n * C;
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += xr[c];
+    const double mu = sum / C;
+    double sq = 0;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = xr[c] - mu;
+      sq += d * d;
+    }
+    const float m = static_cast<float>(mu);
+    const float r = static_cast<float>(1.0 / std::sqrt(sq / C + eps));
+    pm[n] = m;
+    pr[n] = r;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * r * pg[c] + pb[c];
+  }
+}
+
+void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
+                       const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                       const Tensor& rstd) {
+  TIGERFG_CUDA_DISPATCH(LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd));
+  CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
+  const int64_t C = gamma.dim(0);
+  CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
+      << "layernorm: dgamma " << dgamma.shape().ToString() << " / dbeta "
+      << dbeta.shape().ToString() << " vs gamma " << gamma.shape().ToString();
+  CHECK(dx.shape() == x.shape() && dout.shape() == x.shape())
+      << "layernorm: dx " << dx.shape().ToString() << " / dout " << dout.shape().ToString()
+      << " vs x " << x.shape().ToString();
+  const int64_t N = Rows(x, C, "x");
+  CHECK(mean.numel() == N && rstd.numel() == N)
+      << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
+      << " for " << N << " rows";
+  if (N == 0 || C == 0) return;
+  const float* px = x.f32();
+  const float* pd = dout.f32();
+  const float* pg = gamma.f32();
+  const float* pm = mean.f32();
+  const float* pr = rstd.f32();
+  float* pdx = dx.f32();
+
+  // Each thread sums dgamma/dbeta over its own rows into partial[t] = [dgamma C | dbeta C], in
+  // the same pass that writes dx; the partials are added up afterwards.
+  const int threads = N * C > kParallelElements ? omp_get_max_threads() : 1;
+  static thread_local std::vector<double> partial;
+  partial.assign(static_cast<size_t>(threads) * 2 * C, 0.0);
+  double* partials = partial.data();
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    double* acc_gamma = partials + static_cast<int64_t>(t) * 2 * C;
+    double* acc_beta = acc_gamma + C;
+    const int64_t begin = N * t / nt, end = N * (t + 1) / nt;
+    for (int64_t n = begin; n < end; ++n) {
+      const float* xr = px + n * C;
+      const float* dr = pd + n * C;
+      float* dxr = pdx + n * C;
+      const float m = pm[n], r = pr[n];
+      // dx = r · (g - mean(g) - xhat · mean(g · xhat)), g = dout ⊙ gamma
+      double sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t c = 0; c < C; ++c) {
+        const float xhat = (xr[c] - m) * r;
+        const float g = dr[c] * pg[c];
+        sum_g += g;
+        sum_gx += g * xhat;
+        acc_gamma[c] += dr[c] * xhat;
+        acc_beta[c] += dr[c];
+      }
+      const float a = static_cast<float>(sum_g / C);
+      const float b = static_cast<float>(sum_gx / C);
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const float xhat = (xr[c] - m) * r;
+        dxr[c] = r * (dr[c] * pg[c] - a - xhat * b);
+      }
+    }
+  }
+  float* pdg = dgamma.f32();
+  float* pdb = dbeta.f32();
+  for (int64_t c = 0; c < C; ++c) {
+    double g = 0, b = 0;
+    for (int t = 0; t < threads; ++t) {
+      g += partials[static_cast<int64_t>(t) * 2 * C + c];
+      b += partials[static_cast<int64_t>(t) * 2 * C + C + c];
+    }
+    pdg[c] += static_cast<float>(g);
+    pdb[c] += static_cast<float>(b);
+  }
+}
+
+}  // namespace tigerfg::ops

@@ -1,0 +1,69 @@
+// ops/cpu/patch_embed.cc — ViT patch embedding on the CPU: im2col into `cols`, then the Linear op
+// (one SGEMM against w viewed as [D, C·p·p]).
+#include "ops/patch_embed.h"
+
+#include <algorithm>
+
+#include "ops/dispatch.h"
+#include "ops/linear.h"
+
+namespace tigerfg::ops {
+
+void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor& img,
+                       const Tensor& w, const Tensor& bias, int patch) {
+  TIGERFG_CUDA_DISPATCH(PatchEmbedForward(ctx, out, cols, img, w, bias, patch));
+  CHECK_GT(patch, 0) << "patch_embed: patch size " << patch;
+  CHECK_EQ(img.ndim(), 4) << "patch_embed: image must be [B, C, H, W], got "
+                          << img.shape().ToString();
+  const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3);
+  CHECK(H % patch == 0 && W % patch == 0)
+      << "patch_embed: image " << img.shape().ToString() << " not divisible by patch " << patch;
+  const int64_t p = patch, grid_h = H / p, grid_w = W / p, P = grid_h * grid_w, K = C * p * p;
+  CHECK(w.ndim() == 4 && w.dim(1) == C && w.dim(2) == p && w.dim(3) == p)
+      << "patch_embed: weight " << w.shape().ToString() << " for " << C << " channels, patch " << p;
+  const int64_t D = w.dim(0);
+  CHECK(cols.shape() == Shape({B, P, K})) << "patch_embed: cols " << cols.shape().ToString()
+                                          << ", expected [" << B << ", " << P << ", " << K << "]";
+  CHECK(out.shape() == Shape({B, P, D})) << "patch_embed: out " << out.shape().ToString()
+                                         << ", expected [" << B << ", " << P << ", " << D << "]";
+
+  // cols[b, gy·grid_w + gx, (c·p + ky)·p + kx] = img[b, c, gy·p + ky, gx·p + kx]
+  const float* src = img.f32();
+  float* dst = cols.f32();
+#pragma omp parallel for collapse(2) if (B * P * K > (1 << 15))
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t gy = 0; gy < grid_h; ++gy) {
+      for (int64_t c = 0; c < C; ++c) {
+        for (int64_t ky = 0; ky < p; ++ky) {
+          const float* in_row = src + ((b * C + c) * H + gy * p + ky) * W;
+          for (int64_t gx = 0; gx < grid_w; ++gx) {
+            float* patch_row = dst + (b * P + gy * grid_w + gx) * K + (c * p + ky) * p;
+            std::copy(in_row + gx * p, in_row + gx * p + p, patch_row);
+          }
+        }
+      }
+    }
+  }
+  LinearForward(ctx, out.View({B * P, D}), cols.View({B * P, K}), w.View({D, K}), bias);
+}
+
+void PatchEmbedBackward(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& dout,
+                        const Tensor& cols) {
+  TIGERFG_CUDA_DISPATCH(PatchEmbedBackward(ctx, dw, dbias, dout, cols));
+  CHECK_EQ(dw.ndim(), 4) << "patch_embed: dw must be [D, C, p, p], got " << dw.shape().ToString();
+  CHECK_EQ(cols.ndim(), 3) << "patch_embed: cols must be [B, P, K], got "
+                           << cols.shape().ToString();
+  CHECK_EQ(dout.ndim(), 3) << "patch_embed: dout must be [B, P, D], got "
+                           << dout.shape().ToString();
+  const int64_t D = dw.dim(0), K = dw.numel() / std::max<int64_t>(D, 1);
+  const int64_t rows = cols.dim(0) * cols.dim(1);
+  CHECK_EQ(cols.dim(2), K) << "patch_embed: cols " << cols.shape().ToString() << " vs dw "
+                           << dw.shape().ToString();
+  CHECK(dout.dim(0) == cols.dim(0) && dout.dim(1) == cols.dim(1) && dout.dim(2) == D)
+      << "patch_embed: dout " << dout.shape().ToString() << " vs cols " << cols.shape().ToString()
+      << " and dw " << dw.shape().ToString();
+  LinearBackward(ctx, Tensor(), dw.View({D, K}), dbias, dout.View({rows, D}), cols.View({rows, K}),
+                 Tensor());
+}
+
+}  // namespace tigerfg::ops

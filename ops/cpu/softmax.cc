@@ -1,0 +1,122 @@
+// ops/cpu/softmax.cc — softmax and log-softmax over the last dimension on the CPU: max-shifted,
+// rows in parallel, sums in double.
+#include "ops/softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ops/cpu/vec_math.h"
+#include "ops/dispatch.h"
+
+namespace tigerfg::ops {
+namespace {
+
+constexpr int64_t kParallelElements = 1 << 14;
+
+// Rows and columns of a [..., C] pair with equal shapes.
+void RowsCols(const Tensor& a, const Tensor& b, const char* what, int64_t* rows, int64_t* cols) {
+  CHECK(a.ndim() >= 1 && a.shape() == b.shape())
+      << what << ": shapes " << a.shape().ToString() << " and " << b.shape().ToString();
+  *cols = a.dim(-1);
+  *rows = *cols == 0 ? 0 : a.numel() / *cols;
+}
+
+float RowMax(const float* x, int64_t C) {
+  float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int64_t c = 0; c < C; ++c) m = std::max(m, x[c]);
+  return m;
+}
+
+}  // namespace
+
+void SoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
+  TIGERFG_CUDA_DISPATCH(SoftmaxForward(ctx, out, x));
+  int64_t N, C;
+  RowsCols(out, x, "softmax", &N, &C);
+  const float* px = x.f32();
+  float* py = out.f32();
+#pragma omp parallel for if (N * C > kParallelElements)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = px + n * C;
+    float* yr = py + n * C;
+    const float m = RowMax(xr, C);
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) {
+      const float e = cpu::FastExp(xr[c] - m);
+      yr[c] = e;
+      sum += e;
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
+  }
+}
+
+void SoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out) {
+  TIGERFG_CUDA_DISPATCH(SoftmaxBackward(ctx, dx, dout, out));
+  int64_t N, C;
+  RowsCols(dout, out, "softmax backward", &N, &C);
+  CHECK(dx.shape() == out.shape()) << "softmax backward: dx " << dx.shape().ToString();
+  const float* pd = dout.f32();
+  const float* py = out.f32();
+  float* pdx = dx.f32();
+#pragma omp parallel for if (N * C > kParallelElements)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* dr = pd + n * C;
+    const float* yr = py + n * C;
+    float* dxr = pdx + n * C;
+    double dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t c = 0; c < C; ++c) dot += static_cast<double>(dr[c]) * yr[c];
+    const float s = static_cast<float>(dot);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dxr[c] = yr[c] * (dr[c] - s);
+  }
+}
+
+void LogSoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
+  TIGERFG_CUDA_DISPATCH(LogSoftmaxForward(ctx, out, x));
+  int64_t N, C;
+  RowsCols(out, x, "log_softmax", &N, &C);
+  const float* px = x.f32();
+  float* py = out.f32();
+#pragma omp parallel for if (N * C > kParallelElements)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = px + n * C;
+    float* yr = py + n * C;
+    const float m = RowMax(xr, C);
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += cpu::FastExp(xr[c] - m);
+    const float shift = m + static_cast<float>(std::log(sum));
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] - shift;
+  }
+}
+
+void LogSoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out) {
+  TIGERFG_CUDA_DISPATCH(LogSoftmaxBackward(ctx, dx, dout, out));
+  int64_t N, C;
+  RowsCols(dout, out, "log_softmax backward", &N, &C);
+  CHECK(dx.shape() == out.shape()) << "log_softmax backward: dx " << dx.shape().ToString();
+  const float* pd = dout.f32();
+  const float* py = out.f32();
+  float* pdx = dx.f32();
+#pragma omp parallel for if (N * C > kParallelElements)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* dr = pd + n * C;
+    const float* yr = py + n * C;
+    float* dxr = pdx + n * C;
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += dr[c];
+    const float s = static_cast<float>(sum);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dxr[c] = dr[c] - cpu::FastExp(yr[c]) * s;
+  }
+}
+
+}  // namespace tigerfg::ops

@@ -1,0 +1,74 @@
+// tests/ops/gelu_test.cc — tanh GELU against the double-precision formula (including the tails,
+// where the fast exp clamps) and central differences.
+#include "ops/gelu.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/testing/gradcheck.h"
+
+namespace tigerfg::ops {
+namespace {
+
+using testing::Dot;
+using testing::ExpectGradientsMatch;
+using testing::RandomBuffer;
+
+double GeluReference(double x) {
+  return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+}
+
+double GeluDerivativeReference(double x) {
+  const double k = std::sqrt(2.0 / M_PI);
+  const double t = std::tanh(k * (x + 0.044715 * x * x * x));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
+}
+
+TEST(Gelu, ForwardAndDerivativeMatchFormula) {
+  const Context ctx = Context::Cpu();
+  // 40001 points on [-20, 20] (threaded path) plus the far tails.
+  const int64_t n = 40001 + 4;
+  Buffer x = Buffer::Zeros({n}), out = Buffer::Zeros({n}), dx = Buffer::Zeros({n}),
+         ones = Buffer::Zeros({n});
+  for (int64_t i = 0; i < 40001; ++i) x.f32()[i] = -20.0f + 40.0f * i / 40000;
+  x.f32()[40001] = -1000.0f;
+  x.f32()[40002] = 1000.0f;
+  x.f32()[40003] = 1e-30f;
+  x.f32()[40004] = -3.5f;
+  for (int64_t i = 0; i < n; ++i) ones.f32()[i] = 1.0f;
+  GeluForward(ctx, out, x);
+  GeluBackward(ctx, dx, ones, x);
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = x.f32()[i];
+    const double y = GeluReference(v), dy = GeluDerivativeReference(v);
+    ASSERT_NEAR(out.f32()[i], y, 2e-6 * std::max(1.0, std::fabs(y)) + 1e-30) << "x = " << v;
+    ASSERT_NEAR(dx.f32()[i], dy, 2e-6 * std::max(1.0, std::fabs(dy))) << "x = " << v;
+  }
+}
+
+TEST(Gelu, GradientMatchesCentralDifferences) {
+  Rng rng(/*seed=*/31);
+  const Context ctx = Context::Cpu();
+  Buffer x = RandomBuffer({7, 13}, rng, /*stddev=*/2.0f), proj = RandomBuffer({7, 13}, rng);
+  Buffer out = Buffer::Zeros({7, 13}), dx = Buffer::Zeros({7, 13});
+  GeluBackward(ctx, dx, proj, x);
+  auto loss = [&] {
+    GeluForward(ctx, out, x);
+    return Dot(out, proj);
+  };
+  ExpectGradientsMatch(loss, {x}, {dx}, /*step=*/1e-2, /*tolerance=*/1e-3);
+}
+
+TEST(Gelu, BackwardMayOverwriteDout) {
+  Rng rng(/*seed=*/32);
+  const Context ctx = Context::Cpu();
+  Buffer x = RandomBuffer({5, 11}, rng), dout = RandomBuffer({5, 11}, rng);
+  Buffer expected = Buffer::Zeros({5, 11});
+  GeluBackward(ctx, expected, dout, x);
+  GeluBackward(ctx, dout, dout, x);
+  for (int64_t i = 0; i < dout.numel(); ++i) EXPECT_EQ(dout.f32()[i], expected.f32()[i]) << i;
+}
+
+}  // namespace
+}  // namespace tigerfg::ops
