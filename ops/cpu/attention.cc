@@ -15,6 +15,9 @@
 namespace tigerfg::ops {
 namespace {
 
+// Below this many multiply-adds per call a single thread beats waking the team.
+constexpr int64_t kParallelWork = 1 << 15;
+
 struct AttentionDims {
   int64_t batch, seq, width, heads, head_dim;
 };
@@ -85,7 +88,7 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
   const int64_t per_thread = d * S + S;
   std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
-#pragma omp parallel
+#pragma omp parallel if (B * H * S * S * d > kParallelWork)
   {
     float* key_t = scratch.data() + omp_get_thread_num() * per_thread;
     float* valid = key_t + d * S;
@@ -141,7 +144,7 @@ void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, 
   const int64_t per_thread = d * S + S;
   std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
-#pragma omp parallel
+#pragma omp parallel if (B * H * S * S * d > kParallelWork)
   {
     float* value_t = scratch.data() + omp_get_thread_num() * per_thread;
     float* ds = value_t + d * S;
