@@ -1,0 +1,61 @@
+// runtime/data/sample_decoder.h — one raw sample to model inputs: JPEG decode, augmentation
+// (horizontal flip, mosaic), resize, normalisation to CHW floats, title tokenisation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/data/image.h"
+#include "runtime/data/webdataset.h"
+#include "runtime/data/wordpiece.h"
+#include "runtime/rng.h"
+#include "runtime/status.h"
+
+namespace tigerfg::data {
+
+struct TransformOptions {
+  int query_size = 32;  // query images are query_size x query_size
+  int item_size = 32;
+  int channels = 3;
+  int max_len = 8;                            // title ids per sample
+  std::vector<float> mean{0.5f, 0.5f, 0.5f};  // per channel, on pixel / 255
+  std::vector<float> std{0.5f, 0.5f, 0.5f};
+  float hflip_prob = 0.0f;
+  float mosaic_prob = 0.0f;
+  int mosaic_grid = 2;
+};
+
+// Where one sample's outputs go: rows of the batch buffers (null = not wanted).
+struct SampleOutput {
+  float* query = nullptr;        // [C, query_size, query_size]
+  float* item = nullptr;         // [C, item_size, item_size]
+  int64_t* title_ids = nullptr;  // [max_len]
+  int64_t* product_id = nullptr;
+};
+
+class SampleDecoder {
+ public:
+  // `dataset` (for mosaic partners) and `tokenizer` must outlive the decoder.
+  SampleDecoder(const WebDataset* dataset, const WordPieceTokenizer* tokenizer,
+                TransformOptions options)
+      : dataset_(dataset), tokenizer_(tokenizer), options_(std::move(options)) {}
+
+  const TransformOptions& options() const { return options_; }
+
+  // Decodes `raw` into `out`. `augment` == null: no augmentation (evaluation). Every random
+  // draw comes from `augment`, in a fixed order, so a sample's augmentation is a function of
+  // the Rng alone. Errors name the shard and key.
+  Status Decode(const RawSample& raw, Rng* augment, const SampleOutput& out) const;
+
+ private:
+  // Item image after mosaic: the target in a random cell, other products' item images around.
+  Image MosaicItem(const Image& item, int64_t product_id, Rng* augment) const;
+  void ToChw(const Image& image, int size, float* out) const;
+
+  const WebDataset* dataset_;
+  const WordPieceTokenizer* tokenizer_;
+  TransformOptions options_;
+};
+
+}  // namespace tigerfg::data

@@ -1,0 +1,170 @@
+// runtime/data/webdataset.cc — shard spec expansion, sample grouping by key, JSON metadata.
+#include "runtime/data/webdataset.h"
+
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+namespace tigerfg::data {
+namespace {
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+bool HasGlobChars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+// WebDataset's convention: the key is the member path up to the first '.' of its basename.
+bool SplitMember(const std::string& name, std::string* key, std::string* ext) {
+  const size_t slash = name.rfind('/');
+  const size_t dot = name.find('.', slash == std::string::npos ? 0 : slash + 1);
+  if (dot == std::string::npos || dot == 0) return false;
+  *key = name.substr(0, dot);
+  *ext = name.substr(dot + 1);
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> ExpandBraces(const std::string& spec) {
+  const size_t open = spec.find('{');
+  if (open == std::string::npos) return std::vector<std::string>{spec};
+  const size_t close = spec.find('}', open);
+  if (close == std::string::npos) return Status::Error(spec + ": unbalanced '{'");
+  const std::string head = spec.substr(0, open), body = spec.substr(open + 1, close - open - 1);
+  TIGERFG_ASSIGN_OR_RETURN(std::vector<std::string> tails, ExpandBraces(spec.substr(close + 1)));
+  std::vector<std::string> choices;
+  const size_t dots = body.find("..");
+  if (dots != std::string::npos) {
+    const std::string lo_text = body.substr(0, dots), hi_text = body.substr(dots + 2);
+    auto numeric = [](const std::string& s) {
+      return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!numeric(lo_text) || !numeric(hi_text) || lo_text.size() > 15 || hi_text.size() > 15) {
+      return Status::Error(spec + ": range {" + body + "} is not {N..M}");
+    }
+    const int64_t lo = std::stoll(lo_text), hi = std::stoll(hi_text);
+    if (hi < lo) return Status::Error(spec + ": empty range {" + body + "}");
+    if (hi - lo > 10'000'000) return Status::Error(spec + ": range {" + body + "} too large");
+    const int width =
+        lo_text.size() > 1 && lo_text[0] == '0' ? static_cast<int>(lo_text.size()) : 0;
+    for (int64_t v = lo; v <= hi; ++v) {
+      std::string digits = std::to_string(v);
+      if (static_cast<int>(digits.size()) < width) digits.insert(0, width - digits.size(), '0');
+      choices.push_back(std::move(digits));
+    }
+  } else {
+    size_t start = 0;
+    while (true) {
+      const size_t comma = body.find(',', start);
+      choices.push_back(body.substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  std::vector<std::string> out;
+  for (const std::string& choice : choices) {
+    for (const std::string& tail : tails) out.push_back(head + choice + tail);
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::string>> ExpandShardSpecs(const std::vector<std::string>& specs) {
+  std::vector<std::string> paths;
+  for (const std::string& spec : specs) {
+    TIGERFG_ASSIGN_OR_RETURN(std::vector<std::string> expanded, ExpandBraces(spec));
+    for (const std::string& pattern : expanded) {
+      if (HasGlobChars(pattern)) {
+        glob_t g;
+        const int rc = glob(pattern.c_str(), 0, nullptr, &g);
+        if (rc != 0) {
+          globfree(&g);
+          return Status::Error("shard pattern '" + pattern + "' matches no file");
+        }
+        for (size_t i = 0; i < g.gl_pathc; ++i) paths.push_back(g.gl_pathv[i]);
+        globfree(&g);
+      } else {
+        if (!Exists(pattern)) return Status::Error("shard '" + pattern + "' does not exist");
+        paths.push_back(pattern);
+      }
+    }
+  }
+  if (paths.empty()) return Status::Error("no shards given");
+  return paths;
+}
+
+StatusOr<std::unique_ptr<WebDataset>> WebDataset::Open(const std::vector<std::string>& specs,
+                                                       unsigned parts) {
+  TIGERFG_ASSIGN_OR_RETURN(std::vector<std::string> paths, ExpandShardSpecs(specs));
+  auto ds = std::make_unique<WebDataset>();
+  ds->parts_ = parts;
+  for (const std::string& path : paths) {
+    TarReader reader;
+    Status st = reader.Open(path);
+    if (!st.ok()) {
+      if (!reader.is_open()) return st;
+      LOG(WARNING) << st.message() << " (keeping " << reader.members().size()
+                   << " complete members)";
+      ds->shard_errors_.push_back(st.message());
+    }
+    const int32_t shard = static_cast<int32_t>(ds->shards_.size());
+    std::unordered_set<std::string> seen;
+    std::string key, ext;
+    for (const TarMember& m : reader.members()) {
+      if (!SplitMember(m.name, &key, &ext)) continue;
+      if (seen.insert(key).second) ds->samples_.push_back({shard, key});
+    }
+    ds->shards_.push_back(std::move(reader));
+  }
+  return ds;
+}
+
+std::string WebDataset::Where(int64_t index) const {
+  const SampleRef& ref = samples_.at(index);
+  return shards_[ref.shard].path() + ":" + ref.key;
+}
+
+StatusOr<RawSample> WebDataset::Read(int64_t index) const {
+  CHECK(index >= 0 && index < size()) << "sample " << index << " of " << size();
+  const SampleRef& ref = samples_[index];
+  const TarReader& shard = shards_[ref.shard];
+  RawSample sample;
+  sample.shard = shard.path();
+  sample.key = ref.key;
+  auto member = [&](const char* ext) -> StatusOr<std::string> {
+    const std::string name = ref.key + "." + ext;
+    if (shard.Find(name) == nullptr) {
+      return Status::Error(sample.where() + ": missing member " + name);
+    }
+    return shard.Read(name);
+  };
+  if (parts_ & kQueryImage) {
+    TIGERFG_ASSIGN_OR_RETURN(sample.query_jpeg, member("query.jpg"));
+  }
+  if (parts_ & kItemImage) {
+    TIGERFG_ASSIGN_OR_RETURN(sample.item_jpeg, member("item.jpg"));
+  }
+  TIGERFG_ASSIGN_OR_RETURN(const std::string json_text, member("json"));
+  const nlohmann::json meta = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (meta.is_discarded() || !meta.is_object()) {
+    return Status::Error(sample.where() + ".json: malformed JSON");
+  }
+  auto id = meta.find("product_id");
+  if (id == meta.end() || !id->is_number_integer()) {
+    return Status::Error(sample.where() + ".json: product_id missing or not an integer");
+  }
+  sample.product_id = id->get<int64_t>();
+  auto title = meta.find("title");
+  if (title != meta.end()) {
+    if (!title->is_string()) return Status::Error(sample.where() + ".json: title is not a string");
+    sample.title = title->get<std::string>();
+  } else if (parts_ & kItemImage) {
+    return Status::Error(sample.where() + ".json: no title");
+  }
+  return sample;
+}
+
+}  // namespace tigerfg::data
