@@ -42,8 +42,10 @@ struct LossTerms {
 
 class TigerFGModel {
  public:
-  // Plans every activation for `local_batch` samples once; no allocation inside a step.
-  TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx);
+  // Plans every activation for `local_batch` samples once; no allocation inside a step. The loss
+  // buffers hold up to world_size · local_batch gathered samples (G in LossForwardBackward).
+  TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
+               int world_size = 1);
   ~TigerFGModel();
 
   const ParamTable& table() const;
@@ -57,10 +59,11 @@ class TigerFGModel {
   float* grads();   // [table().trainable_numel()]
   void ZeroGrads();
 
-  // Step 1. Runs both towers and the teacher on the local batch.
+  // Step 1. Runs both towers and the teacher on the local batch (exactly local_batch samples,
+  // titles padded to max_len). The batch must stay alive until EncodeBackward returns.
   void EncodeForward(const Batch& batch);
-  Tensor query_emb() const;     // [b, E], L2-normalised
-  Tensor item_emb() const;      // [b, E]
+  Tensor query_emb() const;      // [b, E], L2-normalised
+  Tensor item_emb() const;       // [b, E]
   Tensor teacher_query() const;  // [b, Et] normalised teacher CLS of the query crop (teacher only)
   Tensor teacher_item() const;   // [b, Et] normalised teacher CLS of the item image
   Tensor ground_map() const;     // [b, N] head-mean map of the last grounding layer (layers > 0)

@@ -1,0 +1,41 @@
+// model/arena.h — the activation arena: every activation and scratch tensor of a step is planned
+// once (offsets into one allocation), so a training step never allocates.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::model {
+
+class ActivationArena {
+ public:
+  explicit ActivationArena(Context ctx) : ctx_(std::move(ctx)) {}
+  ~ActivationArena();
+  ActivationArena(const ActivationArena&) = delete;
+  ActivationArena& operator=(const ActivationArena&) = delete;
+
+  // Reserves room for a tensor of `shape` and binds *slot to it once Allocate() has run. The
+  // slot's owner must not move afterwards (layers are held by pointer).
+  void Plan(Tensor* slot, Shape shape, DType dtype = DType::kF32);
+  // Allocates the one buffer and points every planned slot into it; planning ends.
+  void Allocate();
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  struct Request {
+    Tensor* slot;
+    Shape shape;
+    DType dtype;
+    int64_t offset;
+  };
+  Context ctx_;
+  std::vector<Request> requests_;
+  int64_t bytes_ = 0;
+  void* base_ = nullptr;
+  Buffer host_;
+};
+
+}  // namespace tigerfg::model
