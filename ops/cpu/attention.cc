@@ -2,6 +2,7 @@
 // OpenMP task, q/k/v read in place from the qkv layout, probs kept for the backward pass.
 #include "ops/attention.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <limits>
 #include <vector>
 
-#include "ops/cpu/vec_math.h"
 #include "ops/dispatch.h"
 
 namespace tigerfg::ops {
@@ -39,27 +39,84 @@ void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const ch
                             << shape.ToString();
 }
 
-// Softmax of row[0, n) in place over the keys with valid[j] == 1; the others get exactly 0 (so
-// padded keys receive no gradient). A row with no valid key becomes all zeros.
+// exp(x) for 8 floats within ~2 ulp (Cephes expf: x = n ln2 + r, exp(r) by a degree-6
+// polynomial, 2^n put into the exponent bits); x < -87.3 gives 0. Intrinsics because GCC does not
+// vectorise std::exp (nor float clamps) without -ffast-math, which the build does not use.
+__m256 Exp8(__m256 x) {
+  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_NLT_UQ);
+  x = _mm256_min_ps(_mm256_set1_ps(88.7f), x);
+  x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  // n in [-126, 128]: 2^n as two factors so that n = 128 stays finite.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i half = _mm256_srai_epi32(ni, 1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+  const __m256 s2 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
+  return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), keep);
+}
+
+float HorizontalMax(__m256 v) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  return *std::max_element(lanes, lanes + 8);
+}
+
+float HorizontalSum(__m256 v) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  float s = 0;
+  for (float lane : lanes) s += lane;
+  return s;
+}
+
+// Softmax of row[0, n) in place over the keys with valid[j] == 1 (valid is 1.0 / 0.0); the others
+// get exactly 0, so padded keys receive no gradient. A row with no valid key becomes all zeros.
 void MaskedSoftmaxRow(float* row, const float* valid, int64_t n) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  float m = kNegInf;
-#pragma omp simd reduction(max : m)
-  for (int64_t j = 0; j < n; ++j) m = std::max(m, valid[j] != 0.0f ? row[j] : kNegInf);
+  const __m256 neg_inf = _mm256_set1_ps(kNegInf);
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 vmax = neg_inf;
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 is_valid = _mm256_cmp_ps(_mm256_loadu_ps(valid + j), zero, _CMP_NEQ_OQ);
+    vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, _mm256_loadu_ps(row + j), is_valid));
+  }
+  float m = HorizontalMax(vmax);
+  for (int64_t t = j; t < n; ++t) {
+    if (valid[t] != 0.0f) m = std::max(m, row[t]);
+  }
   if (m == kNegInf) {
     std::fill(row, row + n, 0.0f);
     return;
   }
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    const float e = valid[j] * cpu::FastExp(row[j] - m);
-    row[j] = e;
-    sum += e;
+  const __m256 vm = _mm256_set1_ps(m);
+  __m256 vsum = zero;
+  for (j = 0; j + 8 <= n; j += 8) {
+    const __m256 e = _mm256_mul_ps(_mm256_loadu_ps(valid + j),
+                                   Exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vm)));
+    _mm256_storeu_ps(row + j, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = HorizontalSum(vsum);
+  for (int64_t t = j; t < n; ++t) {
+    row[t] = valid[t] != 0.0f ? std::exp(row[t] - m) : 0.0f;
+    sum += row[t];
   }
   const float inv = 1.0f / sum;
 #pragma omp simd
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  for (int64_t t = 0; t < n; ++t) row[t] *= inv;
 }
 
 }  // namespace

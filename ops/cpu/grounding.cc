@@ -8,7 +8,6 @@
 #include <cmath>
 #include <vector>
 
-#include "ops/cpu/vec_math.h"
 #include "ops/dispatch.h"
 
 namespace tigerfg::ops {
@@ -70,9 +69,8 @@ void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, con
       m = std::max(m, p[n]);
     }
     float sum = 0;
-#pragma omp simd reduction(+ : sum)
     for (int64_t n = 0; n < N; ++n) {
-      p[n] = cpu::FastExp(p[n] - m);
+      p[n] = std::exp(p[n] - m);
       sum += p[n];
     }
     const float inv = 1.0f / sum;
