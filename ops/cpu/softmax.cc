@@ -2,6 +2,8 @@
 // rows in parallel, sums in double.
 #include "ops/softmax.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -23,9 +25,14 @@ void RowsCols(const Tensor& a, const Tensor& b, const char* what, int64_t* rows,
 }
 
 float RowMax(const float* x, int64_t C) {
-  float m = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : m)
-  for (int64_t c = 0; c < C; ++c) m = std::max(m, x[c]);
+  __m256 m8 = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t c = 0;
+  for (; c + 8 <= C; c += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + c));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m8);
+  float m = lanes[0];
+  for (float lane : lanes) m = std::max(m, lane);
+  for (; c < C; ++c) m = std::max(m, x[c]);
   return m;
 }
 
@@ -42,13 +49,7 @@ void SoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
     const float* xr = px + n * C;
     float* yr = py + n * C;
     const float m = RowMax(xr, C);
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t c = 0; c < C; ++c) {
-      const float e = cpu::FastExp(xr[c] - m);
-      yr[c] = e;
-      sum += e;
-    }
+    const double sum = cpu::ExpShifted(yr, xr, m, C);
     const float inv = static_cast<float>(1.0 / sum);
 #pragma omp simd
     for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
@@ -88,9 +89,7 @@ void LogSoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
     const float* xr = px + n * C;
     float* yr = py + n * C;
     const float m = RowMax(xr, C);
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t c = 0; c < C; ++c) sum += cpu::FastExp(xr[c] - m);
+    const double sum = cpu::SumExpShifted(xr, m, C);
     const float shift = m + static_cast<float>(std::log(sum));
 #pragma omp simd
     for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] - shift;
@@ -114,8 +113,13 @@ void LogSoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const
 #pragma omp simd reduction(+ : sum)
     for (int64_t c = 0; c < C; ++c) sum += dr[c];
     const float s = static_cast<float>(sum);
-#pragma omp simd
-    for (int64_t c = 0; c < C; ++c) dxr[c] = dr[c] - cpu::FastExp(yr[c]) * s;
+    const __m256 s8 = _mm256_set1_ps(s);
+    int64_t c = 0;
+    for (; c + 8 <= C; c += 8) {
+      const __m256 p = cpu::Exp8(_mm256_loadu_ps(yr + c));
+      _mm256_storeu_ps(dxr + c, _mm256_fnmadd_ps(p, s8, _mm256_loadu_ps(dr + c)));
+    }
+    for (; c < C; ++c) dxr[c] = dr[c] - std::exp(yr[c]) * s;
   }
 }
 

@@ -27,7 +27,7 @@ double GeluDerivativeReference(double x) {
 
 TEST(Gelu, ForwardAndDerivativeMatchFormula) {
   const Context ctx = Context::Cpu();
-  // 40001 points on [-20, 20] (threaded path) plus the far tails.
+  // 40001 points on [-20, 20] (threaded path) plus the far tails in the scalar remainder.
   const int64_t n = 40001 + 4;
   Buffer x = Buffer::Zeros({n}), out = Buffer::Zeros({n}), dx = Buffer::Zeros({n}),
          ones = Buffer::Zeros({n});
@@ -36,6 +36,8 @@ TEST(Gelu, ForwardAndDerivativeMatchFormula) {
   x.f32()[40002] = 1000.0f;
   x.f32()[40003] = 1e-30f;
   x.f32()[40004] = -3.5f;
+  x.f32()[0] = -1000.0f;  // the tails through the vector path too
+  x.f32()[1] = 1000.0f;
   for (int64_t i = 0; i < n; ++i) ones.f32()[i] = 1.0f;
   GeluForward(ctx, out, x);
   GeluBackward(ctx, dx, ones, x);
