@@ -22,10 +22,17 @@ namespace pb = google::protobuf;
 bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-// The dotted path of the field a text-format error at (line, column) (0-based) is about: the
-// enclosing message names plus the field whose name or value sits there. The parser's own
-// messages name the type or the bad token but not where in the config tree it is.
-std::string FieldPathAt(const std::string& text, int line, int column) {
+struct FieldAt {
+  std::string path;  // "model.text.heads"; empty outside any field
+  int line = 0;      // 0-based position of the field's name
+  int column = 0;
+};
+
+// The field a text-format error at (line, column) (0-based) is about: the enclosing message
+// names plus the field whose name or value sits there. The parser's own messages name the type
+// or the bad token but not where in the config tree it is, and it reports a bad enum value at
+// the token after it, possibly on the next line.
+FieldAt FieldPathAt(const std::string& text, int line, int column) {
   size_t end = 0;
   for (int l = 0; l < line && end < text.size(); ++end) {
     if (text[end] == '\n') ++l;
@@ -33,6 +40,7 @@ std::string FieldPathAt(const std::string& text, int line, int column) {
   end = std::min(text.size(), end + static_cast<size_t>(std::max(column, 0)));
   std::vector<std::string> scopes;
   std::string field;
+  size_t field_start = 0;
   char previous = 0;  // the last significant character, to tell a value from a field name
   size_t i = 0;
   while (i < end) {
@@ -48,7 +56,10 @@ std::string FieldPathAt(const std::string& text, int line, int column) {
     } else if (IsIdentStart(c)) {
       const size_t start = i;
       while (i < text.size() && IsIdentChar(text[i])) ++i;
-      if (previous != ':') field = text.substr(start, i - start);
+      if (previous != ':') {
+        field = text.substr(start, i - start);
+        field_start = start;
+      }
       previous = 'a';
     } else {
       if (c == '{' || c == '<') {
@@ -67,10 +78,26 @@ std::string FieldPathAt(const std::string& text, int line, int column) {
     size_t stop = end;
     while (stop < text.size() && IsIdentChar(text[stop])) ++stop;
     field = text.substr(end, stop - end);
+    field_start = end;
   }
-  std::string path;
-  for (const std::string& scope : scopes) path += scope + ".";
-  return field.empty() ? path.substr(0, path.empty() ? 0 : path.size() - 1) : path + field;
+  FieldAt at;
+  for (const std::string& scope : scopes) at.path += scope + ".";
+  if (field.empty()) {
+    if (!at.path.empty()) at.path.pop_back();
+    at.line = line;
+    at.column = column;
+    return at;
+  }
+  at.path += field;
+  for (size_t k = 0; k < field_start; ++k) {
+    if (text[k] == '\n') {
+      ++at.line;
+      at.column = 0;
+    } else {
+      ++at.column;
+    }
+  }
+  return at;
 }
 
 class PositionedErrors : public pb::io::ErrorCollector {
@@ -80,9 +107,14 @@ class PositionedErrors : public pb::io::ErrorCollector {
 
   void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
     if (!errors_.empty()) errors_ += "\n";
+    const FieldAt field = FieldPathAt(text_, line, column);
+    // Point at the value when it is on the field's line, else at the field.
+    if (field.line != line) {
+      line = field.line;
+      column = field.column;
+    }
     errors_ += source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": ";
-    const std::string path = FieldPathAt(text_, line, column);
-    if (!path.empty()) errors_ += path + ": ";
+    if (!field.path.empty()) errors_ += field.path + ": ";
     errors_ += message;
   }
   void AddWarning(int, pb::io::ColumnNumber, const std::string&) override {}
