@@ -26,6 +26,7 @@ struct FieldAt {
   std::string path;  // "model.text.heads"; empty outside any field
   int line = 0;      // 0-based position of the field's name
   int column = 0;
+  bool at_name_end = false;  // the error position is right after the field's name
 };
 
 // The field a text-format error at (line, column) (0-based) is about: the enclosing message
@@ -81,6 +82,8 @@ FieldAt FieldPathAt(const std::string& text, int line, int column) {
     field_start = end;
   }
   FieldAt at;
+  // The parser reports an unknown field at the token after its name.
+  at.at_name_end = end < text.size() && (text[end] == ':' || text[end] == '{');
   for (const std::string& scope : scopes) at.path += scope + ".";
   if (field.empty()) {
     if (!at.path.empty()) at.path.pop_back();
@@ -108,8 +111,8 @@ class PositionedErrors : public pb::io::ErrorCollector {
   void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
     if (!errors_.empty()) errors_ += "\n";
     const FieldAt field = FieldPathAt(text_, line, column);
-    // Point at the value when it is on the field's line, else at the field.
-    if (field.line != line) {
+    // Point at a bad value when it is on the field's line, else at the field's name.
+    if (field.line != line || field.at_name_end) {
       line = field.line;
       column = field.column;
     }

@@ -102,8 +102,7 @@ TEST(LoadConfig, UnknownFieldNamesFileLineAndField) {
                                      "  item { widht: 64 }\n}\n");
   StatusOr<RunConfig> config = LoadConfig(path, "");
   ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.status().message(), HasSubstr(path + ":3:"));
-  EXPECT_THAT(config.status().message(), HasSubstr("model.item.widht"));
+  EXPECT_THAT(config.status().message(), HasSubstr(path + ":3:10: model.item.widht"));
 }
 
 TEST(LoadConfig, WrongTypeNamesLineColumnAndField) {
