@@ -76,8 +76,8 @@ SampleOutput RowOutput(const Batch& b, const TransformOptions& t, int64_t row) {
   const int64_t q_row = int64_t{t.channels} * t.query_size * t.query_size;
   const int64_t i_row = int64_t{t.channels} * t.item_size * t.item_size;
   SampleOutput out;
-  if (b.query_images.numel()) out.query = b.query_images.f32() + row * q_row;
-  if (b.item_images.numel()) {
+  if (b.query_images.data() != nullptr) out.query = b.query_images.f32() + row * q_row;
+  if (b.item_images.data() != nullptr) {
     out.item = b.item_images.f32() + row * i_row;
     out.title_ids = b.title_ids.i64() + row * t.max_len;
   }
