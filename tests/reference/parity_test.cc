@@ -1,0 +1,169 @@
+// tests/reference/parity_test.cc — the C++ model (FP32) against the PyTorch spec (float64): loss
+// terms, embeddings and every parameter gradient for one batch, over several configurations
+// (teacher or not, grounding or the baseline, other widths and head counts, loss weights), with
+// padded titles and shared product ids.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <string>
+
+#include "configs/config.h"
+#include "model/tigerfg_model.h"
+#include "runtime/safetensors.h"
+#include "tests/model/spec_runner.h"
+
+namespace tigerfg::model {
+namespace {
+
+constexpr int64_t kBatch = 8;
+
+double Norm(const float* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  return std::sqrt(s);
+}
+
+// max |a - b| / max |b|.
+double MaxRelDiff(const float* a, const float* b, int64_t n) {
+  double diff = 0, ref = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    ref = std::max(ref, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / std::max(ref, 1e-30);
+}
+
+Buffer Take(TensorFile* file, const std::string& name) {
+  EXPECT_TRUE(file->Has(name)) << file->origin << " has no " << name;
+  return std::move(file->tensors[name]);
+}
+
+void ExpectMatchesSpec(const std::string& overrides, int seed) {
+  const config::ModelConfig cfg = testing::TinyModel(overrides);
+  testing::ScratchDir dir("parity");
+  const std::string config_json = dir.File("config.json"), weights = dir.File("weights.st"),
+                    batch_file = dir.File("batch.st"), grads_file = dir.File("grads.st");
+  testing::WriteFile(config_json, config::ModelConfigToSpecJson(cfg));
+  const std::string spec = std::string(testing::kSpecPython) + " " + testing::SpecPath();
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand(spec + " init --config " + config_json + " --weights " + weights +
+                              " --batch " + batch_file + " --batch-size " + std::to_string(kBatch) +
+                              " --products 4 --seed " + std::to_string(seed),
+                          &out),
+      0)
+      << out;
+  ASSERT_EQ(testing::RunCommand(spec + " grads --config " + config_json + " --weights " + weights +
+                                    " --batch " + batch_file + " --out " + grads_file,
+                                &out),
+            0)
+      << out;
+  auto w = ReadSafetensors(weights);
+  auto b = ReadSafetensors(batch_file);
+  auto g = ReadSafetensors(grads_file);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+
+  TigerFGModel model(cfg, kBatch, Context::Cpu());
+  const ParamTable& table = model.table();
+  EXPECT_EQ(w->tensors.size(), table.params().size()) << "weights and table differ in size";
+  for (const ParamSpec& p : table.params()) {
+    auto t = w->Get(p.name, DType::kF32, p.shape);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    std::copy_n(t->f32(), p.numel(), model.params() + p.offset);
+  }
+  Batch batch;
+  batch.query_images = Take(&*b, "query_images");
+  batch.item_images = Take(&*b, "item_images");
+  batch.title_ids = Take(&*b, "title_ids");
+  batch.product_ids = Take(&*b, "product_ids");
+  const Status valid = ValidateBatch(cfg, batch);
+  ASSERT_TRUE(valid.ok()) << valid.message();
+  // The spec's batch must exercise padding and shared product ids.
+  EXPECT_GT(std::count(batch.title_ids.i64(), batch.title_ids.i64() + batch.title_ids.numel(), 0),
+            0);
+  std::set<int64_t> products(batch.product_ids.i64(), batch.product_ids.i64() + kBatch);
+  EXPECT_LT(products.size(), static_cast<size_t>(kBatch));
+
+  const LossTerms terms = model.Step(batch);
+
+  auto ref_loss = [&](const std::string& name) { return g->tensors.at("loss/" + name).f32()[0]; };
+  auto expect_loss = [&](const std::string& name, double value) {
+    const double ref = ref_loss(name);
+    EXPECT_LE(std::fabs(value - ref), 1e-5 * std::fabs(ref))
+        << name << " " << value << " vs " << ref;
+  };
+  expect_loss("total", terms.total);
+  expect_loss("contrastive", terms.contrastive);
+  EXPECT_EQ(terms.has_srd, g->Has("loss/srd"));
+  EXPECT_EQ(terms.has_sdd, g->Has("loss/sdd"));
+  if (g->Has("loss/srd")) expect_loss("srd", terms.srd);
+  if (g->Has("loss/sdd")) expect_loss("sdd", terms.sdd);
+
+  auto expect_output = [&](const std::string& name, const Tensor& ours) {
+    ASSERT_TRUE(g->Has("out/" + name));
+    const Buffer& ref = g->tensors.at("out/" + name);
+    ASSERT_EQ(ref.numel(), ours.numel()) << name;
+    const double err = MaxRelDiff(ours.f32(), ref.f32(), ref.numel());
+    EXPECT_LE(err, 1e-5) << "out/" << name;
+  };
+  expect_output("query_emb", model.query_emb());
+  expect_output("item_emb", model.item_emb());
+  EXPECT_EQ(g->Has("out/ground_map"), terms.has_srd);
+  if (terms.has_srd) expect_output("ground_map", model.ground_map());
+
+  std::set<std::string> trainable;
+  double worst = 0;
+  std::string worst_name;
+  for (const ParamSpec& p : table.params()) {
+    if (!p.trainable) continue;
+    trainable.insert(p.name);
+    const float* ours = model.grads() + p.offset;
+    const std::string key = "grad/" + p.name;
+    if (!g->Has(key)) {
+      EXPECT_EQ(Norm(ours, p.numel()), 0.0) << p.name << " has no spec gradient but ours is not 0";
+      continue;
+    }
+    const Buffer& ref = g->tensors.at(key);
+    ASSERT_EQ(ref.numel(), p.numel()) << p.name;
+    std::vector<float> diff(p.numel());
+    for (int64_t i = 0; i < p.numel(); ++i) diff[i] = ours[i] - ref.f32()[i];
+    const double err = Norm(diff.data(), p.numel());
+    const double ref_norm = Norm(ref.f32(), p.numel());
+    EXPECT_LE(err, 1e-4 * ref_norm + 1e-7)
+        << p.name << ": |g - g_ref| " << err << ", |g_ref| " << ref_norm;
+    if (err / (ref_norm + 1e-30) > worst) {
+      worst = err / (ref_norm + 1e-30);
+      worst_name = p.name;
+    }
+  }
+  for (const auto& [name, t] : g->tensors) {
+    if (name.rfind("grad/", 0) == 0) EXPECT_TRUE(trainable.count(name.substr(5))) << name;
+  }
+  std::cout << "[parity] " << (overrides.empty() ? "tiny" : overrides) << ": total " << terms.total
+            << ", worst gradient " << worst_name << " rel " << worst << "\n";
+}
+
+TEST(Parity, TinyWithTeacher) { ExpectMatchesSpec("", 0); }
+
+TEST(Parity, TinyWithoutTeacher) { ExpectMatchesSpec("model.teacher=none", 1); }
+
+TEST(Parity, BaselineWithoutGrounding) { ExpectMatchesSpec("model.ground_layers=0", 2); }
+
+TEST(Parity, OtherWidthsAndHeads) {
+  ExpectMatchesSpec(
+      "model.query.width=48,model.query.heads=3,model.text.heads=2,model.ground_heads=2,"
+      "model.embed_dim=24",
+      3);
+}
+
+TEST(Parity, OneGroundingLayerAndLossWeights) {
+  ExpectMatchesSpec("model.ground_layers=1,model.w_contrastive=0.7,model.w_srd=2,model.w_sdd=0.5",
+                    4);
+}
+
+}  // namespace
+}  // namespace tigerfg::model
