@@ -1,0 +1,53 @@
+// ops/cuda/gelu.cu — tanh-form GELU on CUDA, elementwise (x · sigmoid(2u), as the CPU twin).
+#include "ops/cuda/common.cuh"
+#include "ops/cuda/cuda_ops.h"
+
+namespace tigerfg::ops::cuda {
+namespace {
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kCubic = 0.044715f;
+
+__global__ void GeluForwardKernel(float* out, const float* x, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float v = x[i];
+    const float u = kSqrt2OverPi * (v + kCubic * v * v * v);
+    out[i] = v / (1.0f + expf(-2.0f * u));
+  }
+}
+
+// gelu'(x) = s + 2 x s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi) (1 + 3·0.044715 x^2).
+__global__ void GeluBackwardKernel(float* dx, const float* dout, const float* x, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float v = x[i];
+    const float u = kSqrt2OverPi * (v + kCubic * v * v * v);
+    const float du = kSqrt2OverPi * (1.0f + 3.0f * kCubic * v * v);
+    const float s = 1.0f / (1.0f + expf(-2.0f * u));
+    dx[i] = dout[i] * (s + 2.0f * v * s * (1.0f - s) * du);
+  }
+}
+
+}  // namespace
+
+void GeluForward(const Context& ctx, Tensor out, const Tensor& x) {
+  CHECK_EQ(out.numel(), x.numel())
+      << "gelu: out " << out.shape().ToString() << " vs x " << x.shape().ToString();
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  GeluForwardKernel<<<GridFor(n), kThreads, 0, Stream(ctx)>>>(out.f32(), x.f32(), n);
+  CUDA_CHECK_LAUNCH();
+}
+
+void GeluBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& x) {
+  CHECK(dx.numel() == x.numel() && dout.numel() == x.numel())
+      << "gelu: dx " << dx.shape().ToString() << " / dout " << dout.shape().ToString() << " vs x "
+      << x.shape().ToString();
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  GeluBackwardKernel<<<GridFor(n), kThreads, 0, Stream(ctx)>>>(dx.f32(), dout.f32(), x.f32(), n);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tigerfg::ops::cuda

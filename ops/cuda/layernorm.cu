@@ -1,0 +1,115 @@
+// ops/cuda/layernorm.cu — LayerNorm over the last dimension on CUDA: one block per row with row
+// statistics in double (as the CPU twin), dgamma/dbeta as deterministic column sums.
+#include "ops/cuda/common.cuh"
+#include "ops/cuda/cuda_ops.h"
+
+namespace tigerfg::ops::cuda {
+namespace {
+
+__global__ void LayerNormForwardKernel(float* out, float* mean, float* rstd, const float* x,
+                                       const float* gamma, const float* beta, int64_t C,
+                                       float eps) {
+  __shared__ double shared[32];
+  const float* xr = x + blockIdx.x * C;
+  float* yr = out + blockIdx.x * C;
+  double sum = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sum += xr[c];
+  const double mu = BlockSum(sum, shared) / C;
+  double sq = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+    const double d = xr[c] - mu;
+    sq += d * d;
+  }
+  sq = BlockSum(sq, shared);
+  const float m = static_cast<float>(mu);
+  const float r = static_cast<float>(1.0 / sqrt(sq / C + eps));
+  if (threadIdx.x == 0) {
+    mean[blockIdx.x] = m;
+    rstd[blockIdx.x] = r;
+  }
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x)
+    yr[c] = (xr[c] - m) * r * gamma[c] + beta[c];
+}
+
+// dx = r · (g - mean(g) - xhat · mean(g · xhat)), g = dout ⊙ gamma; one block per row.
+__global__ void LayerNormBackwardKernel(float* dx, const float* dout, const float* x,
+                                        const float* gamma, const float* mean, const float* rstd,
+                                        int64_t C) {
+  __shared__ double shared[32];
+  const int64_t n = blockIdx.x;
+  const float* xr = x + n * C;
+  const float* dr = dout + n * C;
+  float* dxr = dx + n * C;
+  const float m = mean[n], r = rstd[n];
+  double sum_g = 0, sum_gx = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+    const float xhat = (xr[c] - m) * r;
+    const float g = dr[c] * gamma[c];
+    sum_g += g;
+    sum_gx += g * xhat;
+  }
+  const float a = static_cast<float>(BlockSum(sum_g, shared) / C);
+  const float b = static_cast<float>(BlockSum(sum_gx, shared) / C);
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+    const float xhat = (xr[c] - m) * r;
+    dxr[c] = r * (dr[c] * gamma[c] - a - xhat * b);
+  }
+}
+
+struct DoutTimesXhat {
+  const float *dout, *x, *mean, *rstd;
+  int64_t C;
+  __device__ double operator()(int64_t n, int64_t c) const {
+    const float xhat = (x[n * C + c] - mean[n]) * rstd[n];
+    return dout[n * C + c] * xhat;
+  }
+};
+
+struct Dout {
+  const float* dout;
+  int64_t C;
+  __device__ double operator()(int64_t n, int64_t c) const { return dout[n * C + c]; }
+};
+
+}  // namespace
+
+void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
+                      const Tensor& gamma, const Tensor& beta, float eps) {
+  CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
+  const int64_t C = gamma.dim(0);
+  CHECK(beta.shape() == gamma.shape()) << "layernorm: beta " << beta.shape().ToString();
+  CHECK(out.shape() == x.shape()) << "layernorm: out " << out.shape().ToString() << " vs x "
+                                  << x.shape().ToString();
+  const int64_t N = RowsOf(x, C, "layernorm", "x");
+  CHECK(mean.numel() == N && rstd.numel() == N)
+      << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
+      << " for " << N << " rows";
+  if (N == 0) return;
+  LayerNormForwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
+      out.f32(), mean.f32(), rstd.f32(), x.f32(), gamma.f32(), beta.f32(), C, eps);
+  CUDA_CHECK_LAUNCH();
+}
+
+void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
+                       const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                       const Tensor& rstd) {
+  CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
+  const int64_t C = gamma.dim(0);
+  CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
+      << "layernorm: dgamma " << dgamma.shape().ToString() << " / dbeta "
+      << dbeta.shape().ToString() << " vs gamma " << gamma.shape().ToString();
+  CHECK(dx.shape() == x.shape() && dout.shape() == x.shape())
+      << "layernorm: dx " << dx.shape().ToString() << " / dout " << dout.shape().ToString()
+      << " vs x " << x.shape().ToString();
+  const int64_t N = RowsOf(x, C, "layernorm", "x");
+  CHECK(mean.numel() == N && rstd.numel() == N) << "layernorm: mean/rstd for " << N << " rows";
+  if (N == 0 || C == 0) return;
+  LayerNormBackwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
+      dx.f32(), dout.f32(), x.f32(), gamma.f32(), mean.f32(), rstd.f32(), C);
+  CUDA_CHECK_LAUNCH();
+  AccumulateColumnSums(ctx, DoutTimesXhat{dout.f32(), x.f32(), mean.f32(), rstd.f32(), C}, N, C,
+                       dgamma.f32());
+  AccumulateColumnSums(ctx, Dout{dout.f32(), C}, N, C, dbeta.f32());
+}
+
+}  // namespace tigerfg::ops::cuda
