@@ -10,50 +10,17 @@
 #include "model/tigerfg_model.h"
 #include "runtime/rng.h"
 #include "tests/model/spec_runner.h"
+#include "tests/model/test_batches.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::model {
 namespace {
 
-// A smaller tiny: 16x16 images in 2x2 patches of 8, one block per tower, 5-token titles.
-constexpr char kMiniOverrides[] =
-    "model.query.image_size=16,model.query.width=16,model.query.depth=1,model.query.heads=2,"
-    "model.item.image_size=16,model.item.width=16,model.item.depth=1,model.item.heads=2,"
-    "model.text.vocab_size=32,model.text.max_len=5,model.text.width=12,model.text.depth=1,"
-    "model.text.heads=2,model.teacher.image_size=16,model.teacher.width=8,model.ground_heads=2,"
-    "model.embed_dim=8";
-
-// Random images, titles of random length (CLS = 1, then ids >= 2, then padding 0) and product ids
-// drawn from fewer products than samples, so some positives are shared.
-Batch RandomBatch(const config::ModelConfig& cfg, int64_t b, uint64_t seed) {
-  Rng rng(seed);
-  Batch batch;
-  const auto& q = cfg.query();
-  const auto& it = cfg.item();
-  const int64_t len = cfg.text().max_len();
-  batch.query_images = Buffer(DType::kF32, Shape{b, q.channels(), q.image_size(), q.image_size()});
-  batch.item_images =
-      Buffer(DType::kF32, Shape{b, it.channels(), it.image_size(), it.image_size()});
-  rng.FillNormal(batch.query_images.tensor());
-  rng.FillNormal(batch.item_images.tensor());
-  batch.title_ids = Buffer(DType::kI64, Shape{b, len});
-  batch.product_ids = Buffer(DType::kI64, Shape{b});
-  for (int64_t i = 0; i < b; ++i) {
-    const int64_t used = rng.Int(2, len + 1);
-    for (int64_t j = 0; j < len; ++j) {
-      batch.title_ids.i64()[i * len + j] =
-          j == 0 ? 1 : (j < used ? rng.Int(2, cfg.text().vocab_size()) : 0);
-    }
-    batch.product_ids.i64()[i] = rng.Int(0, std::max<int64_t>(1, b / 2));
-  }
-  return batch;
-}
-
 void CheckModelGradients(const config::ModelConfig& cfg, const std::vector<std::string>& names) {
   constexpr int64_t kBatch = 4;
   TigerFGModel model(cfg, kBatch, Context::Cpu());
   InitParams(model.table(), cfg, /*seed=*/11, model.params());
-  const Batch batch = RandomBatch(cfg, kBatch, /*seed=*/5);
+  const Batch batch = testing::RandomBatch(cfg, kBatch, /*seed=*/5);
   const LossTerms terms = model.Step(batch);
   ASSERT_TRUE(std::isfinite(terms.total));
   EXPECT_EQ(terms.has_sdd, cfg.has_teacher());
@@ -95,71 +62,71 @@ TEST(ModelGradient, WithTeacherMatchesCentralDifferences) {
   auto names = kCommon;
   names.insert(names.end(), {"ground.layers.0.q.weight", "ground.layers.1.kv.weight",
                              "ground.text_proj.bias", "item_vision.blocks.0.ln1.weight"});
-  CheckModelGradients(testing::TinyModel(kMiniOverrides), names);
+  CheckModelGradients(testing::TinyModel(testing::kMiniOverrides), names);
 }
 
 TEST(ModelGradient, WithoutTeacherMatchesCentralDifferences) {
   auto names = kCommon;
   names.insert(names.end(), {"ground.layers.0.q.weight", "ground.ln_out.weight"});
-  CheckModelGradients(testing::TinyModel(std::string(kMiniOverrides) + ",model.teacher=none"),
-                      names);
+  CheckModelGradients(
+      testing::TinyModel(std::string(testing::kMiniOverrides) + ",model.teacher=none"), names);
 }
 
 TEST(ModelGradient, BaselineWithoutGroundingMatchesCentralDifferences) {
   auto names = kCommon;
   names.push_back("item_vision.cls_token");
-  CheckModelGradients(testing::TinyModel(std::string(kMiniOverrides) + ",model.ground_layers=0"),
-                      names);
+  CheckModelGradients(
+      testing::TinyModel(std::string(testing::kMiniOverrides) + ",model.ground_layers=0"), names);
 }
 
 TEST(ModelGradient, ZeroWeightTermIsAbsent) {
-  const auto cfg = testing::TinyModel(std::string(kMiniOverrides) + ",model.w_srd=0");
+  const auto cfg = testing::TinyModel(std::string(testing::kMiniOverrides) + ",model.w_srd=0");
   TigerFGModel model(cfg, 4, Context::Cpu());
   InitParams(model.table(), cfg, 3, model.params());
-  const LossTerms terms = model.Step(RandomBatch(cfg, 4, 9));
+  const LossTerms terms = model.Step(testing::RandomBatch(cfg, 4, 9));
   EXPECT_FALSE(terms.has_srd);
   EXPECT_TRUE(terms.has_sdd);
   EXPECT_EQ(terms.srd, 0.0);
 }
 
 TEST(ValidateBatch, NamesTheTensorThatIsWrong) {
-  const auto cfg = testing::TinyModel(kMiniOverrides);
-  EXPECT_TRUE(ValidateBatch(cfg, RandomBatch(cfg, 3, 1)).ok());
+  const auto cfg = testing::TinyModel(testing::kMiniOverrides);
+  EXPECT_TRUE(ValidateBatch(cfg, testing::RandomBatch(cfg, 3, 1)).ok());
   {
-    Batch b = RandomBatch(cfg, 3, 1);
+    Batch b = testing::RandomBatch(cfg, 3, 1);
     b.item_images = Buffer(DType::kF32, Shape{3, 3, 8, 8});
     const Status s = ValidateBatch(cfg, b);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("item_images"), std::string::npos) << s.message();
   }
   {
-    Batch b = RandomBatch(cfg, 3, 1);
+    Batch b = testing::RandomBatch(cfg, 3, 1);
     b.title_ids.i64()[7] = cfg.text().vocab_size();
     const Status s = ValidateBatch(cfg, b);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("title_ids[1, 2]"), std::string::npos) << s.message();
   }
   {
-    Batch b = RandomBatch(cfg, 3, 1);
+    Batch b = testing::RandomBatch(cfg, 3, 1);
     b.title_ids.i64()[0] = -1;
     EXPECT_FALSE(ValidateBatch(cfg, b).ok());
   }
   {
-    Batch b = RandomBatch(cfg, 3, 1);
+    Batch b = testing::RandomBatch(cfg, 3, 1);
     b.product_ids = Buffer();
     const Status s = ValidateBatch(cfg, b);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("product_ids"), std::string::npos) << s.message();
   }
   {
-    Batch b = RandomBatch(cfg, 3, 1);
+    Batch b = testing::RandomBatch(cfg, 3, 1);
     b.title_ids = Buffer(DType::kI32, Shape{3, cfg.text().max_len()});
     const Status s = ValidateBatch(cfg, b);
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("title_ids"), std::string::npos) << s.message();
   }
   {
-    Batch b = RandomBatch(cfg, 3, 1);
+    Batch b = testing::RandomBatch(cfg, 3, 1);
     b.query_images = Buffer(DType::kF32, Shape{2, 3, 16, 16});
     EXPECT_FALSE(ValidateBatch(cfg, b).ok());
   }
