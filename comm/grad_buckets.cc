@@ -21,7 +21,8 @@ GradBucketer::GradBucketer(Communicator* comm, const ParamTable& table, Tensor g
     if (!it->trainable || it->numel() == 0) continue;
     // Reverse order: a bucket grows downwards in the buffer, so it stays one contiguous range.
     if (buckets_.empty() || buckets_.back().end - buckets_.back().begin >= bucket_elems) {
-      buckets_.push_back({it->offset, it->offset + it->numel(), 0});
+      const int64_t end = it->offset + it->numel();
+      buckets_.push_back({end, end, 0});
     }
     Bucket& bucket = buckets_.back();
     CHECK_EQ(it->offset + it->numel(), bucket.begin)

@@ -20,7 +20,7 @@ class Watchdog {
  public:
   // `abort` must not return (MPI_Abort, ncclCommAbort + MPI_Abort); if it does, the process
   // exits with kExitCode.
-  static constexpr int kExitCode = 124;
+  static constexpr int kExitCode = 86;
   Watchdog(double timeout_s, int rank, std::function<void()> abort);
   ~Watchdog();  // stops the thread; works still pending are no longer watched
 
