@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# cluster/gpu_check.sh — checks a tigerfg CUDA build on a GPU machine: prints the GPU, runs
+# cuda_tests (and, when present, comm_tests, e2e_tests and `tigerfg --help`) and a summary table.
+#
+#   cluster/gpu_check.sh [--libs DIR] [BUILD_DIR]     (BUILD_DIR defaults to build-cuda)
+#
+# --libs DIR: a folder of shared libraries to put first on LD_LIBRARY_PATH (glog, gflags,
+# libunwind carried over when the machine lacks them). The folders holding libcudnn.so.9,
+# libnccl.so.2 and libcublasLt.so.* are found under /usr and /opt and added too.
+set -u
+
+libs=""
+build="build-cuda"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --libs) libs="${2:?--libs needs a folder}"; shift 2 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    *) build="$1"; shift ;;
+  esac
+done
+
+extra=""
+if [ -n "$libs" ]; then
+  extra="$(cd "$libs" && pwd)"
+fi
+for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do
+  lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
+  if [ -n "$lib" ]; then
+    extra="${extra:+$extra:}$(dirname "$lib")"
+  else
+    echo "note: no $pattern under /usr or /opt"
+  fi
+done
+export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+echo "== GPU"
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader
+else
+  echo "nvidia-smi not found"
+fi
+
+logdir="$(mktemp -d)"
+rows=()
+
+# run_gtest NAME BINARY: runs a GoogleTest binary, records run/passed/failed/skipped.
+run_gtest() {
+  local name="$1" bin="$2" log="$logdir/$1.log"
+  if [ ! -x "$bin" ]; then
+    rows+=("$(printf '%-16s %s' "$name" "missing ($bin)")")
+    return
+  fi
+  echo "== $name ($bin)"
+  "$bin" --gtest_brief=1 >"$log" 2>&1
+  local rc=$?
+  tail -n 40 "$log"
+  local run passed failed skipped
+  run="$(grep -oE '\[==========\] [0-9]+ tests? from .* ran' "$log" | grep -oE '^\[==========\] [0-9]+' | grep -oE '[0-9]+$' | tail -n 1)"
+  passed="$(grep -oE '\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)"
+  failed="$(grep -oE '\[  FAILED  \] [0-9]+ tests?, listed' "$log" | grep -oE '[0-9]+' | head -n 1)"
+  skipped="$(grep -oE '\[  SKIPPED \] [0-9]+ tests?, listed' "$log" | grep -oE '[0-9]+' | head -n 1)"
+  rows+=("$(printf '%-16s %6s %7s %7s %8s %5s' "$name" "${run:-?}" "${passed:-0}" \
+    "${failed:-0}" "${skipped:-0}" "$rc")")
+}
+
+run_gtest cuda_tests "$build/tests/cuda/cuda_tests"
+if [ -x "$build/tests/comm/comm_tests" ]; then
+  run_gtest comm_tests "$build/tests/comm/comm_tests"
+fi
+if [ -x "$build/tests/e2e/e2e_tests" ]; then
+  run_gtest e2e_tests "$build/tests/e2e/e2e_tests"
+fi
+if [ -x "$build/launcher/tigerfg" ]; then
+  echo "== tigerfg binary"
+  if "$build/launcher/tigerfg" --help >/dev/null 2>&1; then echo "tigerfg starts"; else
+    echo "tigerfg --help failed (missing libraries?)"; fi
+fi
+
+echo
+echo "== summary (logs in $logdir)"
+printf '%-16s %6s %7s %7s %8s %5s\n' binary run passed failed skipped exit
+for row in "${rows[@]}"; do echo "$row"; done

@@ -1,0 +1,119 @@
+// tests/cuda/parity.h — helpers of the CUDA-vs-CPU parity tests: host/device tensor pairs with
+// the same contents, NaN-poisoned device outputs, and the comparison of a device result with
+// its CPU twin (relative L2 error, every element written and finite).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "runtime/context.h"
+#include "runtime/device_buffer.h"
+#include "runtime/rng.h"
+#include "runtime/tensor.h"
+#include "tests/testing/gradcheck.h"
+
+namespace tigerfg::cuda_testing {
+
+// Every test starts with this: no GPU, no test.
+#define TIGERFG_REQUIRE_GPU() \
+  if (!::tigerfg::CudaAvailable()) GTEST_SKIP() << "no GPU"
+
+// The process's CUDA context on device 0 (created on first use).
+inline const Context& Gpu() {
+  static const Context ctx = Context::Cuda(0);
+  return ctx;
+}
+
+inline const Context& Cpu() {
+  static const Context ctx = Context::Cpu();
+  return ctx;
+}
+
+// A tensor on both sides: `host` feeds the CPU op, `dev` the CUDA op.
+struct Twin {
+  Buffer host;
+  DeviceBuffer dev;
+  Tensor h() const { return host.tensor(); }
+  Tensor d() const { return dev.tensor(); }
+};
+
+// Both sides hold a copy of `init`.
+inline Twin Same(const Buffer& init) {
+  Twin t{Buffer(init.dtype(), init.shape()), DeviceBuffer(init.dtype(), init.shape())};
+  std::memcpy(t.host.data(), init.data(), init.nbytes());
+  t.dev.CopyFromHost(init.tensor());
+  return t;
+}
+
+// Random N(0, stddev^2) contents, the same on both sides.
+inline Twin Random(Shape shape, Rng& rng, float stddev = 1.0f) {
+  return Same(testing::RandomBuffer(shape, rng, stddev));
+}
+
+// An output: zeros on the host, NaN on the device (so an element the CUDA op does not write
+// fails the comparison).
+inline Twin Output(Shape shape) {
+  Buffer nan(DType::kF32, shape);
+  std::fill(nan.f32(), nan.f32() + nan.numel(), std::numeric_limits<float>::quiet_NaN());
+  Twin t{Buffer(DType::kF32, shape), DeviceBuffer(DType::kF32, shape)};
+  t.dev.CopyFromHost(nan.tensor());
+  return t;
+}
+
+// A view of t's memory from element `offset` on, with another shape (misaligned views).
+inline Tensor At(const Tensor& t, int64_t offset, Shape shape) {
+  return Tensor(static_cast<float*>(t.data()) + offset, DType::kF32, shape, t.device());
+}
+
+// I64 or U8 contents from a vector, on both sides.
+template <typename T>
+inline Twin FromValues(DType dtype, Shape shape, const std::vector<T>& values) {
+  Buffer b(dtype, shape);
+  CHECK_EQ(static_cast<size_t>(b.numel()), values.size());
+  CHECK_EQ(b.nbytes(), values.size() * sizeof(T));
+  std::memcpy(b.data(), values.data(), b.nbytes());
+  return Same(b);
+}
+
+inline Buffer ToHost(const DeviceBuffer& dev) {
+  Buffer b(dev.dtype(), dev.shape());
+  dev.CopyToHost(b.tensor());
+  return b;
+}
+
+// The device result equals the host one within `rtol` relative L2 error, and every device
+// element is finite wherever the host one is (catches unwritten, NaN-poisoned elements).
+// Elements before `begin` are not compared.
+inline void ExpectMatch(const Twin& t, const std::string& name, double rtol = 1e-5,
+                        int64_t begin = 0) {
+  const Buffer got = ToHost(t.dev);
+  const float* g = got.f32();
+  const float* want = t.host.f32();
+  double diff = 0, ref = 0;
+  int64_t unwritten = 0, first_bad = -1;
+  for (int64_t i = begin; i < got.numel(); ++i) {
+    if (std::isfinite(want[i]) && !std::isfinite(g[i])) {
+      ++unwritten;
+      if (first_bad < 0) first_bad = i;
+      continue;
+    }
+    diff += (static_cast<double>(g[i]) - want[i]) * (static_cast<double>(g[i]) - want[i]);
+    ref += static_cast<double>(want[i]) * want[i];
+  }
+  EXPECT_EQ(unwritten, 0) << name << ": " << unwritten << " of " << got.numel()
+                          << " elements not finite on the GPU, first at " << first_bad;
+  const double err = std::sqrt(diff) / std::max(std::sqrt(ref), 1e-30);
+  if (ref == 0) {
+    EXPECT_EQ(diff, 0) << name << ": reference is all zeros, GPU is not";
+  } else {
+    EXPECT_LE(err, rtol) << name << ": relative L2 error " << err << " over " << got.numel()
+                         << " elements (|ref| = " << std::sqrt(ref) << ")";
+  }
+}
+
+}  // namespace tigerfg::cuda_testing
