@@ -1,7 +1,9 @@
 // ops/cpu/attention.cc — multi-head self-attention core on the CPU: one (batch, head) pair per
-// OpenMP task, q/k/v read in place from the qkv layout, probs kept for the backward pass.
+// OpenMP task whose products are single-threaded OpenBLAS calls reading q/k/v in place from the
+// qkv layout through leading dimensions; probs are kept for the backward pass.
 #include "ops/attention.h"
 
+#include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>
 
@@ -141,14 +143,13 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
   float* pout = out.f32();
   float* pprobs = probs.f32();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  // Per thread: the scaled keys transposed [d, S] (so scores vectorise over keys) and the key mask.
-  const int64_t per_thread = d * S + S;
+  // Per thread: the key mask as 1.0 / 0.0.
+  const int64_t per_thread = S;
   std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
 #pragma omp parallel if (B * H * S * S * d > kParallelWork)
   {
-    float* key_t = scratch.data() + omp_get_thread_num() * per_thread;
-    float* valid = key_t + d * S;
+    float* valid = scratch.data() + omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < B * H; ++pair) {
       const int64_t b = pair / H, h = pair % H;
@@ -157,29 +158,13 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
       const float* v_base = q_base + 2 * D;
       for (int64_t j = 0; j < S; ++j) {
         valid[j] = pvalid == nullptr || pvalid[b * S + j] != 0 ? 1.0f : 0.0f;
-        for (int64_t c = 0; c < d; ++c) key_t[c * S + j] = k_base[j * 3 * D + c] * scale;
       }
       float* p = pprobs + pair * S * S;
-      for (int64_t i = 0; i < S; ++i) {
-        float* row = p + i * S;
-        const float* qi = q_base + i * 3 * D;
-        std::fill(row, row + S, 0.0f);
-        for (int64_t c = 0; c < d; ++c) {
-          const float qc = qi[c];
-          const float* kc = key_t + c * S;
-#pragma omp simd
-          for (int64_t j = 0; j < S; ++j) row[j] += qc * kc[j];
-        }
-        MaskedSoftmaxRow(row, valid, S);
-        float* oi = pout + (b * S + i) * D + h * d;
-        std::fill(oi, oi + d, 0.0f);
-        for (int64_t j = 0; j < S; ++j) {
-          const float pij = row[j];
-          const float* vj = v_base + j * 3 * D;
-#pragma omp simd
-          for (int64_t c = 0; c < d; ++c) oi[c] += pij * vj[c];
-        }
-      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, d, scale, q_base, 3 * D, k_base,
+                  3 * D, 0.0f, p, S);
+      for (int64_t i = 0; i < S; ++i) MaskedSoftmaxRow(p + i * S, valid, S);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, d, S, 1.0f, p, S, v_base, 3 * D,
+                  0.0f, pout + b * S * D + h * d, D);
     }
   }
 }
@@ -197,62 +182,41 @@ void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, 
   const float* pprobs = probs.f32();
   float* pdqkv = dqkv.f32();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  // Per thread: v transposed [d, S] (dP rows vectorise over keys) and one row of dS [S].
-  const int64_t per_thread = d * S + S;
+  // Per thread: dP, then dS in place [S, S].
+  const int64_t per_thread = S * S;
   std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads() * per_thread));
 
 #pragma omp parallel if (B * H * S * S * d > kParallelWork)
   {
-    float* value_t = scratch.data() + omp_get_thread_num() * per_thread;
-    float* ds = value_t + d * S;
+    float* ds = scratch.data() + omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < B * H; ++pair) {
       const int64_t b = pair / H, h = pair % H;
-      const int64_t row_stride = 3 * D;
-      const float* q_base = pqkv + b * S * row_stride + h * d;
+      const int64_t ld = 3 * D;  // row stride of q, k, v (and their gradients) in the qkv layout
+      const float* q_base = pqkv + b * S * ld + h * d;
       const float* k_base = q_base + D;
       const float* v_base = q_base + 2 * D;
-      float* dq_base = pdqkv + b * S * row_stride + h * d;
-      float* dk_base = dq_base + D;
-      float* dv_base = dq_base + 2 * D;
-      for (int64_t j = 0; j < S; ++j) {
-        for (int64_t c = 0; c < d; ++c) value_t[c * S + j] = v_base[j * row_stride + c];
-        std::fill(dk_base + j * row_stride, dk_base + j * row_stride + d, 0.0f);
-        std::fill(dv_base + j * row_stride, dv_base + j * row_stride + d, 0.0f);
-      }
+      float* dq_base = pdqkv + b * S * ld + h * d;
       const float* p = pprobs + pair * S * S;
+      const float* dout_base = pdout + b * S * D + h * d;
+      // dV = P^T dO; dP = dO V^T; dS = P ⊙ (dP - <P, dP>_row) · scale; dQ = dS K; dK = dS^T Q.
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, d, S, 1.0f, p, S, dout_base, D, 0.0f,
+                  dq_base + 2 * D, ld);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, d, 1.0f, dout_base, D, v_base, ld,
+                  0.0f, ds, S);
       for (int64_t i = 0; i < S; ++i) {
         const float* pi = p + i * S;
-        const float* doi = pdout + (b * S + i) * D + h * d;
-        const float* qi = q_base + i * row_stride;
-        // dP[i, :] = dO_i · V^T, then dS = P ⊙ (dP - <P, dP>) · scale.
-        std::fill(ds, ds + S, 0.0f);
-        for (int64_t c = 0; c < d; ++c) {
-          const float gc = doi[c];
-          const float* vc = value_t + c * S;
-#pragma omp simd
-          for (int64_t j = 0; j < S; ++j) ds[j] += gc * vc[j];
-        }
+        float* dsi = ds + i * S;
         float dot = 0;
 #pragma omp simd reduction(+ : dot)
-        for (int64_t j = 0; j < S; ++j) dot += pi[j] * ds[j];
+        for (int64_t j = 0; j < S; ++j) dot += pi[j] * dsi[j];
 #pragma omp simd
-        for (int64_t j = 0; j < S; ++j) ds[j] = pi[j] * (ds[j] - dot) * scale;
-        float* dqi = dq_base + i * row_stride;
-        std::fill(dqi, dqi + d, 0.0f);
-        for (int64_t j = 0; j < S; ++j) {
-          const float dsij = ds[j], pij = pi[j];
-          const float* kj = k_base + j * row_stride;
-          float* dkj = dk_base + j * row_stride;
-          float* dvj = dv_base + j * row_stride;
-#pragma omp simd
-          for (int64_t c = 0; c < d; ++c) {
-            dqi[c] += dsij * kj[c];
-            dkj[c] += dsij * qi[c];
-            dvj[c] += pij * doi[c];
-          }
-        }
+        for (int64_t j = 0; j < S; ++j) dsi[j] = pi[j] * (dsi[j] - dot) * scale;
       }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, d, S, 1.0f, ds, S, k_base, ld, 0.0f,
+                  dq_base, ld);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, d, S, 1.0f, ds, S, q_base, ld, 0.0f,
+                  dq_base + D, ld);
     }
   }
 }
