@@ -1,14 +1,14 @@
 // launcher/cmd_bench.cc — `tigerfg bench --config C --batch B --steps N`: training-step throughput
 // on synthetic data (forward, losses, backward and AdamW), median over the timed steps.
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <omp.h>
 
 #include "launcher/commands.h"
 #include "launcher/flags.h"
@@ -30,8 +30,8 @@ int RunBench() {
     char* end = nullptr;
     batch_size = std::strtoll(FLAGS_batch.c_str(), &end, 10);
     if (*end != '\0' || batch_size <= 0)
-      return ReportError("bench", Status::Error("--batch must be a positive integer, got '" +
-                                                FLAGS_batch + "'"));
+      return ReportError(
+          "bench", Status::Error("--batch must be a positive integer, got '" + FLAGS_batch + "'"));
   }
   const int steps = FLAGS_steps > 0 ? FLAGS_steps : 10;
   if (FLAGS_warmup < 0) return ReportError("bench", Status::Error("--warmup must be >= 0"));

@@ -4,9 +4,9 @@
 
 namespace tigerfg::launcher {
 
-int RunTrain();                    // launcher/cmd_train.cc
-int RunGrads();                    // launcher/cmd_grads.cc
-int RunBench();                    // launcher/cmd_bench.cc
+int RunTrain();                      // launcher/cmd_train.cc
+int RunGrads();                      // launcher/cmd_grads.cc
+int RunBench();                      // launcher/cmd_bench.cc
 int RunData(int argc, char** argv);  // launcher/cmd_data.cc: `tigerfg data fmnist --out DIR`
 
 }  // namespace tigerfg::launcher

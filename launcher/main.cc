@@ -13,7 +13,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: tigerfg <command> [flags]\n"
     "  train    train a model (--config C --out_dir D [--set k=v,...] [--resume])\n"
-    "  grads    losses and gradients for given weights and batch (--config --weights --batch --out)\n"
+    "  grads    losses and gradients for given weights and batch (--config --weights --batch "
+    "--out)\n"
     "  bench    training-step throughput on synthetic data (--config --batch N --steps N)\n"
     "  data     build a dataset: `data fmnist --out DIR`\n"
     "Run `tigerfg <command> --help` for a command's flags.\n";

@@ -3,7 +3,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "configs/config.h"
 #include "launcher/flags.h"
@@ -26,10 +28,24 @@ int ReportError(const std::string& command, const Status& status) {
   return 1;
 }
 
-void ConfigureCpuThreads(int threads) {
-  if (threads <= 0) return;
+void ConfigureCpuThreads(int threads, int ranks_per_node) {
+  if (threads <= 0) {
+    // Share the node's cores among its ranks (mpirun -np 4 on 16 cores: 4 threads each).
+    const int cores = omp_get_num_procs();
+    threads = std::max(1, cores / std::max(1, ranks_per_node));
+  }
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);
+}
+
+int RanksPerNode(int world_size) {
+  // Open MPI and Slurm say how many ranks share this node; without them assume all do.
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"})
+    if (const char* v = std::getenv(name)) {
+      const int n = std::atoi(v);
+      if (n > 0) return n;
+    }
+  return world_size;
 }
 
 }  // namespace tigerfg::launcher

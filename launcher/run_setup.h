@@ -15,7 +15,11 @@ StatusOr<config::RunConfig> LoadRunConfigFromFlags();
 // Prints "tigerfg <command>: error: <message>" to stderr and returns the exit code 1.
 int ReportError(const std::string& command, const Status& status);
 
-// Sets the OpenMP/OpenBLAS thread count (train.threads; 0 keeps the default).
-void ConfigureCpuThreads(int threads);
+// Sets the OpenMP/OpenBLAS thread count: train.threads, or with 0 the node's cores divided among
+// the ranks that share the node.
+void ConfigureCpuThreads(int threads, int ranks_per_node = 1);
+
+// How many ranks of the job run on this node (from the MPI launcher; `world_size` otherwise).
+int RanksPerNode(int world_size);
 
 }  // namespace tigerfg::launcher

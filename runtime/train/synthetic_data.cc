@@ -67,8 +67,8 @@ void SyntheticSource::Fill(Batch& batch, int64_t first) const {
     const int64_t product = ProductOf(sample);
     FillImage(batch.query_images.f32() + r * q_numel, q.channels(), q.image_size(), seed_, product,
               sample, 0);
-    FillImage(batch.item_images.f32() + r * i_numel, it.channels(), it.image_size(), seed_,
-              product, sample, 1);
+    FillImage(batch.item_images.f32() + r * i_numel, it.channels(), it.image_size(), seed_, product,
+              sample, 1);
     // Title: [CLS]=1, product words (fixed per product), a random word or two, padding.
     int64_t* ids = batch.title_ids.i64() + r * max_len;
     std::fill(ids, ids + max_len, 0);

@@ -1,20 +1,24 @@
-// runtime/train/trainer.cc — the training loop on one rank.
+// runtime/train/trainer.cc — the training loop on one rank of any world size (DESIGN.md §3):
+// local forward, all-gather of the embeddings, this rank's loss rows against the global batch,
+// reduce-scatter of the embedding gradients, backward with bucketed gradient all-reduce, AdamW.
 #include "runtime/train/trainer.h"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "comm/communicator.h"
+#include "comm/gather_with_grad.h"
+#include "comm/grad_buckets.h"
 #include "model/tigerfg_model.h"
-#include "runtime/safetensors.h"
+#include "runtime/train/batch_source.h"
+#include "runtime/train/flops.h"
 #include "runtime/train/metrics.h"
 #include "runtime/train/optimizer.h"
-#include "runtime/train/synthetic_data.h"
 #include "runtime/train/weights_io.h"
 
 namespace tigerfg::train {
@@ -27,68 +31,155 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// Every rank agrees on whether every rank is fine, so that one rank's bad data or diverged loss
+// ends all ranks cleanly instead of leaving the others waiting in a collective.
+bool AllRanksOk(comm::Communicator& comm, bool ok) {
+  Buffer flag(DType::kF32, Shape{1});
+  flag.f32()[0] = ok ? 0.0f : 1.0f;
+  comm.AllReduce(flag.tensor(), comm::ReduceOp::kSum, "status")->Wait();
+  return flag.f32()[0] == 0.0f;
+}
+
+// Buffers of the gathered global batch, allocated once.
+struct GlobalBatch {
+  Buffer q, e, teacher_items, product_ids, dq, de, dq_local, de_local;
+  GlobalBatch(int64_t global, int64_t local, int64_t embed, int64_t teacher_dim)
+      : q(DType::kF32, Shape{global, embed}),
+        e(DType::kF32, Shape{global, embed}),
+        teacher_items(DType::kF32, Shape{global, std::max<int64_t>(teacher_dim, 1)}),
+        product_ids(DType::kI64, Shape{global}),
+        dq(DType::kF32, Shape{global, embed}),
+        de(DType::kF32, Shape{global, embed}),
+        dq_local(DType::kF32, Shape{local, embed}),
+        de_local(DType::kF32, Shape{local, embed}) {}
+};
+
 }  // namespace
 
 StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& options,
                              comm::Communicator* comm) {
-  (void)comm;
+  CHECK(comm != nullptr) << "Train needs a communicator (the local one for a single process)";
   const config::TrainConfig& tc = cfg.train();
+  const int rank = comm->rank(), world = comm->world_size();
   const int64_t global_batch = tc.global_batch();
-  const int64_t local_batch = global_batch;
-  std::error_code ec;
-  std::filesystem::create_directories(options.out_dir, ec);
-  if (ec) return Status::Error(options.out_dir + ": cannot create: " + ec.message());
+  if (global_batch % world != 0)
+    return Status::Error("train.global_batch: " + std::to_string(global_batch) +
+                         " does not divide by the world size " + std::to_string(world));
+  const int64_t local_batch = global_batch / world;
+  const bool writer = rank == 0;
+  if (writer) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.out_dir, ec);
+    if (ec) return Status::Error(options.out_dir + ": cannot create: " + ec.message());
+  }
 
   Context ctx = Context::Cpu();
-  model::TigerFGModel model(cfg.model(), local_batch, ctx);
+  model::TigerFGModel model(cfg.model(), local_batch, ctx, world);
   const ParamTable& table = model.table();
   model::InitParams(table, cfg.model(), static_cast<uint64_t>(tc.seed()), model.params());
-  if (!options.init_weights.empty())
-    TIGERFG_RETURN_IF_ERROR(LoadWeights(options.init_weights, table, model.params(),
-                                        /*require_all=*/true));
+  if (!options.init_weights.empty()) {
+    Status loaded = LoadWeights(options.init_weights, table, model.params(), /*require_all=*/true);
+    if (!AllRanksOk(*comm, loaded.ok()))
+      return loaded.ok() ? Status::Error("loading initial weights failed on another rank") : loaded;
+  }
+  // Every rank starts from rank 0's parameters.
+  comm->Broadcast(Tensor::F32(model.params(), Shape{table.total_numel()}), 0, "init_params")
+      ->Wait();
   AdamW optimizer(table, cfg.optim(), tc.steps());
-  SyntheticSource source(cfg.model(), cfg.data(), static_cast<uint64_t>(tc.seed()));
-  Batch batch = source.MakeBatch(local_batch);
+  auto source = CreateBatchSource(cfg, rank, world, /*start_cursor=*/0);
+  if (!AllRanksOk(*comm, source.ok()))
+    return source.ok() ? Status::Error("the data source failed on another rank") : source.status();
+  comm::GradBucketer buckets(comm, table,
+                             Tensor::F32(model.grads(), Shape{table.trainable_numel()}),
+                             cfg.dist().bucket_mb());
+  GlobalBatch g(global_batch, local_batch, model.embed_dim(), model.teacher_dim());
+  const int64_t row0 = rank * local_batch;
 
   MetricsWriter metrics;
-  TIGERFG_RETURN_IF_ERROR(metrics.Open(options.out_dir + "/metrics.jsonl", /*append=*/false));
+  if (writer)
+    TIGERFG_RETURN_IF_ERROR(metrics.Open(options.out_dir + "/metrics.jsonl", /*append=*/false));
+  const double flops = StepFlops(cfg.model(), global_batch);
 
   TrainSummary summary;
   std::vector<double> step_times;
   for (int64_t step = 0; step < tc.steps(); ++step) {
+    comm->set_step(step);
+    if (rank == options.fault_rank && step == options.fault_step) {
+      LOG(ERROR) << "fault injection: rank " << rank << " exits at step " << step;
+      std::_Exit(3);
+    }
     const auto t0 = Clock::now();
-    source.Fill(batch, step * global_batch);
-    TIGERFG_RETURN_IF_ERROR(model::ValidateBatch(cfg.model(), batch));
+    StatusOr<Batch*> batch = (*source)->Next();
+    Status data_ok = batch.ok() ? model::ValidateBatch(cfg.model(), **batch) : batch.status();
+    if (!AllRanksOk(*comm, data_ok.ok()))
+      return data_ok.ok() ? Status::Error("step " + std::to_string(step) +
+                                          ": the data failed on another rank")
+                          : data_ok.WithContext("step " + std::to_string(step));
     const auto t1 = Clock::now();
-    const model::LossTerms terms = model.Step(batch);
+
+    model.ZeroGrads();
+    model.EncodeForward(**batch);
+    comm::GatherWithGradForward(*comm, g.q, model.query_emb())->Wait();
+    comm::GatherWithGradForward(*comm, g.e, model.item_emb())->Wait();
+    Tensor teacher_items;
+    if (model.has_teacher()) {
+      teacher_items = g.teacher_items.tensor();
+      comm::GatherWithGradForward(*comm, teacher_items, model.teacher_item())->Wait();
+    }
+    comm::GatherIds(*comm, g.product_ids, (**batch).product_ids)->Wait();
     const auto t2 = Clock::now();
-    const OptimStepInfo info = optimizer.Step(ctx, model.params(), model.grads(), step);
+    const model::LossTerms local =
+        model.LossForwardBackward(g.q, g.e, teacher_items, g.product_ids, row0, g.dq, g.de);
+    comm::GatherWithGradBackward(*comm, g.dq_local, g.dq)->Wait();
+    comm::GatherWithGradBackward(*comm, g.de_local, g.de)->Wait();
     const auto t3 = Clock::now();
-    if (!std::isfinite(terms.total))
+    model.EncodeBackward(g.dq_local, g.de_local,
+                         [&buckets](const std::string& name) { buckets.MarkReady(name); });
+    const auto t4 = Clock::now();
+    const double exposed_comm = buckets.Finish();
+
+    // The loss of the global batch is the mean of the ranks' terms.
+    Buffer terms(DType::kF32, Shape{4});
+    terms.f32()[0] = static_cast<float>(local.total);
+    terms.f32()[1] = static_cast<float>(local.contrastive);
+    terms.f32()[2] = static_cast<float>(local.srd);
+    terms.f32()[3] = static_cast<float>(local.sdd);
+    comm->AllReduce(terms.tensor(), comm::ReduceOp::kMean, "loss_terms")->Wait();
+    const double loss = terms.f32()[0];
+    if (!std::isfinite(loss))
       return Status::Error("step " + std::to_string(step) + ": loss is not finite (" +
-                           std::to_string(terms.total) + "); lower optim.lr?");
-    const double step_s = Seconds(t0, t3);
+                           std::to_string(loss) + "); lower optim.lr?");
+    const OptimStepInfo info = optimizer.Step(ctx, model.params(), model.grads(), step);
+    const auto t5 = Clock::now();
+
+    const double step_s = Seconds(t0, t5);
     step_times.push_back(step_s);
-    if (step == 0) summary.first_loss = terms.total;
-    summary.last_loss = terms.total;
+    if (step == 0) summary.first_loss = loss;
+    summary.last_loss = loss;
+    if (!writer) continue;
     nlohmann::ordered_json rec;
     rec["step"] = step;
-    rec["loss"] = terms.total;
-    rec["contrastive"] = terms.contrastive;
-    if (terms.has_srd) rec["srd"] = terms.srd;
-    if (terms.has_sdd) rec["sdd"] = terms.sdd;
+    rec["loss"] = loss;
+    rec["contrastive"] = terms.f32()[1];
+    if (local.has_srd) rec["srd"] = terms.f32()[2];
+    if (local.has_sdd) rec["sdd"] = terms.f32()[3];
     rec["lr"] = info.lr;
     rec["grad_norm"] = info.grad_norm;
     rec["samples_per_s"] = static_cast<double>(global_batch) / step_s;
+    rec["model_gflops"] = flops / step_s / 1e9;
     rec["step_s"] = step_s;
     rec["data_s"] = Seconds(t0, t1);
-    rec["fwd_bwd_s"] = Seconds(t1, t2);
-    rec["optimizer_s"] = Seconds(t2, t3);
+    rec["forward_s"] = Seconds(t1, t2);
+    rec["loss_s"] = Seconds(t2, t3);
+    rec["backward_s"] = Seconds(t3, t4);
+    rec["exposed_comm_s"] = exposed_comm;
+    rec["optimizer_s"] = Seconds(t4, t5) - exposed_comm;
+    rec["world_size"] = world;
+    rec["samples_seen"] = (*source)->cursor();
     metrics.Write(rec);
     if (tc.log_every() > 0 && (step % tc.log_every() == 0 || step + 1 == tc.steps()))
-      LOG(INFO) << "step " << step << " loss " << terms.total << " lr " << info.lr
-                << " grad_norm " << info.grad_norm << " " << rec["samples_per_s"].get<double>()
-                << " samples/s";
+      LOG(INFO) << "step " << step << " loss " << loss << " lr " << info.lr << " grad_norm "
+                << info.grad_norm << " " << rec["samples_per_s"].get<double>() << " samples/s";
   }
   summary.steps = tc.steps();
   if (!step_times.empty()) {
@@ -97,9 +188,12 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     summary.median_step_s = sorted[sorted.size() / 2];
     summary.samples_per_s = static_cast<double>(global_batch) / summary.median_step_s;
   }
-  TIGERFG_RETURN_IF_ERROR(
-      SaveWeights(options.out_dir + "/final.safetensors", table, model.params(),
-                  {{"step", std::to_string(tc.steps())}}));
+  Status saved = Status::Ok();
+  if (writer)
+    saved = SaveWeights(options.out_dir + "/final.safetensors", table, model.params(),
+                        {{"step", std::to_string(tc.steps())}});
+  if (!AllRanksOk(*comm, saved.ok()))
+    return saved.ok() ? Status::Error("saving failed on rank 0") : saved;
   return summary;
 }
 

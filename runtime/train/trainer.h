@@ -17,6 +17,10 @@ namespace tigerfg::train {
 struct TrainOptions {
   std::string out_dir;
   std::string init_weights;  // optional safetensors to start from (spec names)
+  // Fault injection for the fault-tolerance tests: rank `fault_rank` exits abruptly (no cleanup,
+  // exit code 3) at the start of step `fault_step`. -1 = never.
+  int fault_rank = -1;
+  int64_t fault_step = -1;
 };
 
 struct TrainSummary {

@@ -35,8 +35,8 @@ Status LoadWeights(const std::string& path, const ParamTable& table, float* para
       return Status::Error(path + ": tensor for " + p.name + " is " + DTypeName(b.dtype()) +
                            ", expected F32");
     if (b.shape() != p.shape)
-      return Status::Error(path + ": tensor for " + p.name + " has shape " +
-                           b.shape().ToString() + ", expected " + p.shape.ToString());
+      return Status::Error(path + ": tensor for " + p.name + " has shape " + b.shape().ToString() +
+                           ", expected " + p.shape.ToString());
     copies.emplace_back(&p, b.tensor());
   }
   if (!prefix_map.empty() && copies.empty())
