@@ -10,6 +10,9 @@
 
 DEFINE_string(init_weights, "", "train: start from these parameters (safetensors, spec names)");
 
+DEFINE_string(teacher_weights, "",
+              "train: safetensors whose query.* tensors initialise the frozen teacher.*");
+
 DEFINE_string(debug_exit_at, "",
               "train, fault testing: RANK:STEP makes that rank exit abruptly at that step");
 
@@ -32,6 +35,7 @@ int RunTrain() {
   train::TrainOptions options;
   options.out_dir = FLAGS_out_dir;
   options.init_weights = FLAGS_init_weights;
+  options.teacher_weights = FLAGS_teacher_weights;
   if (!FLAGS_debug_exit_at.empty() && std::sscanf(FLAGS_debug_exit_at.c_str(), "%d:%ld",
                                                   &options.fault_rank, &options.fault_step) != 2)
     return ReportError("train", Status::Error("--debug_exit_at: expected RANK:STEP, got '" +

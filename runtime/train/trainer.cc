@@ -82,6 +82,14 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     if (!AllRanksOk(*comm, loaded.ok()))
       return loaded.ok() ? Status::Error("loading initial weights failed on another rank") : loaded;
   }
+  if (!options.teacher_weights.empty()) {
+    Status loaded = model.has_teacher()
+                        ? LoadWeights(options.teacher_weights, table, model.params(),
+                                      /*require_all=*/true, {{"query.", "teacher."}})
+                        : Status::Error("--teacher_weights: the config has no model.teacher");
+    if (!AllRanksOk(*comm, loaded.ok()))
+      return loaded.ok() ? Status::Error("loading teacher weights failed on another rank") : loaded;
+  }
   // Every rank starts from rank 0's parameters.
   comm->Broadcast(Tensor::F32(model.params(), Shape{table.total_numel()}), 0, "init_params")
       ->Wait();

@@ -17,6 +17,9 @@ namespace tigerfg::train {
 struct TrainOptions {
   std::string out_dir;
   std::string init_weights;  // optional safetensors to start from (spec names)
+  // Optional safetensors whose query.* tensors become the frozen teacher.* (a first-stage query
+  // tower; the teacher's ViT config must equal the query tower's), loaded after init_weights.
+  std::string teacher_weights;
   // Fault injection for the fault-tolerance tests: rank `fault_rank` exits abruptly (no cleanup,
   // exit code 3) at the start of step `fault_step`. -1 = never.
   int fault_rank = -1;
