@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git bc procps
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
   libgoogle-glog-dev libgflags-dev

@@ -11,32 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/shell.h"
+
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string output;
-};
-
-// Runs a shell command, returning its exit code and combined output.
-Run Shell(const std::string& command) {
-  Run r{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string TempDir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("tigerfg_e2e_" + name + "_" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+using tigerfg::testing::Shell;
+using tigerfg::testing::ShellResult;
+using tigerfg::testing::TempDir;
 
 const std::string kBinary = TIGERFG_BINARY;
 const std::string kTiny = std::string(TIGERFG_SOURCE_DIR) + "/configs/tiny_cpu.prototxt";
@@ -51,37 +32,37 @@ std::vector<nlohmann::json> ReadMetrics(const std::string& path) {
 
 TEST(Train, TinyConfigLossFallsOver200Steps) {
   const std::string out = TempDir("train");
-  Run r = Shell(kBinary + " train --config " + kTiny + " --out_dir " + out);
+  ShellResult r = Shell(kBinary + " train --config " + kTiny + " --out_dir " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto metrics = ReadMetrics(out + "/metrics.jsonl");
   ASSERT_EQ(metrics.size(), 200u);
-  for (const char* key : {"step", "loss", "contrastive", "srd", "sdd", "lr", "grad_norm",
-                          "samples_per_s"})
+  for (const char* key :
+       {"step", "loss", "contrastive", "srd", "sdd", "lr", "grad_norm", "samples_per_s"})
     EXPECT_TRUE(metrics[0].contains(key)) << key;
   double first = 0, last = 0;
   for (int i = 0; i < 20; ++i) {
     first += metrics[i]["loss"].get<double>() / 20;
     last += metrics[180 + i]["loss"].get<double>() / 20;
   }
-  EXPECT_LT(last, 0.7 * first) << "mean loss of the first 20 steps " << first
-                               << ", of the last 20 " << last;
+  EXPECT_LT(last, 0.7 * first) << "mean loss of the first 20 steps " << first << ", of the last 20 "
+                               << last;
   EXPECT_TRUE(std::filesystem::exists(out + "/final.safetensors"));
   std::filesystem::remove_all(out);
 }
 
 TEST(Train, BadConfigAndFlagsAreClearErrors) {
   const std::string out = TempDir("bad");
-  Run missing = Shell(kBinary + " train --config /nonexistent.prototxt --out_dir " + out);
+  ShellResult missing = Shell(kBinary + " train --config /nonexistent.prototxt --out_dir " + out);
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.output.find("/nonexistent.prototxt"), std::string::npos) << missing.output;
-  Run heads = Shell(kBinary + " train --config " + kTiny + " --set model.text.heads=5 --out_dir " +
-                    out);
+  ShellResult heads =
+      Shell(kBinary + " train --config " + kTiny + " --set model.text.heads=5 --out_dir " + out);
   EXPECT_NE(heads.exit_code, 0);
   EXPECT_NE(heads.output.find("model.text.heads"), std::string::npos) << heads.output;
-  Run no_out = Shell(kBinary + " train --config " + kTiny);
+  ShellResult no_out = Shell(kBinary + " train --config " + kTiny);
   EXPECT_NE(no_out.exit_code, 0);
   EXPECT_NE(no_out.output.find("--out_dir"), std::string::npos) << no_out.output;
-  Run unknown = Shell(kBinary + " frobnicate");
+  ShellResult unknown = Shell(kBinary + " frobnicate");
   EXPECT_EQ(unknown.exit_code, 2);
   std::filesystem::remove_all(out);
 }
@@ -93,22 +74,23 @@ TEST(Grads, RunsOnSpecFilesAndNamesBadTensors) {
     GTEST_SKIP() << "python3-torch is not installed";
   const std::string dir = TempDir("grads");
   const std::string spec = std::string(TIGERFG_SOURCE_DIR) + "/tests/reference/tigerfg_ref.py";
-  Run init = Shell("cd " + dir + " && /usr/bin/python3 -c \"import json, sys; sys.path.insert(0, '" +
-                   std::filesystem::path(spec).parent_path().string() +
-                   "'); import tigerfg_ref as r; json.dump(r.TigerFGConfig.from_dict("
-                   "r.PRESETS['tiny']).to_dict(), open('c.json', 'w'))\" && /usr/bin/python3 " +
-                   spec + " init --config c.json --weights w.st --batch b.st --products 3");
+  ShellResult init =
+      Shell("cd " + dir + " && /usr/bin/python3 -c \"import json, sys; sys.path.insert(0, '" +
+            std::filesystem::path(spec).parent_path().string() +
+            "'); import tigerfg_ref as r; json.dump(r.TigerFGConfig.from_dict("
+            "r.PRESETS['tiny']).to_dict(), open('c.json', 'w'))\" && /usr/bin/python3 " +
+            spec + " init --config c.json --weights w.st --batch b.st --products 3");
   ASSERT_EQ(init.exit_code, 0) << init.output;
   const std::string base = kBinary + " grads --config " + kTiny + " --weights " + dir + "/w.st";
-  Run ok = Shell(base + " --batch " + dir + "/b.st --out " + dir + "/g.st");
+  ShellResult ok = Shell(base + " --batch " + dir + "/b.st --out " + dir + "/g.st");
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("\"total\""), std::string::npos) << ok.output;
   EXPECT_TRUE(std::filesystem::exists(dir + "/g.st"));
-  Run no_images = Shell(base + " --batch " + dir + "/w.st --out " + dir + "/g2.st");
+  ShellResult no_images = Shell(base + " --batch " + dir + "/w.st --out " + dir + "/g2.st");
   EXPECT_NE(no_images.exit_code, 0);
   EXPECT_NE(no_images.output.find("query_images"), std::string::npos) << no_images.output;
-  Run shape = Shell(base + " --set model.embed_dim=16 --batch " + dir + "/b.st --out " + dir +
-                    "/g3.st");
+  ShellResult shape =
+      Shell(base + " --set model.embed_dim=16 --batch " + dir + "/b.st --out " + dir + "/g3.st");
   EXPECT_NE(shape.exit_code, 0);
   EXPECT_NE(shape.output.find("query_proj.weight"), std::string::npos) << shape.output;
   std::filesystem::remove_all(dir);
