@@ -7,6 +7,9 @@ namespace tigerfg::launcher {
 int RunTrain();                      // launcher/cmd_train.cc
 int RunGrads();                      // launcher/cmd_grads.cc
 int RunBench();                      // launcher/cmd_bench.cc
+int RunConfig();                     // launcher/cmd_config.cc
 int RunData(int argc, char** argv);  // launcher/cmd_data.cc: `tigerfg data fmnist --out DIR`
+int RunEval();                       // launcher/cmd_eval.cc
+int RunEmbed();                      // launcher/cmd_embed.cc
 
 }  // namespace tigerfg::launcher

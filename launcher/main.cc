@@ -16,7 +16,10 @@ constexpr char kUsage[] =
     "  grads    losses and gradients for given weights and batch (--config --weights --batch "
     "--out)\n"
     "  bench    training-step throughput on synthetic data (--config --batch N --steps N)\n"
+    "  config   print the resolved config (--spec_json: the model as the spec's JSON)\n"
     "  data     build a dataset: `data fmnist --out DIR`\n"
+    "  eval     retrieval metrics (--config --weights|--checkpoint --eval_set DIR[,DIR2] [--out])\n"
+    "  embed    one tower's embeddings (--config --weights|--checkpoint --data --tower --out)\n"
     "Run `tigerfg <command> --help` for a command's flags.\n";
 
 }  // namespace
@@ -45,6 +48,9 @@ int main(int argc, char** argv) {
   if (command == "train") return RunTrain();
   if (command == "grads") return RunGrads();
   if (command == "bench") return RunBench();
+  if (command == "config") return RunConfig();
+  if (command == "eval") return RunEval();
+  if (command == "embed") return RunEmbed();
   std::fprintf(stderr, "tigerfg: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }
