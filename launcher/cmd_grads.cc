@@ -1,5 +1,6 @@
 // launcher/cmd_grads.cc — `tigerfg grads --config C --weights W --batch B --out G`: the losses,
 // embeddings and parameter gradients of one batch, written as the spec's `grads` writes them.
+// Runs on the GPU with --device cuda (or auto with a GPU); the outputs are copied to the host.
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "launcher/commands.h"
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
+#include "model/device_storage.h"
 #include "model/tigerfg_model.h"
 #include "runtime/safetensors.h"
 #include "runtime/train/weights_io.h"
@@ -71,11 +73,24 @@ int RunGrads() {
   Status valid = model::ValidateBatch(cfg->model(), *batch);
   if (!valid.ok()) return ReportError("grads", valid.WithContext(FLAGS_batch));
 
-  model::TigerFGModel net(cfg->model(), batch->size(), Context::Cpu());
-  Status loaded = train::LoadWeights(FLAGS_weights, net.table(), net.params(),
-                                     /*require_all=*/true);
+  const std::string& device = cfg->train().device();
+  if (device == "cuda" && !CudaAvailable())
+    return ReportError("grads", Status::Error("train.device is cuda, but no GPU is visible (or "
+                                              "this tigerfg was built without the CUDA backend)"));
+  const bool use_cuda = device == "cuda" || (device == "auto" && CudaAvailable());
+  const Context ctx = use_cuda ? Context::Cuda(0) : Context::Cpu();
+  model::TigerFGModel net(cfg->model(), batch->size(), ctx);
+  const ParamTable& table = net.table();
+  Buffer params(DType::kF32, Shape{table.total_numel()});
+  Status loaded = train::LoadWeights(FLAGS_weights, table, params.f32(), /*require_all=*/true);
   if (!loaded.ok()) return ReportError("grads", loaded);
+  net.CopyParamsFromHost(params.f32());
   const model::LossTerms terms = net.Step(*batch);
+  Buffer grads(DType::kF32, Shape{table.trainable_numel()});
+  net.CopyGradsToHost(grads.f32());
+  const Buffer query_emb = model::ToHost(ctx, net.query_emb());
+  const Buffer item_emb = model::ToHost(ctx, net.item_emb());
+  const Buffer ground_map = terms.has_srd ? model::ToHost(ctx, net.ground_map()) : Buffer();
 
   std::vector<Buffer> scalars;
   std::vector<NamedTensor> out;
@@ -88,11 +103,11 @@ int RunGrads() {
   add_scalar("loss/contrastive", terms.contrastive);
   if (terms.has_srd) add_scalar("loss/srd", terms.srd);
   if (terms.has_sdd) add_scalar("loss/sdd", terms.sdd);
-  out.push_back({"out/query_emb", net.query_emb()});
-  out.push_back({"out/item_emb", net.item_emb()});
-  if (terms.has_srd) out.push_back({"out/ground_map", net.ground_map()});
-  for (const ParamSpec& p : net.table().params())
-    if (p.trainable) out.push_back({"grad/" + p.name, net.table().View(net.grads(), p.name)});
+  out.push_back({"out/query_emb", query_emb});
+  out.push_back({"out/item_emb", item_emb});
+  if (terms.has_srd) out.push_back({"out/ground_map", ground_map});
+  for (const ParamSpec& p : table.params())
+    if (p.trainable) out.push_back({"grad/" + p.name, table.View(grads.f32(), p.name)});
   Status written = WriteSafetensors(FLAGS_out, out);
   if (!written.ok()) return ReportError("grads", written);
   std::printf("{\"total\": %.9g, \"contrastive\": %.9g", terms.total, terms.contrastive);

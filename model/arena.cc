@@ -20,10 +20,9 @@ void ActivationArena::Plan(Tensor* slot, Shape shape, DType dtype) {
 
 void ActivationArena::Allocate() {
   CHECK(base_ == nullptr) << "activation arena allocated twice";
-  // The CUDA backend allocates device memory here; model code only ever passes the views to ops.
-  CHECK(!ctx_.is_cuda()) << "the CUDA activation arena is not built yet";
-  host_ = Buffer(DType::kU8, Shape{std::max<int64_t>(bytes_, 1)});
-  base_ = host_.data();
+  // Model code only ever passes the views to ops, so they may live on the device.
+  storage_ = DeviceStorage(ctx_, DType::kU8, Shape{std::max<int64_t>(bytes_, 1)});
+  base_ = storage_.data();
   auto* bytes = static_cast<unsigned char*>(base_);
   for (const Request& r : requests_) {
     *r.slot = Tensor(bytes + r.offset, r.dtype, r.shape, ctx_.device());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/device_storage.h"
 #include "runtime/context.h"
 #include "runtime/tensor.h"
 
@@ -20,7 +21,8 @@ class ActivationArena {
   // Reserves room for a tensor of `shape` and binds *slot to it once Allocate() has run. The
   // slot's owner must not move afterwards (layers are held by pointer).
   void Plan(Tensor* slot, Shape shape, DType dtype = DType::kF32);
-  // Allocates the one buffer and points every planned slot into it; planning ends.
+  // Allocates the one buffer on the context's device and points every planned slot into it;
+  // planning ends.
   void Allocate();
   int64_t bytes() const { return bytes_; }
 
@@ -35,7 +37,7 @@ class ActivationArena {
   std::vector<Request> requests_;
   int64_t bytes_ = 0;
   void* base_ = nullptr;
-  Buffer host_;
+  DeviceStorage storage_;
 };
 
 }  // namespace tigerfg::model

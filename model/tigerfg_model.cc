@@ -5,6 +5,7 @@
 #include <glog/logging.h>
 
 #include "model/arena.h"
+#include "model/device_storage.h"
 #include "model/params.h"
 #include "model/teacher.h"
 #include "model/towers.h"
@@ -32,10 +33,13 @@ struct TigerFGModel::Impl {
         table(BuildParamTable(c)),
         arena(ctx) {}
 
-  // Host-side reads of device scalars (loss values) happen here and nowhere else.
+  // Host-side reads of device scalars (loss values) happen here and nowhere else; on CUDA each
+  // waits for the context's stream.
   double ReadScalar(const Tensor& t) const {
-    CHECK(!ctx.is_cuda()) << "device scalar reads need the CUDA backend";
-    return t.f32()[0];
+    if (!ctx.is_cuda()) return t.f32()[0];
+    float value = 0;
+    CopyToHost(ctx, Tensor::F32(&value, Shape{1}), t);
+    return value;
   }
   bool has_srd() const { return cfg.has_teacher() && cfg.ground_layers() > 0 && cfg.w_srd() > 0; }
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
@@ -44,7 +48,7 @@ struct TigerFGModel::Impl {
   int64_t local_batch, max_global;
   Context ctx;
   ParamTable table;
-  Buffer params, grads;
+  DeviceStorage params, grads;  // on ctx's device
   ActivationArena arena;
   std::unique_ptr<QueryTower> query;
   std::unique_ptr<ItemTower> item;
@@ -56,6 +60,8 @@ struct TigerFGModel::Impl {
   Tensor step_dq, step_de;  // [b, E]: Step()'s gradients of the (un-gathered) embeddings
   // Staged inputs: the title ids and their key-padding mask [b, L].
   Buffer title_ids, key_valid;
+  // CUDA only: the device copies of the staged titles and of the batch's images and product ids.
+  DeviceStorage dev_title_ids, dev_key_valid, dev_query_images, dev_item_images, dev_product_ids;
   bool srd_pending = false;
 };
 
@@ -65,10 +71,9 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   Impl& m = *impl_;
   CHECK_GT(local_batch, 0);
   CHECK_GT(world_size, 0);
-  CHECK(!m.ctx.is_cuda()) << "TigerFGModel on CUDA needs device parameter buffers (not built)";
-  m.params = Buffer(DType::kF32, Shape{m.table.total_numel()});
-  m.grads = Buffer(DType::kF32, Shape{m.table.trainable_numel()});
-  const ParamStore store(&m.table, m.params.f32(), m.grads.f32(), m.ctx.device());
+  m.params = DeviceStorage(m.ctx, DType::kF32, Shape{m.table.total_numel()});
+  m.grads = DeviceStorage(m.ctx, DType::kF32, Shape{m.table.trainable_numel()});
+  const ParamStore store(&m.table, params(), grads(), m.ctx.device());
   const int64_t b = local_batch, g = m.max_global, e = cfg.embed_dim();
   m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena);
   m.item = std::make_unique<ItemTower>(store, cfg, b, &m.arena);
@@ -92,6 +97,17 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   m.arena.Allocate();
   m.title_ids = Buffer(DType::kI64, Shape{b, cfg.text().max_len()});
   m.key_valid = Buffer(DType::kU8, Shape{b, cfg.text().max_len()});
+  if (m.ctx.is_cuda()) {
+    const config::ViTConfig& q = cfg.query();
+    const config::ViTConfig& it = cfg.item();
+    m.dev_title_ids = DeviceStorage(m.ctx, DType::kI64, m.title_ids.shape());
+    m.dev_key_valid = DeviceStorage(m.ctx, DType::kU8, m.key_valid.shape());
+    m.dev_query_images =
+        DeviceStorage(m.ctx, DType::kF32, Shape{b, q.channels(), q.image_size(), q.image_size()});
+    m.dev_item_images = DeviceStorage(m.ctx, DType::kF32,
+                                      Shape{b, it.channels(), it.image_size(), it.image_size()});
+    m.dev_product_ids = DeviceStorage(m.ctx, DType::kI64, Shape{b});
+  }
 }
 
 TigerFGModel::~TigerFGModel() = default;
@@ -102,8 +118,19 @@ int64_t TigerFGModel::local_batch() const { return impl_->local_batch; }
 int64_t TigerFGModel::embed_dim() const { return impl_->cfg.embed_dim(); }
 int64_t TigerFGModel::teacher_dim() const { return impl_->teacher ? impl_->teacher->width() : 0; }
 bool TigerFGModel::has_teacher() const { return impl_->teacher != nullptr; }
-float* TigerFGModel::params() { return impl_->params.f32(); }
-float* TigerFGModel::grads() { return impl_->grads.f32(); }
+float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }
+float* TigerFGModel::grads() { return static_cast<float*>(impl_->grads.data()); }
+
+void TigerFGModel::CopyParamsToHost(float* host) const {
+  CopyToHost(impl_->ctx, Tensor::F32(host, impl_->params.tensor().shape()), impl_->params.tensor());
+}
+void TigerFGModel::CopyParamsFromHost(const float* host) {
+  CopyFromHost(impl_->ctx, impl_->params.tensor(),
+               Tensor::F32(const_cast<float*>(host), impl_->params.tensor().shape()));
+}
+void TigerFGModel::CopyGradsToHost(float* host) const {
+  CopyToHost(impl_->ctx, Tensor::F32(host, impl_->grads.tensor().shape()), impl_->grads.tensor());
+}
 
 void TigerFGModel::ZeroGrads() {
   if (impl_->table.trainable_numel() > 0) ops::Zero(impl_->ctx, impl_->grads.tensor());
@@ -132,9 +159,22 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
     staged[i] = ids[i];
     valid_keys[i] = ids[i] != 0 ? 1 : 0;
   }
-  m.query->Forward(m.ctx, batch.query_images);
-  m.item->Forward(m.ctx, batch.item_images, m.title_ids, m.key_valid);
-  if (m.teacher) m.teacher->Forward(m.ctx, batch.query_images, batch.item_images);
+  Tensor query_images = batch.query_images, item_images = batch.item_images;
+  Tensor title_ids = m.title_ids, key_valid = m.key_valid;
+  if (m.ctx.is_cuda()) {
+    query_images = m.dev_query_images.tensor();
+    item_images = m.dev_item_images.tensor();
+    title_ids = m.dev_title_ids.tensor();
+    key_valid = m.dev_key_valid.tensor();
+    CopyFromHost(m.ctx, query_images, batch.query_images);
+    CopyFromHost(m.ctx, item_images, batch.item_images);
+    CopyFromHost(m.ctx, title_ids, m.title_ids);
+    CopyFromHost(m.ctx, key_valid, m.key_valid);
+    CopyFromHost(m.ctx, m.dev_product_ids.tensor(), batch.product_ids);
+  }
+  m.query->Forward(m.ctx, query_images);
+  m.item->Forward(m.ctx, item_images, title_ids, key_valid);
+  if (m.teacher) m.teacher->Forward(m.ctx, query_images, item_images);
   m.srd_pending = false;
 }
 
@@ -205,8 +245,9 @@ LossTerms TigerFGModel::Step(const Batch& batch) {
   Impl& m = *impl_;
   ZeroGrads();
   EncodeForward(batch);
-  const LossTerms terms = LossForwardBackward(query_emb(), item_emb(), teacher_item(),
-                                              batch.product_ids, /*row0=*/0, m.step_dq, m.step_de);
+  const Tensor product_ids = m.ctx.is_cuda() ? m.dev_product_ids.tensor() : batch.product_ids;
+  const LossTerms terms = LossForwardBackward(query_emb(), item_emb(), teacher_item(), product_ids,
+                                              /*row0=*/0, m.step_dq, m.step_de);
   EncodeBackward(m.step_dq, m.step_de);
   return terms;
 }

@@ -55,13 +55,22 @@ class TigerFGModel {
   int64_t teacher_dim() const;  // 0 without a teacher
   bool has_teacher() const;
 
+  // The flat buffers live on the context's device: on CUDA these are device pointers (pass them
+  // to ops or collectives with the CUDA context, never dereference them on the host). The copy
+  // helpers below work on both devices.
   float* params();  // [table().total_numel()]
   float* grads();   // [table().trainable_numel()]
   void ZeroGrads();
+  // Synchronous host copies of the flat buffers (host arrays of the sizes above).
+  void CopyParamsToHost(float* host) const;
+  void CopyParamsFromHost(const float* host);
+  void CopyGradsToHost(float* host) const;
 
   // Step 1. Runs both towers and the teacher on the local batch (exactly local_batch samples,
-  // titles padded to max_len). The batch must stay alive until EncodeBackward returns.
+  // titles padded to max_len). The batch lives on the host; on CUDA it is copied into device
+  // staging buffers first. The batch must stay alive until EncodeBackward returns.
   void EncodeForward(const Batch& batch);
+  // The outputs below are views on the model's device (ToHost in model/device_storage.h copies).
   Tensor query_emb() const;      // [b, E], L2-normalised
   Tensor item_emb() const;       // [b, E]
   Tensor teacher_query() const;  // [b, Et] normalised teacher CLS of the query crop (teacher only)
@@ -69,7 +78,8 @@ class TigerFGModel {
   Tensor ground_map() const;     // [b, N] head-mean map of the last grounding layer (layers > 0)
 
   // Step 3. q_all, e_all [G, E], teacher_items_all [G, Et] (empty without teacher),
-  // product_ids_all [G] I64; this rank's samples are global rows [row0, row0 + b).
+  // product_ids_all [G] I64, all on the model's device (as are dq_all, de_all);
+  // this rank's samples are global rows [row0, row0 + b).
   // Each term is the mean over the local rows (DESIGN.md §3); the returned terms are this
   // rank's. Writes dq_all, de_all [G, E] (=) and accumulates the logit_scale and SRD paths.
   LossTerms LossForwardBackward(const Tensor& q_all, const Tensor& e_all,

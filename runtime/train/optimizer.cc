@@ -8,12 +8,14 @@
 
 namespace tigerfg::train {
 
-AdamW::AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t total_steps)
+AdamW::AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t total_steps,
+             const Context& ctx)
     : optim_(optim),
       total_steps_(total_steps),
       numel_(table.trainable_numel()),
-      m_(DType::kF32, Shape{table.trainable_numel()}),
-      v_(DType::kF32, Shape{table.trainable_numel()}) {
+      device_(ctx.device()),
+      m_(ctx, DType::kF32, Shape{table.trainable_numel()}),
+      v_(ctx, DType::kF32, Shape{table.trainable_numel()}) {
   for (const ParamSpec& p : table.params()) {
     if (!p.trainable) break;
     if (!runs_.empty() && runs_.back().decay == p.decay && runs_.back().end == p.offset)
@@ -24,6 +26,7 @@ AdamW::AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t 
 }
 
 OptimStepInfo AdamW::Step(const Context& ctx, float* params, float* grads, int64_t step) {
+  CHECK(ctx.device() == device_) << "AdamW::Step on another device than its moments";
   OptimStepInfo info;
   info.lr = LearningRate(optim_, step, total_steps_);
   Tensor all_grads = Tensor::F32(grads, Shape{numel_}, ctx.device());

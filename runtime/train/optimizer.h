@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
+#include "model/device_storage.h"
 #include "runtime/context.h"
 #include "runtime/param_table.h"
 #include "runtime/tensor.h"
@@ -20,13 +21,16 @@ struct OptimStepInfo {
 
 class AdamW {
  public:
-  AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t total_steps);
+  // The moments live on ctx's device (device memory for a CUDA context).
+  AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t total_steps,
+        const Context& ctx = Context::Cpu());
 
   // Updates the trainable prefix of `params` from `grads` (already averaged over ranks).
-  // `step` is 0-based; the moments' bias correction uses step + 1.
+  // `step` is 0-based; the moments' bias correction uses step + 1. ctx must be on the device
+  // the optimizer was built for; params and grads are on that device.
   OptimStepInfo Step(const Context& ctx, float* params, float* grads, int64_t step);
 
-  // The moment buffers [trainable_numel] (for checkpoints).
+  // The moment buffers [trainable_numel] (for checkpoints), on the optimizer's device.
   Tensor m() const { return m_.tensor(); }
   Tensor v() const { return v_.tensor(); }
 
@@ -39,7 +43,8 @@ class AdamW {
   int64_t total_steps_;
   int64_t numel_;
   std::vector<Run> runs_;
-  Buffer m_, v_;
+  Device device_;
+  model::DeviceStorage m_, v_;
 };
 
 }  // namespace tigerfg::train

@@ -1,0 +1,264 @@
+// tests/cuda/model_parity_test.cc — the whole model on CUDA against the CPU model: one Step
+// (loss terms, embeddings, every gradient tensor) over three configurations, the PyTorch spec on
+// the GPU model, and a 20-step AdamW training run whose losses must match the CPU run's.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "configs/tigerfg.pb.h"
+#include "model/device_storage.h"
+#include "model/tigerfg_model.h"
+#include "runtime/safetensors.h"
+#include "runtime/train/optimizer.h"
+#include "runtime/train/synthetic_data.h"
+#include "tests/cuda/parity.h"
+#include "tests/model/spec_runner.h"
+
+namespace tigerfg::model {
+namespace {
+
+using cuda_testing::Cpu;
+using cuda_testing::Gpu;
+
+constexpr int64_t kBatch = 8;
+
+double Norm(const float* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  return std::sqrt(s);
+}
+
+double DiffNorm(const float* a, const float* b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(a[i]) - b[i];
+    s += d * d;
+  }
+  return std::sqrt(s);
+}
+
+void ExpectLossNear(const std::string& name, double got, double want, double rtol) {
+  EXPECT_LE(std::fabs(got - want), rtol * std::fabs(want) + 1e-7)
+      << name << ": " << got << " vs " << want;
+}
+
+// Every trainable parameter's gradient: ||got - want|| <= 1e-4 ||want|| + 1e-7.
+void ExpectGradsNear(const ParamTable& table, const std::vector<float>& got, const float* want) {
+  for (const ParamSpec& p : table.params()) {
+    if (!p.trainable) continue;
+    const double err = DiffNorm(got.data() + p.offset, want + p.offset, p.numel());
+    const double ref = Norm(want + p.offset, p.numel());
+    EXPECT_LE(err, 1e-4 * ref + 1e-7) << p.name << ": |g - g_ref| " << err << ", |g_ref| " << ref;
+  }
+}
+
+// max |got - want| / max |want| over an output tensor.
+void ExpectOutputNear(const std::string& name, const Buffer& got, const float* want,
+                      int64_t numel) {
+  ASSERT_EQ(got.numel(), numel) << name;
+  double diff = 0, ref = 0;
+  for (int64_t i = 0; i < numel; ++i) {
+    EXPECT_TRUE(std::isfinite(got.f32()[i])) << name << "[" << i << "]";
+    diff = std::max(diff, std::fabs(static_cast<double>(got.f32()[i]) - want[i]));
+    ref = std::max(ref, std::fabs(static_cast<double>(want[i])));
+  }
+  EXPECT_LE(diff, 1e-5 * std::max(ref, 1e-30)) << name << ": max diff " << diff << ", max " << ref;
+}
+
+struct StepResult {
+  LossTerms terms;
+  std::vector<float> grads;
+  Buffer query_emb, item_emb, ground_map;
+};
+
+// One Step on ctx from host parameters; every result copied back to the host.
+StepResult RunStep(const Context& ctx, const config::ModelConfig& cfg,
+                   const std::vector<float>& params, const Batch& batch) {
+  TigerFGModel model(cfg, batch.size(), ctx);
+  model.CopyParamsFromHost(params.data());
+  StepResult r;
+  r.terms = model.Step(batch);
+  r.grads.resize(model.table().trainable_numel());
+  model.CopyGradsToHost(r.grads.data());
+  r.query_emb = ToHost(ctx, model.query_emb());
+  r.item_emb = ToHost(ctx, model.item_emb());
+  if (r.terms.has_srd) r.ground_map = ToHost(ctx, model.ground_map());
+  return r;
+}
+
+// Random weights and a synthetic batch of 3 products (shared positives, padded titles).
+void ExpectStepMatchesCpu(const std::string& overrides, uint64_t seed) {
+  TIGERFG_REQUIRE_GPU();
+  const config::ModelConfig cfg = testing::TinyModel(overrides);
+  const ParamTable table = BuildParamTable(cfg);
+  std::vector<float> params(table.total_numel());
+  InitParams(table, cfg, seed, params.data());
+  config::DataConfig data;
+  data.set_synthetic_products(3);
+  const train::SyntheticSource source(cfg, data, seed);
+  Batch batch = source.MakeBatch(kBatch);
+  source.Fill(batch, /*first=*/0);
+
+  const StepResult cpu = RunStep(Cpu(), cfg, params, batch);
+  const StepResult gpu = RunStep(Gpu(), cfg, params, batch);
+
+  ExpectLossNear("total", gpu.terms.total, cpu.terms.total, 1e-5);
+  ExpectLossNear("contrastive", gpu.terms.contrastive, cpu.terms.contrastive, 1e-5);
+  EXPECT_EQ(gpu.terms.has_srd, cpu.terms.has_srd);
+  EXPECT_EQ(gpu.terms.has_sdd, cpu.terms.has_sdd);
+  if (cpu.terms.has_srd) ExpectLossNear("srd", gpu.terms.srd, cpu.terms.srd, 1e-5);
+  if (cpu.terms.has_sdd) ExpectLossNear("sdd", gpu.terms.sdd, cpu.terms.sdd, 1e-5);
+  ExpectOutputNear("query_emb", gpu.query_emb, cpu.query_emb.f32(), cpu.query_emb.numel());
+  ExpectOutputNear("item_emb", gpu.item_emb, cpu.item_emb.f32(), cpu.item_emb.numel());
+  if (cpu.terms.has_srd)
+    ExpectOutputNear("ground_map", gpu.ground_map, cpu.ground_map.f32(), cpu.ground_map.numel());
+  ExpectGradsNear(table, gpu.grads, cpu.grads.data());
+  // The run must have produced gradients at all (a GPU model that writes nothing fails above
+  // only if the CPU gradients are non-zero).
+  EXPECT_GT(Norm(cpu.grads.data(), static_cast<int64_t>(cpu.grads.size())), 0);
+}
+
+TEST(CudaModel, TinyStepMatchesCpu) { ExpectStepMatchesCpu("", 1); }
+
+TEST(CudaModel, NoTeacherStepMatchesCpu) { ExpectStepMatchesCpu("model.teacher=none", 2); }
+
+TEST(CudaModel, NoGroundingStepMatchesCpu) { ExpectStepMatchesCpu("model.ground_layers=0", 3); }
+
+// The first Python that imports torch: the Debian one on the build machines, the PATH one on the
+// GPU machines. Empty when none does.
+std::string TorchPython() {
+  for (const char* candidate : {testing::kSpecPython, "python3"}) {
+    std::string out;
+    if (testing::RunCommand(std::string(candidate) + " -c 'import torch'", &out) == 0)
+      return candidate;
+  }
+  return "";
+}
+
+// tests/reference/parity_test.cc's check on the GPU model: the spec (float64, on the CPU) against
+// the CUDA model's losses, embeddings and gradients for the spec's own weights and batch.
+TEST(CudaModel, MatchesSpec) {
+  TIGERFG_REQUIRE_GPU();
+  const std::string python = TorchPython();
+  if (python.empty()) GTEST_SKIP() << "no python3 with torch";
+  const config::ModelConfig cfg = testing::TinyModel();
+  testing::ScratchDir dir("cuda_parity");
+  const std::string config_json = dir.File("config.json"), weights = dir.File("weights.st"),
+                    batch_file = dir.File("batch.st"), grads_file = dir.File("grads.st");
+  testing::WriteFile(config_json, config::ModelConfigToSpecJson(cfg));
+  const std::string spec = python + " " + testing::SpecPath();
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(spec + " init --config " + config_json + " --weights " + weights +
+                                    " --batch " + batch_file + " --batch-size " +
+                                    std::to_string(kBatch) + " --products 4 --seed 0",
+                                &out),
+            0)
+      << out;
+  ASSERT_EQ(testing::RunCommand(spec + " grads --config " + config_json + " --weights " + weights +
+                                    " --batch " + batch_file + " --out " + grads_file,
+                                &out),
+            0)
+      << out;
+  auto w = ReadSafetensors(weights);
+  auto b = ReadSafetensors(batch_file);
+  auto g = ReadSafetensors(grads_file);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+
+  const ParamTable table = BuildParamTable(cfg);
+  std::vector<float> params(table.total_numel());
+  for (const ParamSpec& p : table.params()) {
+    auto t = w->Get(p.name, DType::kF32, p.shape);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    std::copy_n(t->f32(), p.numel(), params.data() + p.offset);
+  }
+  Batch batch;
+  batch.query_images = std::move(b->tensors.at("query_images"));
+  batch.item_images = std::move(b->tensors.at("item_images"));
+  batch.title_ids = std::move(b->tensors.at("title_ids"));
+  batch.product_ids = std::move(b->tensors.at("product_ids"));
+  const Status valid = ValidateBatch(cfg, batch);
+  ASSERT_TRUE(valid.ok()) << valid.message();
+
+  const StepResult gpu = RunStep(Gpu(), cfg, params, batch);
+  auto ref_loss = [&](const std::string& name) { return g->tensors.at("loss/" + name).f32()[0]; };
+  ExpectLossNear("total", gpu.terms.total, ref_loss("total"), 1e-5);
+  ExpectLossNear("contrastive", gpu.terms.contrastive, ref_loss("contrastive"), 1e-5);
+  ASSERT_EQ(gpu.terms.has_srd, g->Has("loss/srd"));
+  ASSERT_EQ(gpu.terms.has_sdd, g->Has("loss/sdd"));
+  if (gpu.terms.has_srd) ExpectLossNear("srd", gpu.terms.srd, ref_loss("srd"), 1e-5);
+  if (gpu.terms.has_sdd) ExpectLossNear("sdd", gpu.terms.sdd, ref_loss("sdd"), 1e-5);
+  auto expect_output = [&](const std::string& name, const Buffer& ours) {
+    ASSERT_TRUE(g->Has("out/" + name)) << name;
+    const Buffer& ref = g->tensors.at("out/" + name);
+    ExpectOutputNear(name, ours, ref.f32(), ref.numel());
+  };
+  expect_output("query_emb", gpu.query_emb);
+  expect_output("item_emb", gpu.item_emb);
+  if (gpu.terms.has_srd) expect_output("ground_map", gpu.ground_map);
+  for (const ParamSpec& p : table.params()) {
+    if (!p.trainable) continue;
+    const std::string key = "grad/" + p.name;
+    const float* ours = gpu.grads.data() + p.offset;
+    if (!g->Has(key)) {
+      EXPECT_EQ(Norm(ours, p.numel()), 0.0) << p.name << " has no spec gradient but ours is not 0";
+      continue;
+    }
+    const Buffer& ref = g->tensors.at(key);
+    ASSERT_EQ(ref.numel(), p.numel()) << p.name;
+    const double err = DiffNorm(ours, ref.f32(), p.numel());
+    const double ref_norm = Norm(ref.f32(), p.numel());
+    EXPECT_LE(err, 1e-4 * ref_norm + 1e-7)
+        << p.name << ": |g - g_ref| " << err << ", |g_ref| " << ref_norm;
+  }
+}
+
+// kSteps of Step + AdamW on one fixed synthetic batch (the loss must fall by memorising it); the
+// model, the gradients and the optimizer moments all stay on ctx's device.
+std::vector<double> Train(const Context& ctx, const config::ModelConfig& cfg,
+                          const config::OptimConfig& optim, const std::vector<float>& init,
+                          const Batch& batch, int steps) {
+  TigerFGModel model(cfg, batch.size(), ctx);
+  model.CopyParamsFromHost(init.data());
+  train::AdamW optimizer(model.table(), optim, steps, ctx);
+  std::vector<double> losses;
+  for (int step = 0; step < steps; ++step) {
+    losses.push_back(model.Step(batch).total);
+    optimizer.Step(ctx, model.params(), model.grads(), step);
+  }
+  return losses;
+}
+
+TEST(CudaModel, TrainingLossFallsAndMatchesCpu) {
+  TIGERFG_REQUIRE_GPU();
+  constexpr int kSteps = 20;
+  const config::ModelConfig cfg = testing::TinyModel();
+  config::OptimConfig optim;
+  optim.set_lr(1e-3f);
+  optim.set_weight_decay(0.05f);
+  optim.set_warmup_steps(0);
+  optim.set_clip_grad_norm(1.0f);
+  const ParamTable table = BuildParamTable(cfg);
+  std::vector<float> init(table.total_numel());
+  InitParams(table, cfg, /*seed=*/5, init.data());
+  config::DataConfig data;
+  data.set_synthetic_products(3);
+  const train::SyntheticSource source(cfg, data, /*seed=*/5);
+  Batch batch = source.MakeBatch(kBatch);
+  source.Fill(batch, /*first=*/0);
+
+  const std::vector<double> cpu = Train(Cpu(), cfg, optim, init, batch, kSteps);
+  const std::vector<double> gpu = Train(Gpu(), cfg, optim, init, batch, kSteps);
+  ASSERT_EQ(gpu.size(), cpu.size());
+  for (int i = 0; i < kSteps; ++i) {
+    ExpectLossNear("loss at step " + std::to_string(i), gpu[i], cpu[i], 1e-3);
+  }
+  EXPECT_LT(gpu.back(), 0.9 * gpu.front()) << "GPU loss did not fall over " << kSteps << " steps";
+}
+
+}  // namespace
+}  // namespace tigerfg::model
