@@ -4,6 +4,9 @@
 
 #include <glog/logging.h>
 
+#include <cstring>
+#include <vector>
+
 #include "model/arena.h"
 #include "model/device_storage.h"
 #include "model/params.h"
@@ -20,6 +23,22 @@ namespace {
 Tensor Prefix(const Tensor& buffer, Shape shape) {
   CHECK_LE(shape.numel(), buffer.numel()) << "loss buffer too small for " << shape.ToString();
   return Tensor(buffer.data(), buffer.dtype(), shape, buffer.device());
+}
+
+// Copies src[n, ...] into stage[b, ...] and fills rows n..b-1 with row 0.
+Tensor PadRows(const Tensor& src, Buffer* stage, int64_t b) {
+  const int64_t n = src.dim(0);
+  CHECK(n > 0 && n <= b) << "serving batch of " << n << " rows for a model planned for " << b;
+  if (n == b) return src;
+  std::vector<int64_t> dims = src.shape().dims();
+  dims[0] = b;
+  if (stage->numel() == 0 || stage->shape() != Shape(dims) || stage->dtype() != src.dtype())
+    *stage = Buffer(src.dtype(), Shape(dims));
+  const size_t row_bytes = src.nbytes() / static_cast<size_t>(n);
+  auto* out = static_cast<char*>(stage->data());
+  std::memcpy(out, src.data(), src.nbytes());
+  for (int64_t r = n; r < b; ++r) std::memcpy(out + r * row_bytes, src.data(), row_bytes);
+  return stage->tensor();
 }
 
 }  // namespace
@@ -60,6 +79,8 @@ struct TigerFGModel::Impl {
   Tensor step_dq, step_de;  // [b, E]: Step()'s gradients of the (un-gathered) embeddings
   // Staged inputs: the title ids and their key-padding mask [b, L].
   Buffer title_ids, key_valid;
+  // Serving inputs padded to b rows (allocated on first use).
+  Buffer query_stage, item_stage;
   // CUDA only: the device copies of the staged titles and of the batch's images and product ids.
   DeviceStorage dev_title_ids, dev_key_valid, dev_query_images, dev_item_images, dev_product_ids;
   bool srd_pending = false;
@@ -250,6 +271,43 @@ LossTerms TigerFGModel::Step(const Batch& batch) {
                                               /*row0=*/0, m.step_dq, m.step_de);
   EncodeBackward(m.step_dq, m.step_de);
   return terms;
+}
+
+Tensor TigerFGModel::EncodeQueries(const Tensor& images) {
+  Impl& m = *impl_;
+  CHECK(!m.ctx.is_cuda()) << "serving runs on the CPU model (host inputs and outputs)";
+  const config::ViTConfig& q = m.cfg.query();
+  const int64_t n = images.dim(0);
+  CHECK(images.dtype() == DType::kF32 &&
+        images.shape() == Shape({n, q.channels(), q.image_size(), q.image_size()}))
+      << "query images " << images.shape().ToString();
+  m.query->Forward(m.ctx, PadRows(images, &m.query_stage, m.local_batch));
+  return m.query->emb().Slice(0, n);
+}
+
+Tensor TigerFGModel::EncodeItems(const Tensor& images, const Tensor& title_ids) {
+  Impl& m = *impl_;
+  CHECK(!m.ctx.is_cuda()) << "serving runs on the CPU model (host inputs and outputs)";
+  const config::ViTConfig& it = m.cfg.item();
+  const int64_t n = images.dim(0), len = m.cfg.text().max_len();
+  CHECK(images.dtype() == DType::kF32 &&
+        images.shape() == Shape({n, it.channels(), it.image_size(), it.image_size()}))
+      << "item images " << images.shape().ToString();
+  CHECK(title_ids.dtype() == DType::kI64 && title_ids.shape() == Shape({n, len}))
+      << "title ids " << title_ids.shape().ToString();
+  const Tensor padded = PadRows(images, &m.item_stage, m.local_batch);
+  // The title staging buffer is the training one: b rows, the mask derived as in EncodeForward.
+  const int64_t* ids = title_ids.i64();
+  int64_t* staged = m.title_ids.i64();
+  auto* valid_keys = static_cast<uint8_t*>(m.key_valid.data());
+  for (int64_t i = 0; i < m.title_ids.numel(); ++i) {
+    const int64_t id = ids[i < n * len ? i : i % len];
+    CHECK(id >= 0 && id < m.cfg.text().vocab_size()) << "title id " << id;
+    staged[i] = id;
+    valid_keys[i] = id != 0 ? 1 : 0;
+  }
+  m.item->Forward(m.ctx, padded, m.title_ids, m.key_valid);
+  return m.item->emb().Slice(0, n);
 }
 
 }  // namespace tigerfg::model

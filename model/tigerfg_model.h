@@ -94,6 +94,14 @@ class TigerFGModel {
   // Steps 1-5 on one rank (zeroes the gradients first).
   LossTerms Step(const Batch& batch);
 
+  // Serving: one tower alone, no teacher, for any n <= local_batch samples. The result is a view
+  // of the tower's output, valid until the next forward. Rows past n are computed on copies of
+  // row 0 and dropped: every sample's forward is independent of the others.
+  // images [n, C, Hq, Wq] -> [n, E]
+  Tensor EncodeQueries(const Tensor& images);
+  // images [n, C, Hi, Wi], title_ids [n, L] I64 (0 = padding) -> [n, E]
+  Tensor EncodeItems(const Tensor& images, const Tensor& title_ids);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

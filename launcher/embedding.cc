@@ -1,0 +1,80 @@
+// launcher/embedding.cc — serving-model loading and batched one-tower embedding for eval/embed.
+#include "launcher/embedding.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/data/wordpiece.h"
+#include "runtime/train/checkpoint.h"
+#include "runtime/train/weights_io.h"
+
+DEFINE_string(checkpoint, "", "eval, embed: a checkpoint directory or root (instead of --weights)");
+DEFINE_int32(embed_batch, 64, "eval, embed: samples per forward pass");
+
+namespace tigerfg::launcher {
+
+StatusOr<Tower> ParseTower(const std::string& name) {
+  if (name == "query") return Tower::kQuery;
+  if (name == "item") return Tower::kItem;
+  return Status::Error("--tower: expected query or item, got '" + name + "'");
+}
+
+StatusOr<std::unique_ptr<model::TigerFGModel>> LoadServingModel(const config::RunConfig& cfg,
+                                                                const std::string& weights,
+                                                                const std::string& checkpoint,
+                                                                int64_t batch) {
+  if (weights.empty() == checkpoint.empty())
+    return Status::Error("give exactly one of --weights FILE or --checkpoint DIR");
+  if (batch <= 0) return Status::Error("--embed_batch must be positive");
+  auto model = std::make_unique<model::TigerFGModel>(cfg.model(), batch, Context::Cpu());
+  model::InitParams(model->table(), cfg.model(), /*seed=*/0, model->params());
+  if (!weights.empty()) {
+    // Every student tensor is required; teacher tensors only matter in training, so a serving
+    // file may lack them. With a prefix map, LoadWeights loads and requires only mapped names.
+    std::vector<std::pair<std::string, std::string>> student;
+    for (const ParamSpec& spec : model->table().params()) {
+      if (!spec.trainable) continue;
+      const size_t dot = spec.name.find('.');
+      const std::string family =
+          dot == std::string::npos ? spec.name : spec.name.substr(0, dot + 1);
+      if (std::find(student.begin(), student.end(), std::pair(family, family)) == student.end())
+        student.emplace_back(family, family);
+    }
+    TIGERFG_RETURN_IF_ERROR(train::LoadWeights(weights, model->table(), model->params(),
+                                               /*require_all=*/true, student));
+  } else {
+    TIGERFG_ASSIGN_OR_RETURN(const std::string dir, train::ResolveCheckpoint(checkpoint));
+    TIGERFG_RETURN_IF_ERROR(
+        train::LoadCheckpoint(dir, model->table(), model->params(), nullptr, nullptr).status());
+  }
+  return model;
+}
+
+Buffer EmbedBatch(model::TigerFGModel& model, const Batch& batch, Tower tower) {
+  const int64_t n = batch.product_ids.numel(), e = model.embed_dim();
+  const int64_t chunk = model.local_batch();
+  Buffer out(DType::kF32, Shape{n, e});
+  for (int64_t begin = 0; begin < n; begin += chunk) {
+    const int64_t end = std::min(n, begin + chunk);
+    const Tensor emb = tower == Tower::kQuery
+                           ? model.EncodeQueries(batch.query_images.tensor().Slice(begin, end))
+                           : model.EncodeItems(batch.item_images.tensor().Slice(begin, end),
+                                               batch.title_ids.tensor().Slice(begin, end));
+    std::memcpy(out.f32() + begin * e, emb.f32(), emb.nbytes());
+  }
+  return out;
+}
+
+StatusOr<std::vector<int64_t>> EncodeTitle(const std::string& vocab, const std::string& text,
+                                           int max_len) {
+  TIGERFG_ASSIGN_OR_RETURN(data::WordPieceTokenizer tokenizer,
+                           data::WordPieceTokenizer::Load(vocab));
+  std::vector<int64_t> ids = tokenizer.Encode(text, max_len);
+  for (int64_t id : ids) {
+    if (id == tokenizer.unk_id())
+      return Status::Error(vocab + ": the title '" + text + "' has a word outside the vocabulary");
+  }
+  return ids;
+}
+
+}  // namespace tigerfg::launcher
