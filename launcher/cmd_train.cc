@@ -1,6 +1,8 @@
-// launcher/cmd_train.cc — `tigerfg train --config C --out_dir D [--set k=v,...]`, as one process
-// or one rank of an `mpirun` job (every rank runs the same command).
+// launcher/cmd_train.cc — `tigerfg train --config C --out_dir D [--set k=v,...] [--resume |
+// --resume_from DIR]`, as one process or one rank of an `mpirun` job (every rank runs the same
+// command).
 #include <cstdio>
+#include <string>
 
 #include "comm/communicator.h"
 #include "launcher/commands.h"
@@ -12,6 +14,14 @@ DEFINE_string(init_weights, "", "train: start from these parameters (safetensors
 
 DEFINE_string(teacher_weights, "",
               "train: safetensors whose query.* tensors initialise the frozen teacher.*");
+
+DEFINE_bool(resume, false,
+            "train: continue from the newest checkpoint in --out_dir (OUT_DIR/checkpoints/latest)");
+DEFINE_string(resume_from, "",
+              "train: continue from this checkpoint directory or checkpoint root (its latest)");
+DEFINE_int64(debug_exit_during_save, -1,
+             "train, fault testing: rank 0 exits abruptly while writing the checkpoint of this "
+             "step");
 
 DEFINE_string(debug_exit_at, "",
               "train, fault testing: RANK:STEP makes that rank exit abruptly at that step");
@@ -35,6 +45,13 @@ int RunTrain() {
   train::TrainOptions options;
   options.out_dir = FLAGS_out_dir;
   options.init_weights = FLAGS_init_weights;
+  options.resume_from = !FLAGS_resume_from.empty() ? FLAGS_resume_from
+                        : FLAGS_resume             ? FLAGS_out_dir + "/checkpoints"
+                                                   : "";
+  if (!options.resume_from.empty() && !FLAGS_init_weights.empty())
+    return ReportError("train", Status::Error("--init_weights and --resume/--resume_from exclude "
+                                              "each other: a checkpoint holds every parameter"));
+  options.fault_save_step = FLAGS_debug_exit_during_save;
   options.teacher_weights = FLAGS_teacher_weights;
   if (!FLAGS_debug_exit_at.empty() && std::sscanf(FLAGS_debug_exit_at.c_str(), "%d:%ld",
                                                   &options.fault_rank, &options.fault_step) != 2)
@@ -45,9 +62,12 @@ int RunTrain() {
   comm::FinalizeMpi();
   if (!summary.ok()) return ReportError("train", summary.status());
   if (rank == 0)
-    std::printf("trained %lld steps: loss %.6f -> %.6f, median step %.4f s, %.1f samples/s\n",
-                static_cast<long long>(summary->steps), summary->first_loss, summary->last_loss,
-                summary->median_step_s, summary->samples_per_s);
+    std::printf(
+        "trained %lld steps%s: loss %.6f -> %.6f, median step %.4f s, %.1f samples/s\n",
+        static_cast<long long>(summary->steps),
+        summary->start_step > 0 ? (" from step " + std::to_string(summary->start_step)).c_str()
+                                : "",
+        summary->first_loss, summary->last_loss, summary->median_step_s, summary->samples_per_s);
   return 0;
 }
 

@@ -12,12 +12,14 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: tigerfg <command> [flags]\n"
-    "  train    train a model (--config C --out_dir D [--set k=v,...] [--resume])\n"
+    "  train    train a model (--config C --out_dir D [--set k=v,...] [--resume | --resume_from "
+    "DIR])\n"
     "  grads    losses and gradients for given weights and batch (--config --weights --batch "
     "--out)\n"
     "  bench    training-step throughput on synthetic data (--config --batch N --steps N)\n"
     "  config   print the resolved config (--spec_json: the model as the spec's JSON)\n"
     "  data     build a dataset: `data fmnist --out DIR`\n"
+    "  inspect  print a checkpoint's manifest (`inspect CHECKPOINT [--verify]`)\n"
     "  eval     retrieval metrics (--config --weights|--checkpoint --eval_set DIR[,DIR2] [--out])\n"
     "  embed    one tower's embeddings (--config --weights|--checkpoint --data --tower --out)\n"
     "Run `tigerfg <command> --help` for a command's flags.\n";
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   google::InstallFailureSignalHandler();
   using namespace tigerfg::launcher;  // NOLINT: the command table below reads better unqualified
   if (command == "data") return RunData(rest_argc, rest_argv);
+  if (command == "inspect") return RunInspect(rest_argc, rest_argv);
   gflags::ParseCommandLineFlags(&rest_argc, &rest_argv, /*remove_flags=*/true);
   if (rest_argc > 1) {
     std::fprintf(stderr, "tigerfg %s: unexpected argument '%s'\n", command.c_str(), rest_argv[1]);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "comm/grad_buckets.h"
 #include "model/tigerfg_model.h"
 #include "runtime/train/batch_source.h"
+#include "runtime/train/checkpoint.h"
 #include "runtime/train/flops.h"
 #include "runtime/train/metrics.h"
 #include "runtime/train/optimizer.h"
@@ -38,6 +40,61 @@ bool AllRanksOk(comm::Communicator& comm, bool ok) {
   flag.f32()[0] = ok ? 0.0f : 1.0f;
   comm.AllReduce(flag.tensor(), comm::ReduceOp::kSum, "status")->Wait();
   return flag.f32()[0] == 0.0f;
+}
+
+// Every rank reads the checkpoint itself (a shared filesystem) into the parameters and the
+// optimizer's moments; the step and the data cursor come back.
+StatusOr<LoadedCheckpoint> LoadForResume(const std::string& path, const config::RunConfig& cfg,
+                                         const ParamTable& table, float* params, AdamW& optimizer) {
+  TIGERFG_ASSIGN_OR_RETURN(std::string dir, ResolveCheckpoint(path));
+  TIGERFG_ASSIGN_OR_RETURN(checkpoint::Manifest manifest, ReadManifest(dir));
+  TIGERFG_RETURN_IF_ERROR(CheckSameModel(manifest, cfg.model()).WithContext(dir));
+  TIGERFG_ASSIGN_OR_RETURN(
+      LoadedCheckpoint loaded,
+      LoadCheckpoint(dir, table, params, optimizer.m().f32(), optimizer.v().f32()));
+  if (loaded.step > cfg.train().steps())
+    return Status::Error("train.steps: " + std::to_string(cfg.train().steps()) +
+                         " is before the step of the checkpoint " + dir + " (" +
+                         std::to_string(loaded.step) + ")");
+  return loaded;
+}
+
+// A resumed run appends to metrics.jsonl; lines of steps at or after the resume point (written
+// after the checkpoint by the interrupted run) are dropped so that every step appears once.
+Status TrimMetrics(const std::string& path, int64_t start_step) {
+  std::ifstream in(path);
+  if (!in) return Status::Ok();
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto rec = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (rec.is_object() && rec.contains("step") && rec["step"].get<int64_t>() < start_step)
+      kept += line + "\n";
+  }
+  in.close();
+  std::ofstream out(path + ".tmp", std::ios::trunc);
+  out << kept;
+  out.close();
+  if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0)
+    return Status::Error(path + ": cannot rewrite for the resumed run");
+  return Status::Ok();
+}
+
+// Rank 0 writes; every rank waits for it and learns whether it worked.
+Status SaveCheckpointOnRank0(comm::Communicator& comm, const std::string& root,
+                             const config::RunConfig& cfg, const ParamTable& table,
+                             const CheckpointState& state, int64_t fault_save_step) {
+  Status saved = Status::Ok();
+  if (comm.rank() == 0) {
+    CheckpointWriteOptions write;
+    write.keep_last = cfg.train().keep_last();
+    write.debug_exit_mid_write = state.step == fault_save_step;
+    StatusOr<std::string> dir = SaveCheckpoint(root, cfg, table, state, write);
+    if (dir.ok()) LOG(INFO) << "checkpoint " << *dir;
+    saved = dir.ok() ? Status::Ok() : dir.status();
+  }
+  if (!AllRanksOk(comm, saved.ok()))
+    return saved.ok() ? Status::Error("saving the checkpoint failed on rank 0") : saved;
+  return Status::Ok();
 }
 
 // Buffers of the gathered global batch, allocated once.
@@ -90,11 +147,21 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     if (!AllRanksOk(*comm, loaded.ok()))
       return loaded.ok() ? Status::Error("loading teacher weights failed on another rank") : loaded;
   }
+  AdamW optimizer(table, cfg.optim(), tc.steps());
+  int64_t start_step = 0, start_cursor = 0;
+  if (!options.resume_from.empty()) {
+    auto resumed = LoadForResume(options.resume_from, cfg, table, model.params(), optimizer);
+    if (!AllRanksOk(*comm, resumed.ok()))
+      return resumed.ok() ? Status::Error("resuming failed on another rank") : resumed.status();
+    start_step = resumed->step;
+    start_cursor = resumed->cursor;
+    LOG(INFO) << "resuming from " << resumed->dir << " at step " << start_step << " (written by "
+              << resumed->world_size << " rank(s), now " << world << ")";
+  }
   // Every rank starts from rank 0's parameters.
   comm->Broadcast(Tensor::F32(model.params(), Shape{table.total_numel()}), 0, "init_params")
       ->Wait();
-  AdamW optimizer(table, cfg.optim(), tc.steps());
-  auto source = CreateBatchSource(cfg, rank, world, /*start_cursor=*/0);
+  auto source = CreateBatchSource(cfg, rank, world, start_cursor);
   if (!AllRanksOk(*comm, source.ok()))
     return source.ok() ? Status::Error("the data source failed on another rank") : source.status();
   comm::GradBucketer buckets(comm, table,
@@ -104,13 +171,14 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   const int64_t row0 = rank * local_batch;
 
   MetricsWriter metrics;
-  if (writer)
-    TIGERFG_RETURN_IF_ERROR(metrics.Open(options.out_dir + "/metrics.jsonl", /*append=*/false));
+  const std::string metrics_path = options.out_dir + "/metrics.jsonl";
+  if (writer && start_step > 0) TIGERFG_RETURN_IF_ERROR(TrimMetrics(metrics_path, start_step));
+  if (writer) TIGERFG_RETURN_IF_ERROR(metrics.Open(metrics_path, /*append=*/start_step > 0));
   const double flops = StepFlops(cfg.model(), global_batch);
 
   TrainSummary summary;
   std::vector<double> step_times;
-  for (int64_t step = 0; step < tc.steps(); ++step) {
+  for (int64_t step = start_step; step < tc.steps(); ++step) {
     comm->set_step(step);
     if (rank == options.fault_rank && step == options.fault_step) {
       LOG(ERROR) << "fault injection: rank " << rank << " exits at step " << step;
@@ -162,34 +230,48 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
 
     const double step_s = Seconds(t0, t5);
     step_times.push_back(step_s);
-    if (step == 0) summary.first_loss = loss;
+    if (step == start_step) summary.first_loss = loss;
     summary.last_loss = loss;
-    if (!writer) continue;
-    nlohmann::ordered_json rec;
-    rec["step"] = step;
-    rec["loss"] = loss;
-    rec["contrastive"] = terms.f32()[1];
-    if (local.has_srd) rec["srd"] = terms.f32()[2];
-    if (local.has_sdd) rec["sdd"] = terms.f32()[3];
-    rec["lr"] = info.lr;
-    rec["grad_norm"] = info.grad_norm;
-    rec["samples_per_s"] = static_cast<double>(global_batch) / step_s;
-    rec["model_gflops"] = flops / step_s / 1e9;
-    rec["step_s"] = step_s;
-    rec["data_s"] = Seconds(t0, t1);
-    rec["forward_s"] = Seconds(t1, t2);
-    rec["loss_s"] = Seconds(t2, t3);
-    rec["backward_s"] = Seconds(t3, t4);
-    rec["exposed_comm_s"] = exposed_comm;
-    rec["optimizer_s"] = Seconds(t4, t5) - exposed_comm;
-    rec["world_size"] = world;
-    rec["samples_seen"] = (*source)->cursor();
-    metrics.Write(rec);
-    if (tc.log_every() > 0 && (step % tc.log_every() == 0 || step + 1 == tc.steps()))
-      LOG(INFO) << "step " << step << " loss " << loss << " lr " << info.lr << " grad_norm "
-                << info.grad_norm << " " << rec["samples_per_s"].get<double>() << " samples/s";
+    if (writer) {
+      nlohmann::ordered_json rec;
+      rec["step"] = step;
+      rec["loss"] = loss;
+      rec["contrastive"] = terms.f32()[1];
+      if (local.has_srd) rec["srd"] = terms.f32()[2];
+      if (local.has_sdd) rec["sdd"] = terms.f32()[3];
+      rec["lr"] = info.lr;
+      rec["grad_norm"] = info.grad_norm;
+      rec["samples_per_s"] = static_cast<double>(global_batch) / step_s;
+      rec["model_gflops"] = flops / step_s / 1e9;
+      rec["step_s"] = step_s;
+      rec["data_s"] = Seconds(t0, t1);
+      rec["forward_s"] = Seconds(t1, t2);
+      rec["loss_s"] = Seconds(t2, t3);
+      rec["backward_s"] = Seconds(t3, t4);
+      rec["exposed_comm_s"] = exposed_comm;
+      rec["optimizer_s"] = Seconds(t4, t5) - exposed_comm;
+      rec["world_size"] = world;
+      rec["samples_seen"] = (*source)->cursor();
+      metrics.Write(rec);
+      if (tc.log_every() > 0 && (step % tc.log_every() == 0 || step + 1 == tc.steps()))
+        LOG(INFO) << "step " << step << " loss " << loss << " lr " << info.lr << " grad_norm "
+                  << info.grad_norm << " " << rec["samples_per_s"].get<double>() << " samples/s";
+    }
+
+    const int64_t done = step + 1;
+    if (done == tc.steps() || (tc.checkpoint_every() > 0 && done % tc.checkpoint_every() == 0)) {
+      const CheckpointState state{.step = done,
+                                  .cursor = (*source)->cursor(),
+                                  .world_size = world,
+                                  .params = model.params(),
+                                  .m = optimizer.m().f32(),
+                                  .v = optimizer.v().f32()};
+      TIGERFG_RETURN_IF_ERROR(SaveCheckpointOnRank0(*comm, options.out_dir + "/checkpoints", cfg,
+                                                    table, state, options.fault_save_step));
+    }
   }
-  summary.steps = tc.steps();
+  summary.steps = tc.steps() - start_step;
+  summary.start_step = start_step;
   if (!step_times.empty()) {
     std::vector<double> sorted = step_times;
     std::sort(sorted.begin(), sorted.end());

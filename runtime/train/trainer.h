@@ -1,5 +1,6 @@
 // runtime/train/trainer.h — the training loop: data -> forward -> gathered losses -> backward ->
-// gradient sync -> AdamW, with one metrics.jsonl line per step and final.safetensors at the end.
+// gradient sync -> AdamW, with one metrics.jsonl line per step, checkpoints under
+// out_dir/checkpoints and final.safetensors at the end.
 #pragma once
 
 #include <memory>
@@ -17,6 +18,9 @@ namespace tigerfg::train {
 struct TrainOptions {
   std::string out_dir;
   std::string init_weights;  // optional safetensors to start from (spec names)
+  // Resume from this checkpoint directory or checkpoint root (its `latest`); "" starts afresh.
+  // Every rank reads it (a shared filesystem is assumed).
+  std::string resume_from;
   // Optional safetensors whose query.* tensors become the frozen teacher.* (a first-stage query
   // tower; the teacher's ViT config must equal the query tower's), loaded after init_weights.
   std::string teacher_weights;
@@ -24,10 +28,14 @@ struct TrainOptions {
   // exit code 3) at the start of step `fault_step`. -1 = never.
   int fault_rank = -1;
   int64_t fault_step = -1;
+  // Fault injection: rank 0 exits abruptly (code 9) in the middle of writing the checkpoint of
+  // this step. -1 = never.
+  int64_t fault_save_step = -1;
 };
 
 struct TrainSummary {
-  int64_t steps = 0;
+  int64_t steps = 0;       // run by this call
+  int64_t start_step = 0;  // > 0 when resumed
   double first_loss = 0, last_loss = 0;
   double median_step_s = 0, samples_per_s = 0;
 };
