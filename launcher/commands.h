@@ -12,5 +12,6 @@ int RunData(int argc, char** argv);     // launcher/cmd_data.cc: `tigerfg data f
 int RunInspect(int argc, char** argv);  // launcher/cmd_inspect.cc: `tigerfg inspect CKPT`
 int RunEval();                          // launcher/cmd_eval.cc
 int RunEmbed();                         // launcher/cmd_embed.cc
+int RunExport();                        // launcher/cmd_export.cc
 
 }  // namespace tigerfg::launcher

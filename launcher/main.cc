@@ -22,6 +22,8 @@ constexpr char kUsage[] =
     "  inspect  print a checkpoint's manifest (`inspect CHECKPOINT [--verify]`)\n"
     "  eval     retrieval metrics (--config --weights|--checkpoint --eval_set DIR[,DIR2] [--out])\n"
     "  embed    one tower's embeddings (--config --weights|--checkpoint --data --tower --out)\n"
+    "  export   serving files (--config --weights|--checkpoint --tower query|item|both --format "
+    "safetensors|onnx --out)\n"
     "Run `tigerfg <command> --help` for a command's flags.\n";
 
 }  // namespace
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   if (command == "config") return RunConfig();
   if (command == "eval") return RunEval();
   if (command == "embed") return RunEmbed();
+  if (command == "export") return RunExport();
   std::fprintf(stderr, "tigerfg: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -8,11 +8,10 @@
 #include <vector>
 
 #include "onnx/onnx_pb.h"
+#include "runtime/export/onnx_export.h"
 #include "runtime/param_table.h"
 
 namespace tigerfg::exporter {
-
-constexpr int kOnnxOpset = 17;
 
 // One node attribute: ints, a float or an int (the kinds the tower graphs use).
 struct OnnxAttr {

@@ -14,6 +14,9 @@
 
 namespace tigerfg::exporter {
 
+// The only opset written (config export.onnx_opset must say the same).
+constexpr int kOnnxOpset = 17;
+
 // `table` is model::BuildParamTable(cfg) and `params` is laid out by it; the teacher's
 // parameters, when present, are never read.
 onnx::ModelProto BuildQueryTowerOnnx(const config::ModelConfig& cfg, const ParamTable& table,
