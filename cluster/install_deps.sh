@@ -12,9 +12,13 @@ packages=(
   libopenblas-dev
   libjpeg62-turbo-dev zlib1g-dev
   nlohmann-json3-dev
+  libonnx-dev nodejs
   python3 python3-torch python3-numpy python3-matplotlib
   dataset-fashion-mnist
 )
+# npm fetches onnxruntime-node for the ONNX parity test (into the build tree, on first use).
+# NodeSource's nodejs bundles npm and conflicts with Debian's npm package: add it only when absent.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
