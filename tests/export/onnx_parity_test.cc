@@ -1,6 +1,7 @@
 // tests/export/onnx_parity_test.cc — the exported towers, run in onnxruntime (onnxruntime-node,
 // installed on first use under the build tree), agree with the runtime's own embeddings
-// (EncodeForward's query_emb / item_emb) at batch 1 and batch 7, from one exported file each.
+// (the serving entry points EncodeQueries / EncodeItems) at batch 1 and batch 7, from one
+// exported file each.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -72,12 +73,12 @@ std::vector<float> RunOnnxRuntime(const std::string& model_path, const std::stri
   return values;
 }
 
-double MaxAbsDiff(const Tensor& runtime, const std::vector<float>& onnx) {
-  EXPECT_EQ(static_cast<int64_t>(onnx.size()), runtime.numel());
-  if (static_cast<int64_t>(onnx.size()) != runtime.numel()) return INFINITY;
+double MaxAbsDiff(const std::vector<float>& runtime, const std::vector<float>& onnx) {
+  EXPECT_EQ(onnx.size(), runtime.size());
+  if (onnx.size() != runtime.size()) return INFINITY;
   double worst = 0;
-  for (int64_t i = 0; i < runtime.numel(); ++i) {
-    const double d = std::fabs(static_cast<double>(runtime.f32()[i]) - onnx[i]);
+  for (size_t i = 0; i < runtime.size(); ++i) {
+    const double d = std::fabs(static_cast<double>(runtime[i]) - onnx[i]);
     worst = std::isnan(d) ? INFINITY : std::max(worst, d);
   }
   return worst;
@@ -117,12 +118,16 @@ TEST_P(OnnxParityTest, TowersMatchTheRuntimeAtBatch1And7) {
     model::TigerFGModel runtime(m, b, Context::Cpu());
     model::InitParams(runtime.table(), m, kSeed, runtime.params());
     const Batch batch = testing::RandomBatch(m, b, /*seed=*/100 + b);
-    runtime.EncodeForward(batch);
+    // The serving entry points, each tower alone (EncodeQueries / EncodeItems).
+    const Tensor q = runtime.EncodeQueries(batch.query_images);
+    const std::vector<float> query_emb(q.f32(), q.f32() + q.numel());
+    const Tensor e = runtime.EncodeItems(batch.item_images, batch.title_ids);
+    const std::vector<float> item_emb(e.f32(), e.f32() + e.numel());
 
     const double query_diff =
-        MaxAbsDiff(runtime.query_emb(), RunOnnxRuntime(dir + "/query.onnx", dir, batch, false));
+        MaxAbsDiff(query_emb, RunOnnxRuntime(dir + "/query.onnx", dir, batch, false));
     const double item_diff =
-        MaxAbsDiff(runtime.item_emb(), RunOnnxRuntime(dir + "/item.onnx", dir, batch, true));
+        MaxAbsDiff(item_emb, RunOnnxRuntime(dir + "/item.onnx", dir, batch, true));
     std::cout << "onnx parity (" << (grounded ? "grounded" : "baseline") << ", batch " << b
               << "): max |query diff| " << query_diff << ", max |item diff| " << item_diff << "\n";
     EXPECT_LE(query_diff, kTolerance);
