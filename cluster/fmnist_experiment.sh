@@ -8,6 +8,9 @@
 #   FMNIST_DATA    the benchmark folder (default out/fmnist)
 #   FMNIST_OUT     results (default out/fmnist_experiment)
 #   FMNIST_STEPS   training steps per model (default 500); FMNIST_QUICK=1: 60 steps, a smoke run
+#   FMNIST_RETRAIN=1  train again even where OUT/NAME/final.safetensors exists (default: reuse)
+#   FMNIST_EVAL_EVERY  checkpoint and evaluate (normal + cluttered R@1) every N steps for the
+#                  R@1-over-steps plot (default steps / 5; 0 = only the final weights)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # OpenMP threads that spin while waiting starve each other on a shared machine (10x slower steps
@@ -18,6 +21,7 @@ data=${FMNIST_DATA:-out/fmnist}
 out=${FMNIST_OUT:-out/fmnist_experiment}
 steps=${FMNIST_STEPS:-500}
 [[ ${FMNIST_QUICK:-0} == 1 ]] && steps=${FMNIST_STEPS:-60}
+eval_every=${FMNIST_EVAL_EVERY:-$((steps / 5))}
 mkdir -p "$out"
 start=$SECONDS
 
@@ -32,16 +36,29 @@ train() {  # NAME [extra flags]
   local name=$1
   shift
   local t0=$SECONDS
+  if [[ -f $out/$name/final.safetensors && ${FMNIST_RETRAIN:-0} != 1 ]]; then
+    echo "== $name: reusing $out/$name/final.safetensors (FMNIST_RETRAIN=1 trains again)"
+    return
+  fi
   echo "== training $name ($steps steps)"
-  "$bin" train --config "configs/fmnist_$name.prototxt" --set "$paths" --steps "$steps" \
-    --out_dir "$out/$name" "$@" > "$out/$name.train.log" 2>&1 ||
+  "$bin" train --config "configs/fmnist_$name.prototxt" --steps "$steps" \
+    --set "$paths,train.checkpoint_every=$eval_every,train.keep_last=0" --out_dir "$out/$name" "$@" > "$out/$name.train.log" 2>&1 ||
     { tail -20 "$out/$name.train.log"; exit 1; }
   tail -1 "$out/$name.train.log"
   echo "$name train_s $((SECONDS - t0))" >> "$out/timings.txt"
 }
 
 evaluate() {  # NAME
-  local name=$1 mode
+  local name=$1 mode ckpt step
+  # Intermediate checkpoints (the trainer writes OUT/checkpoints/step-N): R@1 over steps.
+  for ckpt in "$out/$name"/checkpoints/step-*; do
+    [[ -d $ckpt && $eval_every -gt 0 ]] || continue
+    step=$((10#${ckpt##*step-}))
+    [[ $step -lt $steps ]] || continue
+    "$bin" eval --config "configs/fmnist_$name.prototxt" --set "$paths" --checkpoint "$ckpt" \
+      --eval_set "$sets" --out "$out/$name/eval-step-$step.json" > /dev/null 2>&1 ||
+      echo "  (evaluating $ckpt failed)"
+  done
   for mode in title generic; do
     "$bin" eval --config "configs/fmnist_$name.prototxt" --set "$paths" \
       --weights "$out/$name/final.safetensors" --eval_set "$sets" --title_mode "$mode" \
@@ -51,7 +68,7 @@ evaluate() {  # NAME
   grep -v '^I' "$out/$name.eval_title.log" | sed "s/^/  $name: /"
 }
 
-: > "$out/timings.txt"
+touch "$out/timings.txt"
 train baseline
 evaluate baseline
 train grounded
