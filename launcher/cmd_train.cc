@@ -32,11 +32,12 @@ int RunTrain() {
   auto cfg = LoadRunConfigFromFlags();
   if (!cfg.ok()) return ReportError("train", cfg.status());
   if (FLAGS_out_dir.empty()) return ReportError("train", Status::Error("--out_dir is required"));
+  auto ctx = SelectDevice(cfg->train().device(), cfg->dist().backend());
+  if (!ctx.ok()) return ReportError("train", ctx.status());
   comm::CommOptions comm_options;
   comm_options.backend = cfg->dist().backend();
   comm_options.timeout_s = cfg->dist().timeout_s();
-  Context ctx = Context::Cpu();
-  comm_options.ctx = &ctx;
+  comm_options.ctx = &*ctx;
   auto comm = comm::CreateCommunicator(comm_options);
   if (!comm.ok()) return ReportError("train", comm.status());
   const int rank = (*comm)->rank();
@@ -57,7 +58,10 @@ int RunTrain() {
                                                   &options.fault_rank, &options.fault_step) != 2)
     return ReportError("train", Status::Error("--debug_exit_at: expected RANK:STEP, got '" +
                                               FLAGS_debug_exit_at + "'"));
-  auto summary = train::Train(*cfg, options, comm->get());
+  if (rank == 0)
+    LOG(INFO) << "tigerfg train: " << (*comm)->world_size() << " rank(s), " << (*comm)->backend()
+              << " communicator, " << (ctx->is_cuda() ? "CUDA" : "CPU");
+  auto summary = train::Train(*cfg, options, comm->get(), *ctx);
   comm->reset();
   comm::FinalizeMpi();
   if (!summary.ok()) return ReportError("train", summary.status());

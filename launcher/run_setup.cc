@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "comm/communicator.h"
+#include "comm/mpi_communicator.h"
 #include "configs/config.h"
 #include "launcher/flags.h"
 
@@ -21,6 +23,21 @@ StatusOr<config::RunConfig> LoadRunConfigFromFlags() {
   if (!FLAGS_device.empty()) cfg.mutable_train()->set_device(FLAGS_device);
   TIGERFG_RETURN_IF_ERROR(config::ValidateConfig(cfg).WithContext(FLAGS_config));
   return cfg;
+}
+
+StatusOr<Context> SelectDevice(const std::string& device, const std::string& backend) {
+  const bool gpu = CudaAvailable();
+  if (device == "cuda" && !gpu)
+    return Status::Error(
+        "train.device: cuda requested, but no GPU is visible (or this build has "
+        "no CUDA backend)");
+  if (device == "cpu" || !gpu) return Context::Cpu();
+  int local_rank = 0;
+  if (backend != "local") {
+    TIGERFG_RETURN_IF_ERROR(comm::InitMpi(nullptr, nullptr));
+    local_rank = comm::MpiLocalRank();
+  }
+  return Context::Cuda(local_rank);
 }
 
 int ReportError(const std::string& command, const Status& status) {

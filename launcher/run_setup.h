@@ -5,12 +5,17 @@
 #include <string>
 
 #include "configs/tigerfg.pb.h"
+#include "runtime/context.h"
 #include "runtime/status.h"
 
 namespace tigerfg::launcher {
 
 // LoadConfig(--config, --set), then --steps and --device when given. --config is required.
 StatusOr<config::RunConfig> LoadRunConfigFromFlags();
+
+// The Context of train.device: cpu, cuda (an error without a GPU), or auto (CUDA when a GPU is
+// visible). On CUDA the GPU is the rank's local rank (from MPI) unless the backend is local.
+StatusOr<Context> SelectDevice(const std::string& device, const std::string& backend);
 
 // Prints "tigerfg <command>: error: <message>" to stderr and returns the exit code 1.
 int ReportError(const std::string& command, const Status& status);

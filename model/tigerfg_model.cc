@@ -79,10 +79,10 @@ struct TigerFGModel::Impl {
   Tensor step_dq, step_de;  // [b, E]: Step()'s gradients of the (un-gathered) embeddings
   // Staged inputs: the title ids and their key-padding mask [b, L].
   Buffer title_ids, key_valid;
-  // Serving inputs padded to b rows (allocated on first use).
-  Buffer query_stage, item_stage;
   // CUDA only: the device copies of the staged titles and of the batch's images and product ids.
   DeviceStorage dev_title_ids, dev_key_valid, dev_query_images, dev_item_images, dev_product_ids;
+  // Serving inputs padded to b rows (allocated on first use).
+  Buffer query_stage, item_stage;
   bool srd_pending = false;
 };
 

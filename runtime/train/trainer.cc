@@ -15,6 +15,7 @@
 #include "comm/communicator.h"
 #include "comm/gather_with_grad.h"
 #include "comm/grad_buckets.h"
+#include "model/device_storage.h"
 #include "model/tigerfg_model.h"
 #include "runtime/train/batch_source.h"
 #include "runtime/train/checkpoint.h"
@@ -35,23 +36,27 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 
 // Every rank agrees on whether every rank is fine, so that one rank's bad data or diverged loss
 // ends all ranks cleanly instead of leaving the others waiting in a collective.
-bool AllRanksOk(comm::Communicator& comm, bool ok) {
-  Buffer flag(DType::kF32, Shape{1});
-  flag.f32()[0] = ok ? 0.0f : 1.0f;
+// The flag travels in the model's device memory (NCCL moves device buffers only).
+bool AllRanksOk(comm::Communicator& comm, const Context& ctx, bool ok) {
+  Buffer host(DType::kF32, Shape{1});
+  host.f32()[0] = ok ? 0.0f : 1.0f;
+  model::DeviceStorage flag(ctx, DType::kF32, Shape{1});
+  model::CopyFromHost(ctx, flag.tensor(), host);
   comm.AllReduce(flag.tensor(), comm::ReduceOp::kSum, "status")->Wait();
-  return flag.f32()[0] == 0.0f;
+  model::CopyToHost(ctx, host, flag.tensor());
+  return host.f32()[0] == 0.0f;
 }
 
 // Every rank reads the checkpoint itself (a shared filesystem) into the parameters and the
 // optimizer's moments; the step and the data cursor come back.
+// params, m, v are host buffers.
 StatusOr<LoadedCheckpoint> LoadForResume(const std::string& path, const config::RunConfig& cfg,
-                                         const ParamTable& table, float* params, AdamW& optimizer) {
+                                         const ParamTable& table, float* params, float* m,
+                                         float* v) {
   TIGERFG_ASSIGN_OR_RETURN(std::string dir, ResolveCheckpoint(path));
   TIGERFG_ASSIGN_OR_RETURN(checkpoint::Manifest manifest, ReadManifest(dir));
   TIGERFG_RETURN_IF_ERROR(CheckSameModel(manifest, cfg.model()).WithContext(dir));
-  TIGERFG_ASSIGN_OR_RETURN(
-      LoadedCheckpoint loaded,
-      LoadCheckpoint(dir, table, params, optimizer.m().f32(), optimizer.v().f32()));
+  TIGERFG_ASSIGN_OR_RETURN(LoadedCheckpoint loaded, LoadCheckpoint(dir, table, params, m, v));
   if (loaded.step > cfg.train().steps())
     return Status::Error("train.steps: " + std::to_string(cfg.train().steps()) +
                          " is before the step of the checkpoint " + dir + " (" +
@@ -80,7 +85,7 @@ Status TrimMetrics(const std::string& path, int64_t start_step) {
 }
 
 // Rank 0 writes; every rank waits for it and learns whether it worked.
-Status SaveCheckpointOnRank0(comm::Communicator& comm, const std::string& root,
+Status SaveCheckpointOnRank0(comm::Communicator& comm, const Context& ctx, const std::string& root,
                              const config::RunConfig& cfg, const ParamTable& table,
                              const CheckpointState& state, int64_t fault_save_step) {
   Status saved = Status::Ok();
@@ -92,29 +97,41 @@ Status SaveCheckpointOnRank0(comm::Communicator& comm, const std::string& root,
     if (dir.ok()) LOG(INFO) << "checkpoint " << *dir;
     saved = dir.ok() ? Status::Ok() : dir.status();
   }
-  if (!AllRanksOk(comm, saved.ok()))
+  if (!AllRanksOk(comm, ctx, saved.ok()))
     return saved.ok() ? Status::Error("saving the checkpoint failed on rank 0") : saved;
   return Status::Ok();
 }
 
-// Buffers of the gathered global batch, allocated once.
+// Buffers of the gathered global batch on the model's device, allocated once.
 struct GlobalBatch {
-  Buffer q, e, teacher_items, product_ids, dq, de, dq_local, de_local;
-  GlobalBatch(int64_t global, int64_t local, int64_t embed, int64_t teacher_dim)
-      : q(DType::kF32, Shape{global, embed}),
-        e(DType::kF32, Shape{global, embed}),
-        teacher_items(DType::kF32, Shape{global, std::max<int64_t>(teacher_dim, 1)}),
-        product_ids(DType::kI64, Shape{global}),
-        dq(DType::kF32, Shape{global, embed}),
-        de(DType::kF32, Shape{global, embed}),
-        dq_local(DType::kF32, Shape{local, embed}),
-        de_local(DType::kF32, Shape{local, embed}) {}
+  model::DeviceStorage q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
+  model::DeviceStorage terms;  // total, contrastive, srd, sdd of this rank, then their mean
+  GlobalBatch(const Context& ctx, int64_t global, int64_t local, int64_t embed, int64_t teacher_dim)
+      : q(ctx, DType::kF32, Shape{global, embed}),
+        e(ctx, DType::kF32, Shape{global, embed}),
+        teacher_items(ctx, DType::kF32, Shape{global, std::max<int64_t>(teacher_dim, 1)}),
+        product_ids(ctx, DType::kI64, Shape{global}),
+        local_ids(ctx, DType::kI64, Shape{local}),
+        dq(ctx, DType::kF32, Shape{global, embed}),
+        de(ctx, DType::kF32, Shape{global, embed}),
+        dq_local(ctx, DType::kF32, Shape{local, embed}),
+        de_local(ctx, DType::kF32, Shape{local, embed}),
+        terms(ctx, DType::kF32, Shape{4}) {}
+};
+
+// Host copies of the optimizer state for checkpoints (the moments may live on the GPU).
+struct HostState {
+  Buffer params, m, v;
+  HostState(const ParamTable& table)
+      : params(DType::kF32, Shape{table.total_numel()}),
+        m(DType::kF32, Shape{table.trainable_numel()}),
+        v(DType::kF32, Shape{table.trainable_numel()}) {}
 };
 
 }  // namespace
 
 StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& options,
-                             comm::Communicator* comm) {
+                             comm::Communicator* comm, const Context& ctx) {
   CHECK(comm != nullptr) << "Train needs a communicator (the local one for a single process)";
   const config::TrainConfig& tc = cfg.train();
   const int rank = comm->rank(), world = comm->world_size();
@@ -130,44 +147,52 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     if (ec) return Status::Error(options.out_dir + ": cannot create: " + ec.message());
   }
 
-  Context ctx = Context::Cpu();
   model::TigerFGModel model(cfg.model(), local_batch, ctx, world);
   const ParamTable& table = model.table();
-  model::InitParams(table, cfg.model(), static_cast<uint64_t>(tc.seed()), model.params());
+  // Parameters are initialised and loaded on the host, then copied to the model's device.
+  HostState host(table);
+  model::InitParams(table, cfg.model(), static_cast<uint64_t>(tc.seed()), host.params.f32());
   if (!options.init_weights.empty()) {
-    Status loaded = LoadWeights(options.init_weights, table, model.params(), /*require_all=*/true);
-    if (!AllRanksOk(*comm, loaded.ok()))
+    Status loaded =
+        LoadWeights(options.init_weights, table, host.params.f32(), /*require_all=*/true);
+    if (!AllRanksOk(*comm, ctx, loaded.ok()))
       return loaded.ok() ? Status::Error("loading initial weights failed on another rank") : loaded;
   }
   if (!options.teacher_weights.empty()) {
     Status loaded = model.has_teacher()
-                        ? LoadWeights(options.teacher_weights, table, model.params(),
+                        ? LoadWeights(options.teacher_weights, table, host.params.f32(),
                                       /*require_all=*/true, {{"query.", "teacher."}})
                         : Status::Error("--teacher_weights: the config has no model.teacher");
-    if (!AllRanksOk(*comm, loaded.ok()))
+    if (!AllRanksOk(*comm, ctx, loaded.ok()))
       return loaded.ok() ? Status::Error("loading teacher weights failed on another rank") : loaded;
   }
-  AdamW optimizer(table, cfg.optim(), tc.steps());
+  AdamW optimizer(table, cfg.optim(), tc.steps(), ctx);
   int64_t start_step = 0, start_cursor = 0;
   if (!options.resume_from.empty()) {
-    auto resumed = LoadForResume(options.resume_from, cfg, table, model.params(), optimizer);
-    if (!AllRanksOk(*comm, resumed.ok()))
+    auto resumed = LoadForResume(options.resume_from, cfg, table, host.params.f32(), host.m.f32(),
+                                 host.v.f32());
+    if (!AllRanksOk(*comm, ctx, resumed.ok()))
       return resumed.ok() ? Status::Error("resuming failed on another rank") : resumed.status();
+    model::CopyFromHost(ctx, optimizer.m(), host.m);
+    model::CopyFromHost(ctx, optimizer.v(), host.v);
     start_step = resumed->step;
     start_cursor = resumed->cursor;
     LOG(INFO) << "resuming from " << resumed->dir << " at step " << start_step << " (written by "
               << resumed->world_size << " rank(s), now " << world << ")";
   }
+  model.CopyParamsFromHost(host.params.f32());
   // Every rank starts from rank 0's parameters.
-  comm->Broadcast(Tensor::F32(model.params(), Shape{table.total_numel()}), 0, "init_params")
+  comm->Broadcast(Tensor::F32(model.params(), Shape{table.total_numel()}, ctx.device()), 0,
+                  "init_params")
       ->Wait();
   auto source = CreateBatchSource(cfg, rank, world, start_cursor);
-  if (!AllRanksOk(*comm, source.ok()))
+  if (!AllRanksOk(*comm, ctx, source.ok()))
     return source.ok() ? Status::Error("the data source failed on another rank") : source.status();
-  comm::GradBucketer buckets(comm, table,
-                             Tensor::F32(model.grads(), Shape{table.trainable_numel()}),
-                             cfg.dist().bucket_mb());
-  GlobalBatch g(global_batch, local_batch, model.embed_dim(), model.teacher_dim());
+  comm::GradBucketer buckets(
+      comm, table, Tensor::F32(model.grads(), Shape{table.trainable_numel()}, ctx.device()),
+      cfg.dist().bucket_mb());
+  GlobalBatch g(ctx, global_batch, local_batch, model.embed_dim(), model.teacher_dim());
+  Buffer host_terms(DType::kF32, Shape{4});
   const int64_t row0 = rank * local_batch;
 
   MetricsWriter metrics;
@@ -187,7 +212,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     const auto t0 = Clock::now();
     StatusOr<Batch*> batch = (*source)->Next();
     Status data_ok = batch.ok() ? model::ValidateBatch(cfg.model(), **batch) : batch.status();
-    if (!AllRanksOk(*comm, data_ok.ok()))
+    if (!AllRanksOk(*comm, ctx, data_ok.ok()))
       return data_ok.ok() ? Status::Error("step " + std::to_string(step) +
                                           ": the data failed on another rank")
                           : data_ok.WithContext("step " + std::to_string(step));
@@ -195,32 +220,36 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
 
     model.ZeroGrads();
     model.EncodeForward(**batch);
-    comm::GatherWithGradForward(*comm, g.q, model.query_emb())->Wait();
-    comm::GatherWithGradForward(*comm, g.e, model.item_emb())->Wait();
+    comm::GatherWithGradForward(*comm, g.q.tensor(), model.query_emb())->Wait();
+    comm::GatherWithGradForward(*comm, g.e.tensor(), model.item_emb())->Wait();
     Tensor teacher_items;
     if (model.has_teacher()) {
       teacher_items = g.teacher_items.tensor();
       comm::GatherWithGradForward(*comm, teacher_items, model.teacher_item())->Wait();
     }
-    comm::GatherIds(*comm, g.product_ids, (**batch).product_ids)->Wait();
+    model::CopyFromHost(ctx, g.local_ids.tensor(), (**batch).product_ids);
+    comm::GatherIds(*comm, g.product_ids.tensor(), g.local_ids.tensor())->Wait();
     const auto t2 = Clock::now();
     const model::LossTerms local =
-        model.LossForwardBackward(g.q, g.e, teacher_items, g.product_ids, row0, g.dq, g.de);
-    comm::GatherWithGradBackward(*comm, g.dq_local, g.dq)->Wait();
-    comm::GatherWithGradBackward(*comm, g.de_local, g.de)->Wait();
+        model.LossForwardBackward(g.q.tensor(), g.e.tensor(), teacher_items, g.product_ids.tensor(),
+                                  row0, g.dq.tensor(), g.de.tensor());
+    comm::GatherWithGradBackward(*comm, g.dq_local.tensor(), g.dq.tensor())->Wait();
+    comm::GatherWithGradBackward(*comm, g.de_local.tensor(), g.de.tensor())->Wait();
     const auto t3 = Clock::now();
-    model.EncodeBackward(g.dq_local, g.de_local,
+    model.EncodeBackward(g.dq_local.tensor(), g.de_local.tensor(),
                          [&buckets](const std::string& name) { buckets.MarkReady(name); });
     const auto t4 = Clock::now();
     const double exposed_comm = buckets.Finish();
 
     // The loss of the global batch is the mean of the ranks' terms.
-    Buffer terms(DType::kF32, Shape{4});
+    Buffer& terms = host_terms;
     terms.f32()[0] = static_cast<float>(local.total);
     terms.f32()[1] = static_cast<float>(local.contrastive);
     terms.f32()[2] = static_cast<float>(local.srd);
     terms.f32()[3] = static_cast<float>(local.sdd);
-    comm->AllReduce(terms.tensor(), comm::ReduceOp::kMean, "loss_terms")->Wait();
+    model::CopyFromHost(ctx, g.terms.tensor(), terms);
+    comm->AllReduce(g.terms.tensor(), comm::ReduceOp::kMean, "loss_terms")->Wait();
+    model::CopyToHost(ctx, terms, g.terms.tensor());
     const double loss = terms.f32()[0];
     if (!std::isfinite(loss))
       return Status::Error("step " + std::to_string(step) + ": loss is not finite (" +
@@ -260,14 +289,19 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
 
     const int64_t done = step + 1;
     if (done == tc.steps() || (tc.checkpoint_every() > 0 && done % tc.checkpoint_every() == 0)) {
+      if (writer) {
+        model.CopyParamsToHost(host.params.f32());
+        model::CopyToHost(ctx, host.m, optimizer.m());
+        model::CopyToHost(ctx, host.v, optimizer.v());
+      }
       const CheckpointState state{.step = done,
                                   .cursor = (*source)->cursor(),
                                   .world_size = world,
-                                  .params = model.params(),
-                                  .m = optimizer.m().f32(),
-                                  .v = optimizer.v().f32()};
-      TIGERFG_RETURN_IF_ERROR(SaveCheckpointOnRank0(*comm, options.out_dir + "/checkpoints", cfg,
-                                                    table, state, options.fault_save_step));
+                                  .params = host.params.f32(),
+                                  .m = host.m.f32(),
+                                  .v = host.v.f32()};
+      TIGERFG_RETURN_IF_ERROR(SaveCheckpointOnRank0(*comm, ctx, options.out_dir + "/checkpoints",
+                                                    cfg, table, state, options.fault_save_step));
     }
   }
   summary.steps = tc.steps() - start_step;
@@ -279,10 +313,12 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     summary.samples_per_s = static_cast<double>(global_batch) / summary.median_step_s;
   }
   Status saved = Status::Ok();
-  if (writer)
-    saved = SaveWeights(options.out_dir + "/final.safetensors", table, model.params(),
+  if (writer) {
+    model.CopyParamsToHost(host.params.f32());
+    saved = SaveWeights(options.out_dir + "/final.safetensors", table, host.params.f32(),
                         {{"step", std::to_string(tc.steps())}});
-  if (!AllRanksOk(*comm, saved.ok()))
+  }
+  if (!AllRanksOk(*comm, ctx, saved.ok()))
     return saved.ok() ? Status::Error("saving failed on rank 0") : saved;
   return summary;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "configs/tigerfg.pb.h"
+#include "runtime/context.h"
 #include "runtime/status.h"
 
 namespace tigerfg::comm {
@@ -40,8 +41,9 @@ struct TrainSummary {
   double median_step_s = 0, samples_per_s = 0;
 };
 
-// Runs the whole training described by `cfg` on this rank. `comm` may be null for one process.
+// Runs the whole training described by `cfg` on this rank, on ctx's device. `comm` is the job's
+// communicator (the local one for a single process); on CUDA its buffers are device memory.
 StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& options,
-                             comm::Communicator* comm);
+                             comm::Communicator* comm, const Context& ctx);
 
 }  // namespace tigerfg::train
