@@ -9,7 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev
-  libopenblas-dev
+  libopenblas-openmp-dev
   libjpeg62-turbo-dev zlib1g-dev
   nlohmann-json3-dev
   libonnx-dev nodejs
