@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/cpu/vec_math.h"
 #include "ops/dispatch.h"
 
 namespace tigerfg::ops {
@@ -41,33 +42,7 @@ void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const ch
                             << shape.ToString();
 }
 
-// exp(x) for 8 floats within ~2 ulp (Cephes expf: x = n ln2 + r, exp(r) by a degree-6
-// polynomial, 2^n put into the exponent bits); x < -87.3 gives 0. Intrinsics because GCC does not
-// vectorise std::exp (nor float clamps) without -ffast-math, which the build does not use.
-__m256 Exp8(__m256 x) {
-  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_NLT_UQ);
-  x = _mm256_min_ps(_mm256_set1_ps(88.7f), x);
-  x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-  // n in [-126, 128]: 2^n as two factors so that n = 128 stays finite.
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i half = _mm256_srai_epi32(ni, 1);
-  const __m256i bias = _mm256_set1_epi32(127);
-  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
-  const __m256 s2 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
-  return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), keep);
-}
+using cpu::Exp8;
 
 float HorizontalMax(__m256 v) {
   alignas(32) float lanes[8];

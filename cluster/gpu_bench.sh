@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# cluster/gpu_bench.sh — on any GPU machine, after cluster/gpu_check.sh: trains the tiny config on
+# the GPU through the NCCL communicator and on the CPU (the two loss curves must agree), times
+# `tigerfg bench` on the GPU, and runs the PyTorch specification's bench beside it when a CUDA
+# PyTorch is installed. Prints a short table; logs go to RESULTS_DIR.
+#
+#   cluster/gpu_bench.sh [--libs DIR] [--build DIR] [--results DIR] [--config C] [--batch N]
+#                        [--spec_compile]
+set -u
+libs="" build="build-gpu" results="$(mktemp -d)" config="configs/vit_b16.prototxt" batch=256
+spec_compile=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --libs) libs="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    --results) results="$2"; shift 2 ;;
+    --config) config="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
+    --spec_compile) spec_compile=1; shift ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+cd "$(dirname "$0")/.."
+mkdir -p "$results"
+extra=""
+[ -n "$libs" ] && extra="$(cd "$libs" && pwd)"
+for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do
+  lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
+  [ -n "$lib" ] && extra="${extra:+$extra:}$(dirname "$lib")"
+done
+export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+bin="$build/launcher/tigerfg"
+rows=()
+
+# 1. Tiny config, 200 steps: GPU (NCCL communicator, world 1) and CPU; compare the loss curves.
+"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu" \
+  --set train.device=cuda,dist.backend=nccl >"$results/tiny_gpu.log" 2>&1
+gpu_rc=$?
+"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_cpu" \
+  --set train.device=cpu >"$results/tiny_cpu.log" 2>&1
+cpu_rc=$?
+grep -h "communicator" "$results/tiny_gpu.log" | tail -n 1
+compare="$(python3 - "$results" <<'PY' 2>&1
+import json, sys
+r = sys.argv[1]
+def losses(run):
+    return [json.loads(l)["loss"] for l in open(f"{r}/{run}/metrics.jsonl")]
+g, c = losses("tiny_gpu"), losses("tiny_cpu")
+n = min(len(g), len(c))
+worst = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(g[:n], c[:n]))
+first10 = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(g[:10], c[:10]))
+print(f"steps {len(g)}/{len(c)}  gpu loss {g[0]:.4f}->{g[-1]:.4f}  cpu {c[0]:.4f}->{c[-1]:.4f}"
+      f"  max rel diff first 10 steps {first10:.2e}, all {worst:.2e}")
+PY
+)"
+rows+=("tiny train gpu(nccl) rc=$gpu_rc cpu rc=$cpu_rc: $compare")
+
+# 2. tigerfg bench on the GPU (FP32 path: every op's CUDA twin, no TF32).
+"$bin" bench --config "$config" --batch "$batch" --steps 5 --warmup 2 --set train.device=cuda \
+  --out "$results/bench_tigerfg.json" >"$results/bench_tigerfg.log" 2>&1
+rc=$?
+rows+=("tigerfg bench $config batch $batch fp32 rc=$rc: $(tail -n 1 "$results/bench_tigerfg.log" | cut -c1-300)")
+
+# 3. The specification's bench under PyTorch (bf16 autocast), eager and optionally compiled.
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  preset=$(basename "$config" .prototxt)
+  [ "$preset" = vit_b16 ] && spec_args="--preset base" || {
+    "$bin" config --config "$config" --spec_json >"$results/model.json"
+    spec_args="--config $results/model.json"; }
+  timeout 300 python3 tests/reference/tigerfg_ref.py bench $spec_args --batch "$batch" \
+    --steps 20 >"$results/bench_torch_eager.log" 2>&1
+  rows+=("pytorch eager rc=$?: $(tail -n 1 "$results/bench_torch_eager.log" | cut -c1-300)")
+  if [ "$spec_compile" = 1 ]; then
+    timeout 400 python3 tests/reference/tigerfg_ref.py bench $spec_args --batch "$batch" \
+      --steps 20 --compile >"$results/bench_torch_compile.log" 2>&1
+    rows+=("pytorch compile rc=$?: $(tail -n 1 "$results/bench_torch_compile.log" | cut -c1-300)")
+  fi
+else
+  rows+=("pytorch: no CUDA PyTorch here, spec bench skipped")
+fi
+
+echo
+echo "== gpu_bench summary (logs in $results)"
+for row in "${rows[@]}"; do echo "$row"; done
