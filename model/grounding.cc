@@ -133,6 +133,9 @@ void Grounding::Backward(const Context& ctx, Tensor dtext_cls, Tensor dpatches, 
                            l.lnq_rstd);
     ops::AddInPlace(ctx, d_guide_, d_b_);
     ops::LinearBackward(ctx, d_lnkv_, l.kv.dw, l.kv.db, d_kv_, l.lnkv_out, l.kv.w);
+    // The key bias (first half of kv) shifts every score of a head by one constant, which softmax
+    // ignores: its gradient is exactly zero (see TransformerBlock::Backward).
+    ops::Zero(ctx, l.kv.db.Slice(0, width_));
     ops::LayerNormBackward(ctx, d_patch_ln_, l.ln_kv.dw, l.ln_kv.db, d_lnkv_, patches_, l.ln_kv.w,
                            l.lnkv_mean, l.lnkv_rstd);
     ops::AddInPlace(ctx, dpatches_flat, d_patch_ln_);

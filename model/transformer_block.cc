@@ -86,6 +86,10 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
                              s.d_a.View(Shape{batch, seq, dim}),
                              a.qkv.View(Shape{batch, seq, 3 * dim}), a.probs, heads_);
   ops::LinearBackward(ctx, s.d_a, qkv_.dw, qkv_.db, s.d_qkv, a.ln1_out, qkv_.w);
+  // The key bias adds a per-row constant to the scores, which softmax ignores: its gradient is
+  // exactly zero, and what backward computed there is rounding noise that Adam's m / sqrt(v)
+  // would turn into lr-sized steps (and into differences between world sizes). Write the zero.
+  ops::Zero(ctx, qkv_.db.Slice(dim, 2 * dim));
   ops::LayerNormBackward(ctx, s.d_b, ln1_.dw, ln1_.db, s.d_a, x_in, ln1_.w, a.ln1_mean, a.ln1_rstd);
   ops::AddInPlace(ctx, dx, s.d_b);
 }
