@@ -7,5 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cluster/install_deps.sh
-bash cluster/build.sh build
+TIGERFG_TARGETS=tigerfg bash cluster/build.sh build
 TIGERFG=build/launcher/tigerfg bash cluster/fmnist_experiment.sh
