@@ -70,9 +70,8 @@ StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
     }
     const std::string where = path + ": tensor " + name;
     if (!entry.is_object() || !entry.contains("dtype") || !entry["dtype"].is_string() ||
-        !entry.contains("shape") || !entry["shape"].is_array() ||
-        !entry.contains("data_offsets") || !entry["data_offsets"].is_array() ||
-        entry["data_offsets"].size() != 2)
+        !entry.contains("shape") || !entry["shape"].is_array() || !entry.contains("data_offsets") ||
+        !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
       return Status::Error(where + ": malformed header entry");
     auto dtype = ParseDType(entry["dtype"].get<std::string>());
     if (!dtype.ok()) return dtype.status().WithContext(where);

@@ -5,30 +5,13 @@
 
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/loss_checks.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
 
 constexpr double kTeacherLogFloor = 1e-30;  // p_t.clamp_min(1e-30).log() in kl_rows
 constexpr float kMapLogFloor = 1e-8f;       // amap.clamp_min(LOG_FLOOR).log() in the spec
-
-void CheckF32Matrix(const Tensor& t, const char* op, const char* name) {
-  CHECK(t.dtype() == DType::kF32 && t.ndim() == 2)
-      << op << ": " << name << " must be an F32 matrix, got " << DTypeName(t.dtype()) << " "
-      << t.shape().ToString();
-}
-
-void CheckNceInputs(const Tensor& logits, const Tensor& product_ids, int64_t row0, const char* op) {
-  CheckF32Matrix(logits, op, "logits");
-  CHECK(product_ids.dtype() == DType::kI64)
-      << op << ": product_ids is " << DTypeName(product_ids.dtype()) << ", not I64";
-  CHECK(product_ids.ndim() == 1 && product_ids.dim(0) == logits.dim(1))
-      << op << ": product_ids is " << product_ids.shape().ToString() << ", logits "
-      << logits.shape().ToString();
-  CHECK(row0 >= 0 && row0 + logits.dim(0) <= logits.dim(1))
-      << op << ": local rows [" << row0 << ", " << row0 + logits.dim(0) << ") outside the batch of "
-      << logits.dim(1);
-}
 
 struct KeepAll {
   __device__ bool operator()(int64_t) const { return true; }

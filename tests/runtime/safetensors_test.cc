@@ -40,8 +40,8 @@ TEST(Safetensors, RoundTripsEveryDtypeAndMetadata) {
   scalar.f32()[0] = 2.5f;
   Buffer empty(DType::kF32, Shape{0, 3});
   const std::string path = TempPath("roundtrip.safetensors");
-  ASSERT_TRUE(WriteSafetensors(path, {{"b/weights", a}, {"a_ids", ids}, {"s", scalar},
-                                      {"e", empty}},
+  ASSERT_TRUE(WriteSafetensors(path,
+                               {{"b/weights", a}, {"a_ids", ids}, {"s", scalar}, {"e", empty}},
                                {{"step", "12"}})
                   .ok());
   auto file = ReadSafetensors(path);
@@ -113,7 +113,8 @@ TEST(Safetensors, DamagedFilesAreErrorsNamingTheFile) {
 // The spec's own reader and writer (tests/reference/tigerfg_ref.py, PyTorch) agree with ours.
 TEST(Safetensors, InteroperatesWithTheSpec) {
   const std::string spec = std::string(TIGERFG_SOURCE_DIR) + "/tests/reference/tigerfg_ref.py";
-  if (!std::filesystem::exists(spec) || std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null"))
+  if (!std::filesystem::exists(spec) ||
+      std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null"))
     GTEST_SKIP() << "the spec or python3-torch is not available";
   const std::string ours = TempPath("ours.safetensors");
   const std::string theirs = TempPath("theirs.safetensors");
@@ -124,8 +125,8 @@ TEST(Safetensors, InteroperatesWithTheSpec) {
       "cd " + std::filesystem::path(spec).parent_path().string() +
       " && /usr/bin/python3 -c \"import torch, tigerfg_ref as r; t = r.load_safetensors('" + ours +
       "'); assert t['x'].shape == (2, 3) and float(t['x'][1, 2]) == 1.5; "
-      "r.save_safetensors('" + theirs +
-      "', {'y': t['x'] * 2, 'ids': torch.arange(5), 'h': t['x'].bfloat16()})\"";
+      "r.save_safetensors('" +
+      theirs + "', {'y': t['x'] * 2, 'ids': torch.arange(5), 'h': t['x'].bfloat16()})\"";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   auto file = ReadSafetensors(theirs);
   ASSERT_TRUE(file.ok()) << file.status().message();

@@ -90,8 +90,9 @@ TEST(AdamW, MatchesTorchAdamW) {
         "    w.grad = torch.tensor(g[:6]).view(2, 3); b.grad = torch.tensor(g[6:])\n"
         "    opt.step()\n"
         "open('"
-     << out << "', 'w').write(' '.join('%.9g' % x for x in torch.cat([w.detach().flatten(), "
-               "b.detach()]).tolist()))\n";
+     << out
+     << "', 'w').write(' '.join('%.9g' % x for x in torch.cat([w.detach().flatten(), "
+        "b.detach()]).tolist()))\n";
   const std::string script = out + ".py";
   std::ofstream(script) << py.str();
   ASSERT_EQ(std::system(("/usr/bin/python3 " + script).c_str()), 0);

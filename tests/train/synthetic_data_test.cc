@@ -30,8 +30,8 @@ TEST(SyntheticSource, SamplesDependOnlyOnSeedAndIndex) {
   const int64_t per_image = 3 * 16 * 16;
   EXPECT_EQ(0, std::memcmp(whole.query_images.f32() + 4 * per_image, tail.query_images.f32(),
                            2 * per_image * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(whole.title_ids.i64() + 4 * 6, tail.title_ids.i64(),
-                           2 * 6 * sizeof(int64_t)));
+  EXPECT_EQ(
+      0, std::memcmp(whole.title_ids.i64() + 4 * 6, tail.title_ids.i64(), 2 * 6 * sizeof(int64_t)));
   for (int i = 0; i < 6; ++i) {
     EXPECT_GE(whole.product_ids.i64()[i], 0);
     EXPECT_LT(whole.product_ids.i64()[i], 3);
