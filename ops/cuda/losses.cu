@@ -1,11 +1,11 @@
 // ops/cuda/losses.cu — the TIGER-FG loss terms on CUDA (scaled logits, multi-positive InfoNCE,
 // SDD, SRD) for a rank's local rows: GEMMs through cuBLASLt, one block per loss row with
-// reductions in double, and the mean written to loss[1] on the device.
+// reductions in double, and the mean written to loss[1] on the device. Arguments arrive checked by
+// the public entry points (ops/cpu/losses.cc), which validate shapes before dispatching here.
 #include <cmath>
 
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
-#include "ops/loss_checks.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -194,18 +194,8 @@ __global__ void SrdBackwardKernel(float* damap, const float* teacher_map, const 
 void ScaledLogitsForward(const Context& ctx, Tensor row_logits, Tensor col_logits, Tensor scale,
                          const Tensor& q, const Tensor& e, const Tensor& logit_scale,
                          float max_scale, int64_t row0) {
-  const char* op = "ScaledLogitsForward";
-  CheckF32Matrix(q, op, "q");
   const int64_t G = q.dim(0), E = q.dim(1);
-  CheckF32Shape(e, q.shape(), op, "e");
-  CheckF32Matrix(row_logits, op, "row_logits");
   const int64_t b = row_logits.dim(0);
-  CHECK(row0 >= 0 && row0 + b <= G)
-      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
-  CheckF32Shape(row_logits, Shape({b, G}), op, "row_logits");
-  if (col_logits.defined()) CheckF32Shape(col_logits, Shape({b, G}), op, "col_logits");
-  CheckF32Shape(scale, Shape({1}), op, "scale");
-  CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
   ClampedScaleKernel<<<1, 1, 0, Stream(ctx)>>>(scale.f32(), logit_scale.f32(), max_scale);
   CUDA_CHECK_LAUNCH();
   // Unscaled products first; the device-side scale multiplies them afterwards.
@@ -237,21 +227,8 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
                           const Tensor& drow_logits, const Tensor& dcol_logits, const Tensor& q,
                           const Tensor& e, const Tensor& logit_scale, const Tensor& scale,
                           float max_scale, int64_t row0) {
-  const char* op = "ScaledLogitsBackward";
-  CheckF32Matrix(q, op, "q");
   const int64_t G = q.dim(0), E = q.dim(1);
-  CheckF32Shape(e, q.shape(), op, "e");
-  CheckF32Shape(dq, q.shape(), op, "dq");
-  CheckF32Shape(de, q.shape(), op, "de");
-  CheckF32Matrix(drow_logits, op, "drow_logits");
   const int64_t b = drow_logits.dim(0);
-  CHECK(row0 >= 0 && row0 + b <= G)
-      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
-  CheckF32Shape(drow_logits, Shape({b, G}), op, "drow_logits");
-  if (dcol_logits.defined()) CheckF32Shape(dcol_logits, Shape({b, G}), op, "dcol_logits");
-  CheckF32Shape(dlogit_scale, Shape({1}), op, "dlogit_scale");
-  CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
-  CheckF32Shape(scale, Shape({1}), op, "scale");
   if (G * E == 0) return;
   const bool has_col = dcol_logits.defined();
   float* pdq = dq.f32();
@@ -310,8 +287,6 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
 
 void MultiPositiveNceForward(const Context& ctx, Tensor loss, const Tensor& logits,
                              const Tensor& product_ids, int64_t row0) {
-  CheckNceInputs(logits, product_ids, row0, "MultiPositiveNceForward");
-  CheckF32Shape(loss, Shape({1}), "MultiPositiveNceForward", "loss");
   const int64_t b = logits.dim(0), G = logits.dim(1);
   CHECK_GT(b, 0) << "MultiPositiveNceForward: no local rows";
   Scratch rows(ctx, b * sizeof(double));
@@ -323,8 +298,6 @@ void MultiPositiveNceForward(const Context& ctx, Tensor loss, const Tensor& logi
 
 void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss, const Tensor& logits,
                               const Tensor& product_ids, int64_t row0) {
-  CheckNceInputs(logits, product_ids, row0, "MultiPositiveNceBackward");
-  CheckF32Shape(dlogits, logits.shape(), "MultiPositiveNceBackward", "dlogits");
   const int64_t b = logits.dim(0), G = logits.dim(1);
   if (b == 0) return;
   NceBackwardKernel<<<static_cast<unsigned>(b), kThreads, 0, Stream(ctx)>>>(
@@ -334,17 +307,9 @@ void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss, c
 
 void SddLossForward(const Context& ctx, Tensor loss, Tensor p_teacher, const Tensor& student_logits,
                     const Tensor& teacher_q, const Tensor& teacher_items, float tau) {
-  const char* op = "SddLossForward";
-  CheckF32Matrix(student_logits, op, "student_logits");
   const int64_t b = student_logits.dim(0), G = student_logits.dim(1);
-  CheckF32Matrix(teacher_items, op, "teacher_items");
   const int64_t Et = teacher_items.dim(1);
-  CheckF32Shape(teacher_items, Shape({G, Et}), op, "teacher_items");
-  CheckF32Shape(teacher_q, Shape({b, Et}), op, "teacher_q");
-  CheckF32Shape(p_teacher, Shape({b, G}), op, "p_teacher");
-  CheckF32Shape(loss, Shape({1}), op, "loss");
-  CHECK_GT(tau, 0.0f) << op << ": tau must be positive";
-  CHECK_GT(b, 0) << op << ": no local rows";
+  CHECK_GT(b, 0) << "SddLossForward: no local rows";
   GemmArgs g;
   g.M = b;
   g.N = G;
@@ -367,10 +332,6 @@ void SddLossForward(const Context& ctx, Tensor loss, Tensor p_teacher, const Ten
 
 void SddLossBackward(const Context& ctx, Tensor dstudent_logits, float dloss,
                      const Tensor& p_teacher, const Tensor& student_logits) {
-  const char* op = "SddLossBackward";
-  CheckF32Matrix(student_logits, op, "student_logits");
-  CheckF32Shape(p_teacher, student_logits.shape(), op, "p_teacher");
-  CheckF32Shape(dstudent_logits, student_logits.shape(), op, "dstudent_logits");
   const int64_t b = student_logits.dim(0), G = student_logits.dim(1);
   if (b == 0) return;
   SddBackwardKernel<<<static_cast<unsigned>(b), kThreads, 0, Stream(ctx)>>>(
@@ -381,17 +342,9 @@ void SddLossBackward(const Context& ctx, Tensor dstudent_logits, float dloss,
 
 void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const Tensor& amap,
                     const Tensor& teacher_patches, const Tensor& teacher_q, float tau_map) {
-  const char* op = "SrdLossForward";
-  CheckF32Matrix(amap, op, "amap");
   const int64_t b = amap.dim(0), N = amap.dim(1);
-  CheckF32Matrix(teacher_q, op, "teacher_q");
   const int64_t Et = teacher_q.dim(1);
-  CheckF32Shape(teacher_q, Shape({b, Et}), op, "teacher_q");
-  CheckF32Shape(teacher_patches, Shape({b, N, Et}), op, "teacher_patches");
-  CheckF32Shape(teacher_map, Shape({b, N}), op, "teacher_map");
-  CheckF32Shape(loss, Shape({1}), op, "loss");
-  CHECK_GT(tau_map, 0.0f) << op << ": tau_map must be positive";
-  CHECK_GT(b, 0) << op << ": no local rows";
+  CHECK_GT(b, 0) << "SrdLossForward: no local rows";
   Scratch rows(ctx, b * sizeof(double));
   SrdForwardKernel<<<static_cast<unsigned>(b), kThreads, 0, Stream(ctx)>>>(
       rows.f64(), teacher_map.f32(), amap.f32(), teacher_patches.f32(), teacher_q.f32(), N, Et,
@@ -402,10 +355,6 @@ void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const T
 
 void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
                      const Tensor& amap) {
-  const char* op = "SrdLossBackward";
-  CheckF32Matrix(amap, op, "amap");
-  CheckF32Shape(teacher_map, amap.shape(), op, "teacher_map");
-  CheckF32Shape(damap, amap.shape(), op, "damap");
   const int64_t b = amap.dim(0), n = amap.numel();
   if (n == 0) return;
   SrdBackwardKernel<<<GridFor(n), kThreads, 0, Stream(ctx)>>>(
