@@ -35,17 +35,29 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 }
 
 // Every rank agrees on whether every rank is fine, so that one rank's bad data or diverged loss
-// ends all ranks cleanly instead of leaving the others waiting in a collective.
-// The flag travels in the model's device memory (NCCL moves device buffers only).
-bool AllRanksOk(comm::Communicator& comm, const Context& ctx, bool ok) {
-  Buffer host(DType::kF32, Shape{1});
-  host.f32()[0] = ok ? 0.0f : 1.0f;
-  model::DeviceStorage flag(ctx, DType::kF32, Shape{1});
-  model::CopyFromHost(ctx, flag.tensor(), host);
-  comm.AllReduce(flag.tensor(), comm::ReduceOp::kSum, "status")->Wait();
-  model::CopyToHost(ctx, host, flag.tensor());
-  return host.f32()[0] == 0.0f;
-}
+// ends all ranks cleanly instead of leaving the others waiting in a collective. The flag travels
+// in the model's device memory (NCCL moves device buffers only), allocated once: the check runs
+// every step.
+class RankAgreement {
+ public:
+  RankAgreement(comm::Communicator& comm, const Context& ctx)
+      : comm_(comm), ctx_(ctx), host_(DType::kF32, Shape{1}), flag_(ctx, DType::kF32, Shape{1}) {}
+
+  bool AllOk(bool ok) {
+    host_.f32()[0] = ok ? 0.0f : 1.0f;
+    model::CopyFromHost(ctx_, flag_.tensor(), host_);
+    comm_.AllReduce(flag_.tensor(), comm::ReduceOp::kSum, "status")->Wait();
+    model::CopyToHost(ctx_, host_, flag_.tensor());
+    return host_.f32()[0] == 0.0f;
+  }
+  int rank() const { return comm_.rank(); }
+
+ private:
+  comm::Communicator& comm_;
+  const Context& ctx_;
+  Buffer host_;
+  model::DeviceStorage flag_;
+};
 
 // Every rank reads the checkpoint itself (a shared filesystem) into the parameters and the
 // optimizer's moments; the step and the data cursor come back.
@@ -85,11 +97,11 @@ Status TrimMetrics(const std::string& path, int64_t start_step) {
 }
 
 // Rank 0 writes; every rank waits for it and learns whether it worked.
-Status SaveCheckpointOnRank0(comm::Communicator& comm, const Context& ctx, const std::string& root,
+Status SaveCheckpointOnRank0(RankAgreement& agree, const std::string& root,
                              const config::RunConfig& cfg, const ParamTable& table,
                              const CheckpointState& state, int64_t fault_save_step) {
   Status saved = Status::Ok();
-  if (comm.rank() == 0) {
+  if (agree.rank() == 0) {
     CheckpointWriteOptions write;
     write.keep_last = cfg.train().keep_last();
     write.debug_exit_mid_write = state.step == fault_save_step;
@@ -97,7 +109,7 @@ Status SaveCheckpointOnRank0(comm::Communicator& comm, const Context& ctx, const
     if (dir.ok()) LOG(INFO) << "checkpoint " << *dir;
     saved = dir.ok() ? Status::Ok() : dir.status();
   }
-  if (!AllRanksOk(comm, ctx, saved.ok()))
+  if (!agree.AllOk(saved.ok()))
     return saved.ok() ? Status::Error("saving the checkpoint failed on rank 0") : saved;
   return Status::Ok();
 }
@@ -148,6 +160,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   }
 
   model::TigerFGModel model(cfg.model(), local_batch, ctx, world);
+  RankAgreement agree(*comm, ctx);
   const ParamTable& table = model.table();
   // Parameters are initialised and loaded on the host, then copied to the model's device.
   HostState host(table);
@@ -155,7 +168,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   if (!options.init_weights.empty()) {
     Status loaded =
         LoadWeights(options.init_weights, table, host.params.f32(), /*require_all=*/true);
-    if (!AllRanksOk(*comm, ctx, loaded.ok()))
+    if (!agree.AllOk(loaded.ok()))
       return loaded.ok() ? Status::Error("loading initial weights failed on another rank") : loaded;
   }
   if (!options.teacher_weights.empty()) {
@@ -163,7 +176,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
                         ? LoadWeights(options.teacher_weights, table, host.params.f32(),
                                       /*require_all=*/true, {{"query.", "teacher."}})
                         : Status::Error("--teacher_weights: the config has no model.teacher");
-    if (!AllRanksOk(*comm, ctx, loaded.ok()))
+    if (!agree.AllOk(loaded.ok()))
       return loaded.ok() ? Status::Error("loading teacher weights failed on another rank") : loaded;
   }
   AdamW optimizer(table, cfg.optim(), tc.steps(), ctx);
@@ -171,7 +184,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   if (!options.resume_from.empty()) {
     auto resumed = LoadForResume(options.resume_from, cfg, table, host.params.f32(), host.m.f32(),
                                  host.v.f32());
-    if (!AllRanksOk(*comm, ctx, resumed.ok()))
+    if (!agree.AllOk(resumed.ok()))
       return resumed.ok() ? Status::Error("resuming failed on another rank") : resumed.status();
     model::CopyFromHost(ctx, optimizer.m(), host.m);
     model::CopyFromHost(ctx, optimizer.v(), host.v);
@@ -186,7 +199,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
                   "init_params")
       ->Wait();
   auto source = CreateBatchSource(cfg, rank, world, start_cursor);
-  if (!AllRanksOk(*comm, ctx, source.ok()))
+  if (!agree.AllOk(source.ok()))
     return source.ok() ? Status::Error("the data source failed on another rank") : source.status();
   comm::GradBucketer buckets(
       comm, table, Tensor::F32(model.grads(), Shape{table.trainable_numel()}, ctx.device()),
@@ -212,7 +225,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     const auto t0 = Clock::now();
     StatusOr<Batch*> batch = (*source)->Next();
     Status data_ok = batch.ok() ? model::ValidateBatch(cfg.model(), **batch) : batch.status();
-    if (!AllRanksOk(*comm, ctx, data_ok.ok()))
+    if (!agree.AllOk(data_ok.ok()))
       return data_ok.ok() ? Status::Error("step " + std::to_string(step) +
                                           ": the data failed on another rank")
                           : data_ok.WithContext("step " + std::to_string(step));
@@ -300,8 +313,8 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
                                   .params = host.params.f32(),
                                   .m = host.m.f32(),
                                   .v = host.v.f32()};
-      TIGERFG_RETURN_IF_ERROR(SaveCheckpointOnRank0(*comm, ctx, options.out_dir + "/checkpoints",
-                                                    cfg, table, state, options.fault_save_step));
+      TIGERFG_RETURN_IF_ERROR(SaveCheckpointOnRank0(agree, options.out_dir + "/checkpoints", cfg,
+                                                    table, state, options.fault_save_step));
     }
   }
   summary.steps = tc.steps() - start_step;
@@ -318,7 +331,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     saved = SaveWeights(options.out_dir + "/final.safetensors", table, host.params.f32(),
                         {{"step", std::to_string(tc.steps())}});
   }
-  if (!AllRanksOk(*comm, ctx, saved.ok()))
+  if (!agree.AllOk(saved.ok()))
     return saved.ok() ? Status::Error("saving failed on rank 0") : saved;
   return summary;
 }
