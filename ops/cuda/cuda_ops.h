@@ -100,6 +100,9 @@ void TokenSliceBackward(const Context& ctx, Tensor dx, const Tensor& dout, int64
 void ConcatColumnsForward(const Context& ctx, Tensor out, const Tensor& a, const Tensor& b);
 void ConcatColumnsBackward(const Context& ctx, Tensor da, Tensor db, const Tensor& dout);
 
+// ---- cast.cu
+void Cast(const Context& ctx, Tensor out, const Tensor& in);
+
 // ---- optim.cu
 void AdamWUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, const Tensor& grads,
                  const AdamWHyper& hyper);
