@@ -5,6 +5,10 @@
 
 namespace tigerfg::ops {
 
+// Precision: x, w and dout are F32 or BF16 (on CUDA all three the same type, the GEMM's input
+// type), out and dx F32 or BF16 (the GEMM's output type); bias, dw and dbias are F32 (master
+// parameters and their gradients). Products accumulate in fp32.
+
 // out[N, O] = x[N, I] · w[O, I]^T + bias[O]; bias may be empty.
 void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                    const Tensor& bias);

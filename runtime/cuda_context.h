@@ -16,6 +16,8 @@ struct CudaHandles {
   void* workspace = nullptr;  // cuBLASLt workspace
   size_t workspace_bytes = 0;
   cudaDeviceProp props{};
+  // fp32 GEMMs may use TF32 tensor cores: set by the BF16 precision mode (FP32 mode is exact fp32).
+  bool allow_tf32 = false;
   ~CudaHandles();
 };
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/cpu/staging.h"
 #include "ops/dispatch.h"
 
 namespace tigerfg::ops {
@@ -50,6 +51,12 @@ void AccumulateColumnSums(float* dbias, const float* dout, int64_t rows, int64_t
 void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                    const Tensor& bias) {
   TIGERFG_CUDA_DISPATCH(LinearForward(ctx, out, x, w, bias));
+  if (IsBF16(out) || IsBF16(x) || IsBF16(w)) {
+    const StagedF32 o(out, /*read=*/false), xs(x), ws(w);
+    LinearForward(ctx, o.get(), xs.get(), ws.get(), bias);
+    o.WriteBack();
+    return;
+  }
   CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
   const int64_t O = w.dim(0), I = w.dim(1);
   const int64_t N = Rows(x, I);
@@ -79,6 +86,12 @@ void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w) {
   TIGERFG_CUDA_DISPATCH(LinearBackward(ctx, dx, dw, dbias, dout, x, w));
+  if (IsBF16(dx) || IsBF16(dout) || IsBF16(x) || IsBF16(w)) {
+    const StagedF32 d(dx, /*read=*/false), ds(dout), xs(x), ws(w);
+    LinearBackward(ctx, d.get(), dw, dbias, ds.get(), xs.get(), ws.get());
+    d.WriteBack();
+    return;
+  }
   CHECK_EQ(dw.ndim(), 2) << "linear: dw must be [O, I], got " << dw.shape().ToString();
   const int64_t O = dw.dim(0), I = dw.dim(1);
   const int64_t N = Rows(x, I);

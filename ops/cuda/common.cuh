@@ -89,23 +89,27 @@ class Scratch {
 };
 
 // Row-major C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C (+ bias[N] on every row),
-// fp32 inputs, fp32 accumulation, no TF32. A is [M, K] (lda >= K), or [K, M] when trans_a;
-// B is [K, N] (ldb >= N), or [N, K] when trans_b. With batch > 1 the matrices of batch i start
-// i · stride_x elements further. C is not read when beta == 0. bias only with beta == 0.
+// fp32 accumulation. A is [M, K] (lda >= K), or [K, M] when trans_a; B is [K, N] (ldb >= N), or
+// [N, K] when trans_b. With batch > 1 the matrices of batch i start i · stride_x elements further.
+// C is not read when beta == 0. bias (F32) only with beta == 0.
+// Types: A and B are both `ab_type` (F32 or BF16), C is `c_type` (F32 or BF16). F32 inputs use
+// plain fp32 math (no TF32) unless the context's CudaHandles::allow_tf32 is set.
 struct GemmArgs {
   bool trans_a = false, trans_b = false;
   int64_t M = 0, N = 0, K = 0;
   float alpha = 1.0f;
-  const float* A = nullptr;
+  const void* A = nullptr;
   int64_t lda = 0;
-  const float* B = nullptr;
+  const void* B = nullptr;
   int64_t ldb = 0;
   float beta = 0.0f;
-  float* C = nullptr;
+  void* C = nullptr;
   int64_t ldc = 0;
   int64_t batch = 1;
   int64_t stride_a = 0, stride_b = 0, stride_c = 0;
   const float* bias = nullptr;
+  DType ab_type = DType::kF32;
+  DType c_type = DType::kF32;
 };
 void Gemm(const Context& ctx, const GemmArgs& args);
 

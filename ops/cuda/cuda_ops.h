@@ -40,6 +40,13 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
 void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
                            const Tensor& probs, int heads);
 
+// ---- flash_attention.cu (BF16 only)
+void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
+                           const Tensor& key_valid, int heads);
+void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
+                            const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& key_valid, int heads);
+
 // ---- grounding.cu
 void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& q,
                                const Tensor& kv, int heads);

@@ -1,52 +1,113 @@
-// ops/cuda/gemm.cu — the row-major fp32 GEMM every CUDA op uses: cuBLASLt with fp32 (pedantic,
-// no TF32) compute and the bias epilogue, and a plain kernel for shapes cuBLASLt declines.
+// ops/cuda/gemm.cu — the row-major GEMM every CUDA op uses: cuBLASLt with fp32 accumulation over
+// fp32 (exact, or TF32 when the context allows) or bf16 inputs, the bias epilogue, a cache of
+// descriptors and algorithms per problem, and a plain kernel for shapes cuBLASLt declines.
 #include <cublasLt.h>
+#include <cuda_bf16.h>
 
 #include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <vector>
 
 #include "ops/cuda/common.cuh"
 
 namespace tigerfg::ops::cuda {
 namespace {
 
+__device__ inline float LoadAsFloat(const float* p, int64_t i) { return p[i]; }
+__device__ inline float LoadAsFloat(const __nv_bfloat16* p, int64_t i) {
+  return __bfloat162float(p[i]);
+}
+__device__ inline void StoreFloat(float* p, int64_t i, float v) { p[i] = v; }
+__device__ inline void StoreFloat(__nv_bfloat16* p, int64_t i, float v) {
+  p[i] = __float2bfloat16_rn(v);
+}
+
 // One C element per thread, grid-stride over batch · M · N. The fallback when cuBLASLt offers no
 // algorithm (and K = 0, where cuBLASLt would not scale C).
+template <typename TA, typename TC>
 __global__ void NaiveGemmKernel(GemmArgs g) {
+  const TA* A = static_cast<const TA*>(g.A);
+  const TA* B = static_cast<const TA*>(g.B);
+  TC* C = static_cast<TC*>(g.C);
   const int64_t total = g.batch * g.M * g.N;
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t z = idx / (g.M * g.N), rem = idx % (g.M * g.N);
     const int64_t i = rem / g.N, j = rem % g.N;
-    const float* a = g.A + z * g.stride_a;
-    const float* b = g.B + z * g.stride_b;
+    const TA* a = A + z * g.stride_a;
+    const TA* b = B + z * g.stride_b;
     float acc = 0.0f;
     for (int64_t k = 0; k < g.K; ++k) {
-      const float av = g.trans_a ? a[k * g.lda + i] : a[i * g.lda + k];
-      const float bv = g.trans_b ? b[j * g.ldb + k] : b[k * g.ldb + j];
+      const float av = LoadAsFloat(a, g.trans_a ? k * g.lda + i : i * g.lda + k);
+      const float bv = LoadAsFloat(b, g.trans_b ? j * g.ldb + k : k * g.ldb + j);
       acc = fmaf(av, bv, acc);
     }
-    float* c = g.C + z * g.stride_c + i * g.ldc + j;
+    const int64_t c = z * g.stride_c + i * g.ldc + j;
     float value = g.alpha * acc;
-    if (g.beta != 0.0f) value += g.beta * *c;
+    if (g.beta != 0.0f) value += g.beta * LoadAsFloat(C, c);
     if (g.bias != nullptr) value += g.bias[j];
-    *c = value;
+    StoreFloat(C, c, value);
   }
 }
 
+// C[M, N] rows += bias[N], in place (the bias of a GEMM whose epilogue could not take it).
+template <typename TC>
+__global__ void AddBiasRowsKernel(TC* c, int64_t ldc, const float* bias, int64_t M, int64_t N) {
+  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < M * N;
+       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t at = (idx / N) * ldc + idx % N;
+    StoreFloat(c, at, LoadAsFloat(c, at) + bias[idx % N]);
+  }
+}
+
+cudaDataType_t CudaType(DType t) {
+  switch (t) {
+    case DType::kF32:
+      return CUDA_R_32F;
+    case DType::kBF16:
+      return CUDA_R_16BF;
+    default:
+      LOG(FATAL) << "gemm: unsupported dtype " << DTypeName(t);
+  }
+  return CUDA_R_32F;
+}
+
 // Largest power of two <= 256 that divides the address of every batch's matrix.
-uint32_t AlignmentBytes(const void* p, int64_t batch, int64_t stride_elems) {
+uint32_t AlignmentBytes(const void* p, int64_t batch, int64_t stride_elems, size_t elem_bytes) {
   uint64_t bits = reinterpret_cast<uintptr_t>(p) | 256u;
-  if (batch > 1) bits |= static_cast<uint64_t>(stride_elems) * sizeof(float);
+  if (batch > 1) bits |= static_cast<uint64_t>(stride_elems) * elem_bytes;
   return static_cast<uint32_t>(bits & (~bits + 1));
 }
 
-// Owns the cuBLASLt descriptors of one call.
-struct LtCall {
+// Everything cuBLASLt's choice of algorithm depends on. Pointers enter only through alignment.
+struct PlanKey {
+  int device;
+  bool trans_a, trans_b, bias;
+  int64_t M, N, K, lda, ldb, ldc, batch, stride_a, stride_b, stride_c;
+  int ab_type, c_type, compute;
+  uint32_t align_a, align_b, align_c;
+  auto Tie() const {
+    return std::tie(device, trans_a, trans_b, bias, M, N, K, lda, ldb, ldc, batch, stride_a,
+                    stride_b, stride_c, ab_type, c_type, compute, align_a, align_b, align_c);
+  }
+  bool operator<(const PlanKey& o) const { return Tie() < o.Tie(); }
+};
+
+// The cuBLASLt descriptors and the chosen algorithm of one problem; found == false records a
+// decline, so the heuristic is asked once per problem either way.
+struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
-  cublasLtMatmulPreference_t pref = nullptr;
-  ~LtCall() {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatmulAlgo_t algo{};
+  bool found = false;
+  Plan() = default;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+  ~Plan() {
     if (c) cublasLtMatrixLayoutDestroy(c);
     if (b) cublasLtMatrixLayoutDestroy(b);
     if (a) cublasLtMatrixLayoutDestroy(a);
@@ -54,10 +115,10 @@ struct LtCall {
   }
 };
 
-cublasLtMatrixLayout_t Layout(int64_t rows, int64_t cols, int64_t ld, int64_t batch,
-                              int64_t stride) {
+cublasLtMatrixLayout_t Layout(cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld,
+                              int64_t batch, int64_t stride) {
   cublasLtMatrixLayout_t layout = nullptr;
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F, rows, cols, ld));
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, ld));
   if (batch > 1) {
     const int32_t count = static_cast<int32_t>(batch);
     CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
@@ -68,74 +129,132 @@ cublasLtMatrixLayout_t Layout(int64_t rows, int64_t cols, int64_t ld, int64_t ba
   return layout;
 }
 
-// Runs g through cuBLASLt with `compute`; false when no algorithm fits (nothing was launched).
-// Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLASLt's A is our B.
-bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, bool use_bias) {
-  CudaHandles* h = ctx.cuda();
-  LtCall call;
+// Builds the plan of `key` for g. Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T:
+// cuBLASLt's A is our B.
+std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const PlanKey& key) {
+  auto plan = std::make_unique<Plan>();
+  const auto compute = static_cast<cublasComputeType_t>(key.compute);
   // A compute type this cuBLASLt does not offer is a decline, not an error: the caller falls back.
-  if (cublasLtMatmulDescCreate(&call.op, compute, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS) {
-    call.op = nullptr;
-    return false;
+  if (cublasLtMatmulDescCreate(&plan->op, compute, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS) {
+    plan->op = nullptr;
+    return plan;
   }
   const cublasOperation_t op_a = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   CUBLAS_CHECK(
-      cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
+      cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   CUBLAS_CHECK(
-      cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  if (use_bias) {
+      cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  if (key.bias) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                                 sizeof(epilogue)));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(call.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias,
-                                                sizeof(g.bias)));
+    // The bias is the fp32 master parameter whatever C's type.
+    const cudaDataType_t bias_type = CUDA_R_32F;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                                &bias_type, sizeof(bias_type)));
   }
-  call.a = g.trans_b ? Layout(g.K, g.N, g.ldb, g.batch, g.stride_b)
-                     : Layout(g.N, g.K, g.ldb, g.batch, g.stride_b);
-  call.b = g.trans_a ? Layout(g.M, g.K, g.lda, g.batch, g.stride_a)
-                     : Layout(g.K, g.M, g.lda, g.batch, g.stride_a);
-  call.c = Layout(g.N, g.M, g.ldc, g.batch, g.stride_c);
+  const cudaDataType_t ab = CudaType(g.ab_type), c = CudaType(g.c_type);
+  plan->a = g.trans_b ? Layout(ab, g.K, g.N, g.ldb, g.batch, g.stride_b)
+                      : Layout(ab, g.N, g.K, g.ldb, g.batch, g.stride_b);
+  plan->b = g.trans_a ? Layout(ab, g.M, g.K, g.lda, g.batch, g.stride_a)
+                      : Layout(ab, g.K, g.M, g.lda, g.batch, g.stride_a);
+  plan->c = Layout(c, g.N, g.M, g.ldc, g.batch, g.stride_c);
 
-  CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&call.pref));
-  const uint64_t workspace = h->workspace_bytes;
-  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      call.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace)));
+  cublasLtMatmulPreference_t pref = nullptr;
+  CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  const uint64_t workspace = ctx.cuda()->workspace_bytes;
+  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                    &workspace, sizeof(workspace)));
   // cuBLASLt assumes 256-byte aligned matrices unless told otherwise; attention and the losses
   // pass matrices at column offsets.
-  const uint32_t align_a = AlignmentBytes(g.B, g.batch, g.stride_b);
-  const uint32_t align_b = AlignmentBytes(g.A, g.batch, g.stride_a);
-  const uint32_t align_c = AlignmentBytes(g.C, g.batch, g.stride_c);
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      call.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a, sizeof(align_a)));
+      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &key.align_a, sizeof(key.align_a)));
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      call.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b, sizeof(align_b)));
+      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &key.align_b, sizeof(key.align_b)));
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      call.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c, sizeof(align_c)));
+      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &key.align_c, sizeof(key.align_c)));
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      call.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof(align_c)));
-
+      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &key.align_c, sizeof(key.align_c)));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-      h->lt, call.op, call.a, call.b, call.c, call.c, call.pref, 1, &result, &found);
-  if (status != CUBLAS_STATUS_SUCCESS || found == 0) return false;
-  CUBLAS_CHECK(cublasLtMatmul(h->lt, call.op, &g.alpha, g.B, call.a, g.A, call.b, &g.beta, g.C,
-                              call.c, g.C, call.c, &result.algo, h->workspace, h->workspace_bytes,
+      ctx.cuda()->lt, plan->op, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  plan->found = status == CUBLAS_STATUS_SUCCESS && found > 0;
+  if (plan->found) plan->algo = result.algo;
+  return plan;
+}
+
+// Plans live for the process: a training run sees a few hundred distinct problems.
+std::mutex plans_mutex;
+std::map<PlanKey, std::unique_ptr<Plan>>& Plans() {
+  static auto* plans = new std::map<PlanKey, std::unique_ptr<Plan>>();
+  return *plans;
+}
+
+// Runs g through cuBLASLt with `compute`; false when no algorithm fits (nothing was launched).
+bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, bool use_bias) {
+  CudaHandles* h = ctx.cuda();
+  const size_t ab_bytes = DTypeSize(g.ab_type), c_bytes = DTypeSize(g.c_type);
+  PlanKey key{h->device,
+              g.trans_a,
+              g.trans_b,
+              use_bias,
+              g.M,
+              g.N,
+              g.K,
+              g.lda,
+              g.ldb,
+              g.ldc,
+              g.batch,
+              g.stride_a,
+              g.stride_b,
+              g.stride_c,
+              static_cast<int>(g.ab_type),
+              static_cast<int>(g.c_type),
+              static_cast<int>(compute),
+              AlignmentBytes(g.B, g.batch, g.stride_b, ab_bytes),
+              AlignmentBytes(g.A, g.batch, g.stride_a, ab_bytes),
+              AlignmentBytes(g.C, g.batch, g.stride_c, c_bytes)};
+  std::lock_guard<std::mutex> lock(plans_mutex);
+  auto& slot = Plans()[key];
+  if (slot == nullptr) slot = MakePlan(ctx, g, key);
+  Plan& plan = *slot;
+  if (!plan.found) return false;
+  if (use_bias) {
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias,
+                                                sizeof(g.bias)));
+  }
+  CUBLAS_CHECK(cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, g.C,
+                              plan.c, g.C, plan.c, &plan.algo, h->workspace, h->workspace_bytes,
                               h->stream));
   return true;
 }
 
-// C[M, N] rows = bias[N] (so that a beta = 1 GEMM adds onto it).
-__global__ void FillRowsKernel(float* c, int64_t ldc, const float* bias, int64_t M, int64_t N) {
-  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < M * N;
-       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    c[(idx / N) * ldc + idx % N] = bias[idx % N];
+void LaunchNaive(const Context& ctx, const GemmArgs& g) {
+  const unsigned grid = GridFor(g.batch * g.M * g.N);
+  if (g.ab_type == DType::kF32 && g.c_type == DType::kF32) {
+    NaiveGemmKernel<float, float><<<grid, kThreads, 0, Stream(ctx)>>>(g);
+  } else if (g.ab_type == DType::kBF16 && g.c_type == DType::kF32) {
+    NaiveGemmKernel<__nv_bfloat16, float><<<grid, kThreads, 0, Stream(ctx)>>>(g);
+  } else if (g.ab_type == DType::kBF16 && g.c_type == DType::kBF16) {
+    NaiveGemmKernel<__nv_bfloat16, __nv_bfloat16><<<grid, kThreads, 0, Stream(ctx)>>>(g);
+  } else {
+    NaiveGemmKernel<float, __nv_bfloat16><<<grid, kThreads, 0, Stream(ctx)>>>(g);
   }
+  CUDA_CHECK_LAUNCH();
 }
 
-void LaunchNaive(const Context& ctx, const GemmArgs& g) {
-  NaiveGemmKernel<<<GridFor(g.batch * g.M * g.N), kThreads, 0, Stream(ctx)>>>(g);
+void AddBiasRows(const Context& ctx, const GemmArgs& g) {
+  const unsigned grid = GridFor(g.M * g.N);
+  if (g.c_type == DType::kF32) {
+    AddBiasRowsKernel<<<grid, kThreads, 0, Stream(ctx)>>>(static_cast<float*>(g.C), g.ldc, g.bias,
+                                                          g.M, g.N);
+  } else {
+    AddBiasRowsKernel<<<grid, kThreads, 0, Stream(ctx)>>>(static_cast<__nv_bfloat16*>(g.C), g.ldc,
+                                                          g.bias, g.M, g.N);
+  }
   CUDA_CHECK_LAUNCH();
 }
 
@@ -144,6 +263,9 @@ void LaunchNaive(const Context& ctx, const GemmArgs& g) {
 void Gemm(const Context& ctx, const GemmArgs& g) {
   CHECK(g.M >= 0 && g.N >= 0 && g.K >= 0 && g.batch >= 1) << "gemm: bad sizes";
   CHECK(g.bias == nullptr || g.beta == 0.0f) << "gemm: bias needs beta == 0";
+  CHECK((g.ab_type == DType::kF32 || g.ab_type == DType::kBF16) &&
+        (g.c_type == DType::kF32 || g.c_type == DType::kBF16))
+      << "gemm: inputs " << DTypeName(g.ab_type) << ", output " << DTypeName(g.c_type);
   if (g.M == 0 || g.N == 0) return;
   CHECK(g.ldc >= g.N && g.lda >= (g.trans_a ? g.M : g.K) && g.ldb >= (g.trans_b ? g.K : g.N))
       << "gemm: leading dimensions " << g.lda << ", " << g.ldb << ", " << g.ldc << " for M " << g.M
@@ -152,31 +274,35 @@ void Gemm(const Context& ctx, const GemmArgs& g) {
     LaunchNaive(ctx, g);
     return;
   }
-  // The fused bias is only offered a 16-byte aligned vector; otherwise C is seeded with it below.
+  // F32: exact fp32 first (TF32 only where the context allows it); BF16: fp32 accumulation.
+  std::vector<cublasComputeType_t> computes = {CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_COMPUTE_32F};
+  if (g.ab_type == DType::kBF16) {
+    computes = {CUBLAS_COMPUTE_32F};
+  } else if (ctx.cuda()->allow_tf32) {
+    computes = {CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_COMPUTE_32F};
+  }
+  // The fused bias is only offered a 16-byte aligned vector; otherwise it is added afterwards.
   const bool bias = g.bias != nullptr;
-  const bool fuse_bias = bias && reinterpret_cast<uintptr_t>(g.bias) % 16 == 0;
-  if (!bias || fuse_bias) {
-    for (cublasComputeType_t compute : {CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_COMPUTE_32F}) {
-      if (TryLt(ctx, g, compute, bias)) return;
+  if (bias && reinterpret_cast<uintptr_t>(g.bias) % 16 == 0) {
+    for (cublasComputeType_t compute : computes) {
+      if (TryLt(ctx, g, compute, true)) return;
     }
+  }
+  GemmArgs plain = g;
+  plain.bias = nullptr;
+  bool done = false;
+  for (cublasComputeType_t compute : computes) {
+    if ((done = TryLt(ctx, plain, compute, false))) break;
+  }
+  if (!done) {
+    LOG_FIRST_N(WARNING, 5) << "gemm: cuBLASLt has no algorithm for M " << g.M << " N " << g.N
+                            << " K " << g.K << " batch " << g.batch << "; using the plain kernel";
+    LaunchNaive(ctx, plain);
   }
   if (bias) {
-    // No fused-bias algorithm: seed C with the bias and accumulate onto it.
     CHECK_EQ(g.batch, 1) << "gemm: bias with batches";
-    FillRowsKernel<<<GridFor(g.M * g.N), kThreads, 0, Stream(ctx)>>>(g.C, g.ldc, g.bias, g.M, g.N);
-    CUDA_CHECK_LAUNCH();
-    GemmArgs seeded = g;
-    seeded.bias = nullptr;
-    seeded.beta = 1.0f;
-    for (cublasComputeType_t compute : {CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_COMPUTE_32F}) {
-      if (TryLt(ctx, seeded, compute, false)) return;
-    }
-    LaunchNaive(ctx, seeded);
-    return;
+    AddBiasRows(ctx, g);
   }
-  LOG_FIRST_N(WARNING, 5) << "gemm: cuBLASLt has no algorithm for M " << g.M << " N " << g.N
-                          << " K " << g.K << " batch " << g.batch << "; using the plain kernel";
-  LaunchNaive(ctx, g);
 }
 
 }  // namespace tigerfg::ops::cuda

@@ -1,5 +1,7 @@
-// ops/cuda/linear.cu — nn.Linear on CUDA: cuBLASLt GEMMs (bias fused in the forward epilogue),
-// the bias gradient as deterministic column sums.
+// ops/cuda/linear.cu — nn.Linear on CUDA: cuBLASLt GEMMs over fp32 or bf16 activations (bias
+// fused in the forward epilogue), the bias gradient as deterministic column sums.
+#include <cuda_bf16.h>
+
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
 
@@ -7,11 +9,26 @@ namespace tigerfg::ops::cuda {
 
 namespace {
 
+template <typename T>
 struct ReadMatrix {
-  const float* m;
+  const T* m;
   int64_t cols;
-  __device__ double operator()(int64_t r, int64_t c) const { return m[r * cols + c]; }
+  __device__ double operator()(int64_t r, int64_t c) const {
+    return static_cast<double>(static_cast<float>(m[r * cols + c]));
+  }
 };
+
+void CheckFloat(const Tensor& t, const char* name) {
+  CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kBF16)
+      << "linear: " << name << " is " << DTypeName(t.dtype()) << ", expected F32 or BF16";
+}
+
+void CheckSameType(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
+  CheckFloat(a, a_name);
+  CHECK(a.dtype() == b.dtype()) << "linear: " << a_name << " is " << DTypeName(a.dtype()) << " but "
+                                << b_name << " is " << DTypeName(b.dtype())
+                                << "; a GEMM's inputs share one type";
+}
 
 }  // namespace
 
@@ -26,18 +43,22 @@ void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor
     CHECK(bias.ndim() == 1 && bias.dim(0) == O)
         << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
   }
+  CheckSameType(x, "x", w, "w");
+  CheckFloat(out, "out");
   GemmArgs g;
   g.M = N;
   g.N = O;
   g.K = I;
-  g.A = x.f32();
+  g.A = x.data();
   g.lda = I;
-  g.B = w.f32();
+  g.B = w.data();
   g.ldb = I;
   g.trans_b = true;
-  g.C = out.f32();
+  g.C = out.data();
   g.ldc = O;
   g.bias = bias.defined() ? bias.f32() : nullptr;
+  g.ab_type = x.dtype();
+  g.c_type = out.dtype();
   Gemm(ctx, g);
 }
 
@@ -48,7 +69,11 @@ void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, cons
   const int64_t N = RowsOf(x, I, "linear", "x");
   CHECK_EQ(RowsOf(dout, O, "linear", "dout"), N)
       << "linear: dout " << dout.shape().ToString() << " for x " << x.shape().ToString();
+  CheckSameType(dout, "dout", x, "x");
+  CHECK(dw.dtype() == DType::kF32) << "linear: dw is " << DTypeName(dw.dtype()) << ", not F32";
   if (dx.defined()) {
+    CheckSameType(dout, "dout", w, "w");
+    CheckFloat(dx, "dx");
     CHECK(w.shape() == dw.shape())
         << "linear: w " << w.shape().ToString() << " vs dw " << dw.shape().ToString();
     CHECK(dx.shape() == x.shape())
@@ -58,12 +83,14 @@ void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, cons
     g.M = N;
     g.N = I;
     g.K = O;
-    g.A = dout.f32();
+    g.A = dout.data();
     g.lda = O;
-    g.B = w.f32();
+    g.B = w.data();
     g.ldb = I;
-    g.C = dx.f32();
+    g.C = dx.data();
     g.ldc = I;
+    g.ab_type = dout.dtype();
+    g.c_type = dx.dtype();
     Gemm(ctx, g);
   }
   {
@@ -73,19 +100,25 @@ void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, cons
     g.M = O;
     g.N = I;
     g.K = N;
-    g.A = dout.f32();
+    g.A = dout.data();
     g.lda = O;
-    g.B = x.f32();
+    g.B = x.data();
     g.ldb = I;
     g.beta = 1.0f;
     g.C = dw.f32();
     g.ldc = I;
+    g.ab_type = dout.dtype();
     Gemm(ctx, g);
   }
   if (dbias.defined()) {
     CHECK(dbias.ndim() == 1 && dbias.dim(0) == O)
         << "linear: dbias " << dbias.shape().ToString() << " for " << O << " outputs";
-    AccumulateColumnSums(ctx, ReadMatrix{dout.f32(), O}, N, O, dbias.f32());
+    if (dout.dtype() == DType::kBF16) {
+      const auto* pd = static_cast<const __nv_bfloat16*>(dout.data());
+      AccumulateColumnSums(ctx, ReadMatrix<__nv_bfloat16>{pd, O}, N, O, dbias.f32());
+    } else {
+      AccumulateColumnSums(ctx, ReadMatrix<float>{dout.f32(), O}, N, O, dbias.f32());
+    }
   }
 }
 

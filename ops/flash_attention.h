@@ -1,0 +1,33 @@
+// ops/flash_attention.h — fused self-attention (FlashAttention-2's algorithm): the same result as
+// ops/attention.h without the [B, heads, S, S] probabilities, which the backward recomputes from
+// each query row's log-sum-exp. The BF16 mode's attention; on CUDA one kernel per direction.
+#pragma once
+#include <cstdint>
+
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::ops {
+
+// The largest head dimension the CUDA kernels take (they pad the head to 16, 32 or 64).
+constexpr int64_t kFlashMaxHeadDim = 64;
+
+// qkv[B, S, 3D] in the spec's (B, S, 3, heads, D/heads) layout, key_valid[B, S] U8 or empty, as
+// in SelfAttentionForward. Writes out[B, S, D] and lse[B, heads, S] (F32): the natural-log
+// log-sum-exp of each query row's scaled, masked scores, -inf for a row without a valid key
+// (whose output is zero). qkv and out are F32 or BF16 (CPU), BF16 (CUDA).
+void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
+                           const Tensor& key_valid, int heads);
+
+// F32 elements of the backward's workspace (the CUDA kernels' fp32 dq accumulator and row
+// terms); the CPU twin needs none.
+int64_t FlashAttentionWorkspaceNumel(int64_t batch, int64_t seq, int64_t width, int heads);
+
+// dqkv[B, S, 3D] is written (=), same dtype as qkv. out and lse are the forward's outputs, dout
+// [B, S, D] has out's dtype. workspace: F32 with at least FlashAttentionWorkspaceNumel elements
+// on CUDA, ignored (may be empty) on the CPU. Masked keys get zero gradient.
+void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
+                            const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& key_valid, int heads);
+
+}  // namespace tigerfg::ops
