@@ -5,6 +5,9 @@
 
 namespace tigerfg::ops {
 
+// Precision: out, x, dout and dx may each be F32 or BF16 (read as the floats they encode,
+// computed in fp32, written rounded to nearest even). An aliased dx and dout have the same dtype.
+
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise, any shape.
 void GeluForward(const Context& ctx, Tensor out, const Tensor& x);
 

@@ -5,6 +5,10 @@
 
 namespace tigerfg::ops {
 
+// Precision: x, gamma, beta, mean, rstd, dgamma and dbeta are F32 (the residual stream and the
+// statistics stay fp32); out, dout and dx may each be F32 or BF16 (bf16 activations: read as the
+// floats they encode, computed in fp32, written rounded to nearest even).
+
 // out[N, C] = (x - mean) / sqrt(var + eps) * gamma + beta (biased variance, as PyTorch).
 // Saves mean[N] and rstd[N] for the backward pass. x may be any shape [..., C].
 void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
@@ -12,7 +16,7 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
 
 // dx[N, C] is written (=); dgamma[C] and dbeta[C] accumulate (+=).
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
-                       const Tensor& dout, const Tensor& x, const Tensor& gamma,
-                       const Tensor& mean, const Tensor& rstd);
+                       const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                       const Tensor& rstd);
 
 }  // namespace tigerfg::ops

@@ -1,5 +1,6 @@
 // ops/cpu/layernorm.cc — LayerNorm over the last dimension on the CPU: rows in parallel, row
 // statistics accumulated in double so long rows and large means lose nothing against PyTorch.
+// The row loops are templated on the activation element type (float or bf16), chosen once per call.
 #include "ops/layernorm.h"
 
 #include <omp.h>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "ops/dispatch.h"
+#include "runtime/bf16.h"
 
 namespace tigerfg::ops {
 namespace {
@@ -19,6 +21,74 @@ int64_t Rows(const Tensor& t, int64_t C, const char* name) {
   CHECK(t.ndim() >= 1 && t.dim(-1) == C)
       << "layernorm: " << name << " " << t.shape().ToString() << ", last dimension must be " << C;
   return t.numel() / std::max<int64_t>(C, 1);
+}
+
+// Rows of out[N, C] (float or bf16) from x[N, C] (float).
+template <typename OutT>
+void LayerNormForwardRows(OutT* py, float* pm, float* pr, const float* px, const float* pg,
+                          const float* pb, int64_t N, int64_t C, float eps) {
+#pragma omp parallel for if (N * C > kParallelElements)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = px + n * C;
+    OutT* yr = py + n * C;
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += xr[c];
+    const double mu = sum / C;
+    double sq = 0;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = xr[c] - mu;
+      sq += d * d;
+    }
+    const float m = static_cast<float>(mu);
+    const float r = static_cast<float>(1.0 / std::sqrt(sq / C + eps));
+    pm[n] = m;
+    pr[n] = r;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) StoreFromFloat(yr, c, (xr[c] - m) * r * pg[c] + pb[c]);
+  }
+}
+
+// dx[N, C] (float or bf16) from dout[N, C] (float or bf16); per-thread dgamma/dbeta partials
+// into partials[threads, 2C].
+template <typename DxT, typename DoutT>
+void LayerNormBackwardRows(DxT* pdx, double* partials, int threads, const DoutT* pd,
+                           const float* px, const float* pg, const float* pm, const float* pr,
+                           int64_t N, int64_t C) {
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    double* acc_gamma = partials + static_cast<int64_t>(t) * 2 * C;
+    double* acc_beta = acc_gamma + C;
+    const int64_t begin = N * t / nt, end = N * (t + 1) / nt;
+    for (int64_t n = begin; n < end; ++n) {
+      const float* xr = px + n * C;
+      const DoutT* dr = pd + n * C;
+      DxT* dxr = pdx + n * C;
+      const float m = pm[n], r = pr[n];
+      // dx = r · (g - mean(g) - xhat · mean(g · xhat)), g = dout ⊙ gamma
+      double sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t c = 0; c < C; ++c) {
+        const float xhat = (xr[c] - m) * r;
+        const float d = LoadAsFloat(dr, c);
+        const float g = d * pg[c];
+        sum_g += g;
+        sum_gx += g * xhat;
+        acc_gamma[c] += d * xhat;
+        acc_beta[c] += d;
+      }
+      const float a = static_cast<float>(sum_g / C);
+      const float b = static_cast<float>(sum_gx / C);
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        const float xhat = (xr[c] - m) * r;
+        StoreFromFloat(dxr, c, r * (LoadAsFloat(dr, c) * pg[c] - a - xhat * b));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -36,33 +106,11 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
   CHECK(mean.numel() == N && rstd.numel() == N)
       << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
       << " for " << N << " rows";
-  const float* px = x.f32();
-  const float* pg = gamma.f32();
-  const float* pb = beta.f32();
-  float* py = out.f32();
-  float* pm = mean.f32();
-  float* pr = rstd.f32();
-#pragma omp parallel for if (N * C > kParallelElements)
-  for (int64_t n = 0; n < N; ++n) {
-    const float* xr = px + n * C;
-    float* yr = py + n * C;
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t c = 0; c < C; ++c) sum += xr[c];
-    const double mu = sum / C;
-    double sq = 0;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t c = 0; c < C; ++c) {
-      const double d = xr[c] - mu;
-      sq += d * d;
-    }
-    const float m = static_cast<float>(mu);
-    const float r = static_cast<float>(1.0 / std::sqrt(sq / C + eps));
-    pm[n] = m;
-    pr[n] = r;
-#pragma omp simd
-    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * r * pg[c] + pb[c];
-  }
+  VisitFloatDType(out.dtype(), "layernorm", "out", [&](auto out_type) {
+    using OutT = decltype(out_type);
+    LayerNormForwardRows(ElementsOf<OutT>(out), mean.f32(), rstd.f32(), x.f32(), gamma.f32(),
+                         beta.f32(), N, C, eps);
+  });
 }
 
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
@@ -82,51 +130,19 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
       << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
       << " for " << N << " rows";
   if (N == 0 || C == 0) return;
-  const float* px = x.f32();
-  const float* pd = dout.f32();
-  const float* pg = gamma.f32();
-  const float* pm = mean.f32();
-  const float* pr = rstd.f32();
-  float* pdx = dx.f32();
-
   // Each thread sums dgamma/dbeta over its own rows into partial[t] = [dgamma C | dbeta C], in
   // the same pass that writes dx; the partials are added up afterwards.
   const int threads = N * C > kParallelElements ? omp_get_max_threads() : 1;
   static thread_local std::vector<double> partial;
   partial.assign(static_cast<size_t>(threads) * 2 * C, 0.0);
   double* partials = partial.data();
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-    double* acc_gamma = partials + static_cast<int64_t>(t) * 2 * C;
-    double* acc_beta = acc_gamma + C;
-    const int64_t begin = N * t / nt, end = N * (t + 1) / nt;
-    for (int64_t n = begin; n < end; ++n) {
-      const float* xr = px + n * C;
-      const float* dr = pd + n * C;
-      float* dxr = pdx + n * C;
-      const float m = pm[n], r = pr[n];
-      // dx = r · (g - mean(g) - xhat · mean(g · xhat)), g = dout ⊙ gamma
-      double sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-      for (int64_t c = 0; c < C; ++c) {
-        const float xhat = (xr[c] - m) * r;
-        const float g = dr[c] * pg[c];
-        sum_g += g;
-        sum_gx += g * xhat;
-        acc_gamma[c] += dr[c] * xhat;
-        acc_beta[c] += dr[c];
-      }
-      const float a = static_cast<float>(sum_g / C);
-      const float b = static_cast<float>(sum_gx / C);
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) {
-        const float xhat = (xr[c] - m) * r;
-        dxr[c] = r * (dr[c] * pg[c] - a - xhat * b);
-      }
-    }
-  }
+  VisitFloatDType(dx.dtype(), "layernorm", "dx", [&](auto dx_type) {
+    VisitFloatDType(dout.dtype(), "layernorm", "dout", [&](auto dout_type) {
+      LayerNormBackwardRows(ElementsOf<decltype(dx_type)>(dx), partials, threads,
+                            ElementsOf<decltype(dout_type)>(dout), x.f32(), gamma.f32(), mean.f32(),
+                            rstd.f32(), N, C);
+    });
+  });
   float* pdg = dgamma.f32();
   float* pdb = dbeta.f32();
   for (int64_t c = 0; c < C; ++c) {

@@ -1,11 +1,15 @@
 // tests/ops/gelu_test.cc — tanh GELU against the double-precision formula (including the tails,
-// where the fast exp clamps) and central differences.
+// where the fast exp clamps) and central differences. Also its bf16 variants.
 #include "ops/gelu.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 
+#include "runtime/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::ops {
@@ -70,6 +74,100 @@ TEST(Gelu, BackwardMayOverwriteDout) {
   GeluBackward(ctx, expected, dout, x);
   GeluBackward(ctx, dout, dout, x);
   for (int64_t i = 0; i < dout.numel(); ++i) EXPECT_EQ(dout.f32()[i], expected.f32()[i]) << i;
+}
+
+// ---- bf16 activations: each BF16 variant equals the F32 op applied to the bf16-rounded inputs,
+// with its output rounded to bf16.
+
+// `values` in `dtype`: F32 copies, BF16 rounds to nearest even.
+Buffer InDType(const Buffer& values, DType dtype) {
+  Buffer b(dtype, values.shape());
+  if (dtype == DType::kF32) {
+    std::copy(values.f32(), values.f32() + values.numel(), b.f32());
+  } else {
+    // Scalar rounding: independent of the AVX2 conversion the ops use.
+    for (int64_t i = 0; i < values.numel(); ++i)
+      b.tensor().bf16()[i] = FloatToBF16(values.f32()[i]);
+  }
+  return b;
+}
+
+// The floats `values` holds after rounding to `dtype`.
+Buffer RoundedTo(const Buffer& values, DType dtype) {
+  Buffer b = Buffer::Zeros(values.shape());
+  for (int64_t i = 0; i < values.numel(); ++i)
+    b.f32()[i] = dtype == DType::kF32 ? values.f32()[i] : BF16ToFloat(FloatToBF16(values.f32()[i]));
+  return b;
+}
+
+// got (F32 or BF16) holds exactly want rounded to got's dtype.
+void ExpectEqualInDType(const Buffer& got, const Buffer& want, const std::string& name) {
+  const Buffer expected = InDType(want, got.dtype());
+  int64_t bad = 0, first = -1;
+  for (size_t i = 0; i < got.nbytes(); i += DTypeSize(got.dtype())) {
+    if (std::memcmp(static_cast<const char*>(got.data()) + i,
+                    static_cast<const char*>(expected.data()) + i, DTypeSize(got.dtype())) != 0) {
+      if (first < 0) first = static_cast<int64_t>(i / DTypeSize(got.dtype()));
+      ++bad;
+    }
+  }
+  EXPECT_EQ(bad, 0) << name << " (" << DTypeName(got.dtype()) << "): " << bad << " of "
+                    << got.numel() << " elements differ, first at " << first;
+}
+
+constexpr DType kTypes[] = {DType::kF32, DType::kBF16};
+
+TEST(Gelu, BF16ForwardIsTheRoundedF32Forward) {
+  Rng rng(/*seed=*/33);
+  const Context ctx = Context::Cpu();
+  for (int64_t n : {int64_t{1003}, int64_t{40005}}) {  // vector body + tail; threaded
+    Buffer x = RandomBuffer({n}, rng, /*stddev=*/3.0f);
+    for (DType x_type : kTypes) {
+      Buffer want = Buffer::Zeros({n});
+      GeluForward(ctx, want, RoundedTo(x, x_type));
+      for (DType out_type : kTypes) {
+        Buffer out(out_type, {n});
+        GeluForward(ctx, out, InDType(x, x_type));
+        ExpectEqualInDType(out, want,
+                           std::string("x ") + DTypeName(x_type) + ", n " + std::to_string(n));
+      }
+    }
+  }
+}
+
+TEST(Gelu, BF16BackwardIsTheRoundedF32Backward) {
+  Rng rng(/*seed=*/34);
+  const Context ctx = Context::Cpu();
+  for (int64_t n : {int64_t{1003}, int64_t{40005}}) {
+    Buffer x = RandomBuffer({n}, rng, /*stddev=*/3.0f), dout = RandomBuffer({n}, rng);
+    for (DType x_type : kTypes) {
+      for (DType dout_type : kTypes) {
+        Buffer want = Buffer::Zeros({n});
+        GeluBackward(ctx, want, RoundedTo(dout, dout_type), RoundedTo(x, x_type));
+        for (DType dx_type : kTypes) {
+          Buffer dx(dx_type, {n});
+          GeluBackward(ctx, dx, InDType(dout, dout_type), InDType(x, x_type));
+          ExpectEqualInDType(dx, want,
+                             std::string("x ") + DTypeName(x_type) + ", dout " +
+                                 DTypeName(dout_type) + ", n " + std::to_string(n));
+        }
+      }
+    }
+  }
+}
+
+TEST(Gelu, BF16BackwardMayOverwriteDout) {
+  Rng rng(/*seed=*/35);
+  const Context ctx = Context::Cpu();
+  Buffer x = InDType(RandomBuffer({5, 11}, rng), DType::kBF16);
+  Buffer dout = InDType(RandomBuffer({5, 11}, rng), DType::kBF16);
+  Buffer expected(DType::kBF16, {5, 11});
+  GeluBackward(ctx, expected, dout, x);
+  GeluBackward(ctx, dout, dout, x);
+  EXPECT_EQ(std::memcmp(dout.data(), expected.data(), dout.nbytes()), 0);
+  // Aliased buffers of different element types cannot be overwritten in place.
+  Tensor as_f32(dout.data(), DType::kF32, {5, 11});
+  EXPECT_DEATH(GeluBackward(ctx, as_f32, dout, x), "dx aliases dout with another dtype");
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 // tests/ops/layernorm_test.cc — LayerNorm against a double-precision reference and central
-// differences, plus the accumulate/overwrite rules of its backward pass.
+// differences, plus the accumulate/overwrite rules of its backward pass and its bf16 variants.
 #include "ops/layernorm.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 
+#include "runtime/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::ops {
@@ -112,6 +116,98 @@ TEST(LayerNorm, ThreadedBackwardAccumulatesParamsAndWritesInput) {
     EXPECT_NEAR(dg2.f32()[c], 2 * dg1.f32()[c], 1e-4) << c;
     EXPECT_NEAR(db2.f32()[c], 2 * db1.f32()[c], 1e-4) << c;
   }
+}
+
+// ---- bf16 activations: each BF16 variant equals the F32 op applied to the bf16-rounded inputs,
+// with its output rounded to bf16.
+
+// `values` in `dtype`: F32 copies, BF16 rounds to nearest even.
+Buffer InDType(const Buffer& values, DType dtype) {
+  Buffer b(dtype, values.shape());
+  if (dtype == DType::kF32) {
+    std::copy(values.f32(), values.f32() + values.numel(), b.f32());
+  } else {
+    // Scalar rounding: independent of the AVX2 conversion the ops use.
+    for (int64_t i = 0; i < values.numel(); ++i)
+      b.tensor().bf16()[i] = FloatToBF16(values.f32()[i]);
+  }
+  return b;
+}
+
+// The floats `values` holds after rounding to `dtype`.
+Buffer RoundedTo(const Buffer& values, DType dtype) {
+  Buffer b = Buffer::Zeros(values.shape());
+  for (int64_t i = 0; i < values.numel(); ++i)
+    b.f32()[i] = dtype == DType::kF32 ? values.f32()[i] : BF16ToFloat(FloatToBF16(values.f32()[i]));
+  return b;
+}
+
+// got (F32 or BF16) holds exactly want rounded to got's dtype.
+void ExpectEqualInDType(const Buffer& got, const Buffer& want, const std::string& name) {
+  const Buffer expected = InDType(want, got.dtype());
+  int64_t bad = 0, first = -1;
+  for (size_t i = 0; i < got.nbytes(); i += DTypeSize(got.dtype())) {
+    if (std::memcmp(static_cast<const char*>(got.data()) + i,
+                    static_cast<const char*>(expected.data()) + i, DTypeSize(got.dtype())) != 0) {
+      if (first < 0) first = static_cast<int64_t>(i / DTypeSize(got.dtype()));
+      ++bad;
+    }
+  }
+  EXPECT_EQ(bad, 0) << name << " (" << DTypeName(got.dtype()) << "): " << bad << " of "
+                    << got.numel() << " elements differ, first at " << first;
+}
+
+TEST(LayerNorm, BF16OutputIsTheRoundedF32Output) {
+  Rng rng(/*seed=*/24);
+  const Context ctx = Context::Cpu();
+  for (const Shape& shape : {Shape({2, 3, 13}), Shape({300, 64})}) {
+    const int64_t C = shape[shape.ndim() - 1], N = shape.numel() / C;
+    Buffer x = RandomBuffer(shape, rng, 2.0f), gamma = RandomBuffer({C}, rng),
+           beta = RandomBuffer({C}, rng);
+    Buffer out = Buffer::Zeros(shape), mean = Buffer::Zeros({N}), rstd = Buffer::Zeros({N});
+    LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, kEps);
+    Buffer out_bf16(DType::kBF16, shape), mean2 = Buffer::Zeros({N}), rstd2 = Buffer::Zeros({N});
+    LayerNormForward(ctx, out_bf16, mean2, rstd2, x, gamma, beta, kEps);
+    ExpectEqualInDType(out_bf16, out, "out " + shape.ToString());
+    ExpectEqualInDType(mean2, mean, "mean " + shape.ToString());
+    ExpectEqualInDType(rstd2, rstd, "rstd " + shape.ToString());
+  }
+}
+
+TEST(LayerNorm, BF16GradientsAreTheRoundedF32Gradients) {
+  Rng rng(/*seed=*/25);
+  const Context ctx = Context::Cpu();
+  for (const Shape& shape : {Shape({2, 3, 13}), Shape({300, 64})}) {
+    const int64_t C = shape[shape.ndim() - 1], N = shape.numel() / C;
+    Buffer x = RandomBuffer(shape, rng), gamma = RandomBuffer({C}, rng),
+           beta = RandomBuffer({C}, rng), dout = RandomBuffer(shape, rng);
+    Buffer out = Buffer::Zeros(shape), mean = Buffer::Zeros({N}), rstd = Buffer::Zeros({N});
+    LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, kEps);
+    for (DType dout_type : {DType::kF32, DType::kBF16}) {
+      for (DType dx_type : {DType::kF32, DType::kBF16}) {
+        const std::string name = std::string("dout ") + DTypeName(dout_type) + ", dx " +
+                                 DTypeName(dx_type) + ", " + shape.ToString();
+        // The reference: the F32 op on dout's rounded values.
+        Buffer dx_ref = Buffer::Zeros(shape), dg_ref = Buffer::Zeros({C}),
+               db_ref = Buffer::Zeros({C});
+        LayerNormBackward(ctx, dx_ref, dg_ref, db_ref, RoundedTo(dout, dout_type), x, gamma, mean,
+                          rstd);
+        Buffer dx(dx_type, shape), dg = Buffer::Zeros({C}), db = Buffer::Zeros({C});
+        LayerNormBackward(ctx, dx, dg, db, InDType(dout, dout_type), x, gamma, mean, rstd);
+        ExpectEqualInDType(dx, dx_ref, "dx: " + name);
+        ExpectEqualInDType(dg, dg_ref, "dgamma: " + name);
+        ExpectEqualInDType(db, db_ref, "dbeta: " + name);
+      }
+    }
+  }
+}
+
+TEST(LayerNorm, RejectsOtherActivationTypes) {
+  const Context ctx = Context::Cpu();
+  Buffer x = Buffer::Zeros({2, 4}), gamma = Buffer::Zeros({4}), beta = Buffer::Zeros({4});
+  Buffer out(DType::kI32, {2, 4}), mean = Buffer::Zeros({2}), rstd = Buffer::Zeros({2});
+  EXPECT_DEATH(LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, kEps),
+               "layernorm: out is I32, expected F32 or BF16");
 }
 
 }  // namespace
