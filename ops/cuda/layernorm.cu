@@ -1,17 +1,21 @@
 // ops/cuda/layernorm.cu — LayerNorm over the last dimension on CUDA: one block per row with row
-// statistics in double (as the CPU twin), dgamma/dbeta as deterministic column sums.
+// statistics in double (as the CPU twin), dgamma/dbeta as deterministic column sums. Kernels are
+// templated on the activation element type (float, or uint16_t holding a bf16).
+#include "ops/cuda/bf16.cuh"
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
+#include "runtime/bf16.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
 
-__global__ void LayerNormForwardKernel(float* out, float* mean, float* rstd, const float* x,
+template <typename OutT>
+__global__ void LayerNormForwardKernel(OutT* out, float* mean, float* rstd, const float* x,
                                        const float* gamma, const float* beta, int64_t C,
                                        float eps) {
   __shared__ double shared[32];
   const float* xr = x + blockIdx.x * C;
-  float* yr = out + blockIdx.x * C;
+  OutT* yr = out + blockIdx.x * C;
   double sum = 0;
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sum += xr[c];
   const double mu = BlockSum(sum, shared) / C;
@@ -28,23 +32,24 @@ __global__ void LayerNormForwardKernel(float* out, float* mean, float* rstd, con
     rstd[blockIdx.x] = r;
   }
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x)
-    yr[c] = (xr[c] - m) * r * gamma[c] + beta[c];
+    yr[c] = FromFloat<OutT>((xr[c] - m) * r * gamma[c] + beta[c]);
 }
 
 // dx = r · (g - mean(g) - xhat · mean(g · xhat)), g = dout ⊙ gamma; one block per row.
-__global__ void LayerNormBackwardKernel(float* dx, const float* dout, const float* x,
+template <typename DxT, typename DoutT>
+__global__ void LayerNormBackwardKernel(DxT* dx, const DoutT* dout, const float* x,
                                         const float* gamma, const float* mean, const float* rstd,
                                         int64_t C) {
   __shared__ double shared[32];
   const int64_t n = blockIdx.x;
   const float* xr = x + n * C;
-  const float* dr = dout + n * C;
-  float* dxr = dx + n * C;
+  const DoutT* dr = dout + n * C;
+  DxT* dxr = dx + n * C;
   const float m = mean[n], r = rstd[n];
   double sum_g = 0, sum_gx = 0;
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
     const float xhat = (xr[c] - m) * r;
-    const float g = dr[c] * gamma[c];
+    const float g = ToFloat(dr[c]) * gamma[c];
     sum_g += g;
     sum_gx += g * xhat;
   }
@@ -52,23 +57,26 @@ __global__ void LayerNormBackwardKernel(float* dx, const float* dout, const floa
   const float b = static_cast<float>(BlockSum(sum_gx, shared) / C);
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
     const float xhat = (xr[c] - m) * r;
-    dxr[c] = r * (dr[c] * gamma[c] - a - xhat * b);
+    dxr[c] = FromFloat<DxT>(r * (ToFloat(dr[c]) * gamma[c] - a - xhat * b));
   }
 }
 
+template <typename DoutT>
 struct DoutTimesXhat {
-  const float *dout, *x, *mean, *rstd;
+  const DoutT* dout;
+  const float *x, *mean, *rstd;
   int64_t C;
   __device__ double operator()(int64_t n, int64_t c) const {
     const float xhat = (x[n * C + c] - mean[n]) * rstd[n];
-    return dout[n * C + c] * xhat;
+    return ToFloat(dout[n * C + c]) * xhat;
   }
 };
 
+template <typename DoutT>
 struct Dout {
-  const float* dout;
+  const DoutT* dout;
   int64_t C;
-  __device__ double operator()(int64_t n, int64_t c) const { return dout[n * C + c]; }
+  __device__ double operator()(int64_t n, int64_t c) const { return ToFloat(dout[n * C + c]); }
 };
 
 }  // namespace
@@ -85,9 +93,12 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
       << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
       << " for " << N << " rows";
   if (N == 0) return;
-  LayerNormForwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
-      out.f32(), mean.f32(), rstd.f32(), x.f32(), gamma.f32(), beta.f32(), C, eps);
-  CUDA_CHECK_LAUNCH();
+  VisitFloatDType(out.dtype(), "layernorm", "out", [&](auto out_type) {
+    LayerNormForwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
+        ElementsOf<decltype(out_type)>(out), mean.f32(), rstd.f32(), x.f32(), gamma.f32(),
+        beta.f32(), C, eps);
+    CUDA_CHECK_LAUNCH();
+  });
 }
 
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
@@ -104,12 +115,18 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
   const int64_t N = RowsOf(x, C, "layernorm", "x");
   CHECK(mean.numel() == N && rstd.numel() == N) << "layernorm: mean/rstd for " << N << " rows";
   if (N == 0 || C == 0) return;
-  LayerNormBackwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
-      dx.f32(), dout.f32(), x.f32(), gamma.f32(), mean.f32(), rstd.f32(), C);
-  CUDA_CHECK_LAUNCH();
-  AccumulateColumnSums(ctx, DoutTimesXhat{dout.f32(), x.f32(), mean.f32(), rstd.f32(), C}, N, C,
-                       dgamma.f32());
-  AccumulateColumnSums(ctx, Dout{dout.f32(), C}, N, C, dbeta.f32());
+  VisitFloatDType(dout.dtype(), "layernorm", "dout", [&](auto dout_type) {
+    using DoutT = decltype(dout_type);
+    const DoutT* pd = ElementsOf<DoutT>(dout);
+    VisitFloatDType(dx.dtype(), "layernorm", "dx", [&](auto dx_type) {
+      LayerNormBackwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
+          ElementsOf<decltype(dx_type)>(dx), pd, x.f32(), gamma.f32(), mean.f32(), rstd.f32(), C);
+      CUDA_CHECK_LAUNCH();
+    });
+    AccumulateColumnSums(ctx, DoutTimesXhat<DoutT>{pd, x.f32(), mean.f32(), rstd.f32(), C}, N, C,
+                         dgamma.f32());
+    AccumulateColumnSums(ctx, Dout<DoutT>{pd, C}, N, C, dbeta.f32());
+  });
 }
 
 }  // namespace tigerfg::ops::cuda
