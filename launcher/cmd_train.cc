@@ -32,6 +32,9 @@ int RunTrain() {
   auto cfg = LoadRunConfigFromFlags();
   if (!cfg.ok()) return ReportError("train", cfg.status());
   if (FLAGS_out_dir.empty()) return ReportError("train", Status::Error("--out_dir is required"));
+  if (!(FLAGS_peak_tflops > 0))
+    return ReportError("train", Status::Error("--peak_tflops must be > 0, got " +
+                                              std::to_string(FLAGS_peak_tflops)));
   auto ctx = SelectDevice(cfg->train().device(), cfg->dist().backend());
   if (!ctx.ok()) return ReportError("train", ctx.status());
   comm::CommOptions comm_options;
@@ -54,6 +57,8 @@ int RunTrain() {
                                               "each other: a checkpoint holds every parameter"));
   options.fault_save_step = FLAGS_debug_exit_during_save;
   options.teacher_weights = FLAGS_teacher_weights;
+  options.peak_tflops = FLAGS_peak_tflops;
+  options.trace_path = FLAGS_trace;
   if (!FLAGS_debug_exit_at.empty() && std::sscanf(FLAGS_debug_exit_at.c_str(), "%d:%ld",
                                                   &options.fault_rank, &options.fault_step) != 2)
     return ReportError("train", Status::Error("--debug_exit_at: expected RANK:STEP, got '" +
@@ -67,11 +72,14 @@ int RunTrain() {
   if (!summary.ok()) return ReportError("train", summary.status());
   if (rank == 0)
     std::printf(
-        "trained %lld steps%s: loss %.6f -> %.6f, median step %.4f s, %.1f samples/s\n",
+        "trained %lld steps%s: loss %.6f -> %.6f, median step %.4f s, %.1f samples/s, "
+        "%.4g model TFLOP/s, MFU %.4g, peak memory %.3f GiB (rank 0)\n",
         static_cast<long long>(summary->steps),
         summary->start_step > 0 ? (" from step " + std::to_string(summary->start_step)).c_str()
                                 : "",
-        summary->first_loss, summary->last_loss, summary->median_step_s, summary->samples_per_s);
+        summary->first_loss, summary->last_loss, summary->median_step_s, summary->samples_per_s,
+        summary->model_tflops, summary->mfu,
+        static_cast<double>(summary->peak_mem_bytes) / (1024.0 * 1024 * 1024));
   return 0;
 }
 

@@ -12,3 +12,5 @@ DECLARE_string(batch);    // grads: a safetensors batch; bench: the batch size (
 DECLARE_string(out);      // an output file or folder
 DECLARE_int32(steps);     // overrides train.steps / bench steps when > 0
 DECLARE_string(device);   // overrides train.device: auto | cpu | cuda
+DECLARE_double(peak_tflops);  // bench, train: the accelerator's peak for MFU (TFLOP/s)
+DECLARE_string(trace);        // bench, train: Chrome trace output (per rank: .rank<r>)

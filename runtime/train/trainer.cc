@@ -4,12 +4,12 @@
 #include "runtime/train/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
 #include <vector>
 
 #include "comm/communicator.h"
@@ -17,6 +17,9 @@
 #include "comm/grad_buckets.h"
 #include "model/device_storage.h"
 #include "model/tigerfg_model.h"
+#include "runtime/profile/memory.h"
+#include "runtime/profile/step_timer.h"
+#include "runtime/profile/trace.h"
 #include "runtime/train/batch_source.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/flops.h"
@@ -28,11 +31,7 @@ namespace tigerfg::train {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
+using profile::Phase;
 
 // Every rank agrees on whether every rank is fine, so that one rank's bad data or diverged loss
 // ends all ranks cleanly instead of leaving the others waiting in a collective. The flag travels
@@ -152,6 +151,8 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     return Status::Error("train.global_batch: " + std::to_string(global_batch) +
                          " does not divide by the world size " + std::to_string(world));
   const int64_t local_batch = global_batch / world;
+  if (!(options.peak_tflops > 0))
+    return Status::Error("--peak_tflops must be > 0, got " + std::to_string(options.peak_tflops));
   const bool writer = rank == 0;
   if (writer) {
     std::error_code ec;
@@ -161,6 +162,13 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
 
   model::TigerFGModel model(cfg.model(), local_batch, ctx, world);
   RankAgreement agree(*comm, ctx);
+  profile::TraceWriter trace;
+  if (!options.trace_path.empty()) {
+    Status opened = trace.Open(profile::RankTracePath(options.trace_path, rank, world), rank);
+    if (!agree.AllOk(opened.ok()))
+      return opened.ok() ? Status::Error("opening the trace (--trace) failed on another rank")
+                         : opened;
+  }
   const ParamTable& table = model.table();
   // Parameters are initialised and loaded on the host, then copied to the model's device.
   HostState host(table);
@@ -214,6 +222,19 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   if (writer) TIGERFG_RETURN_IF_ERROR(metrics.Open(metrics_path, /*append=*/start_step > 0));
   const double flops = StepFlops(cfg.model(), global_batch);
 
+  profile::StepTimer timer(ctx);
+  profile::PeakMemory memory(ctx);
+  // A collective on the compute stream's timeline: from its launch to the end of its wait.
+  auto collective = [&timer](const char* name, auto&& launch) {
+    const int span = timer.BeginSpan(name);
+    launch()->Wait();
+    timer.EndSpan(span);
+  };
+  std::vector<int> bucket_spans(buckets.buckets().size(), -1);
+  auto bucket_span = [&timer, &bucket_spans](int b) {
+    bucket_spans[b] = timer.BeginSpan("all_reduce grad_bucket " + std::to_string(b));
+  };
+
   TrainSummary summary;
   std::vector<double> step_times;
   for (int64_t step = start_step; step < tc.steps(); ++step) {
@@ -222,37 +243,61 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
       LOG(ERROR) << "fault injection: rank " << rank << " exits at step " << step;
       std::_Exit(3);
     }
-    const auto t0 = Clock::now();
+    timer.BeginStep(step, Phase::kDataWait);
     StatusOr<Batch*> batch = (*source)->Next();
     Status data_ok = batch.ok() ? model::ValidateBatch(cfg.model(), **batch) : batch.status();
-    if (!agree.AllOk(data_ok.ok()))
+    const int status_span = timer.BeginSpan("all_reduce status");
+    const bool all_ok = agree.AllOk(data_ok.ok());
+    timer.EndSpan(status_span);
+    if (!all_ok)
       return data_ok.ok() ? Status::Error("step " + std::to_string(step) +
                                           ": the data failed on another rank")
                           : data_ok.WithContext("step " + std::to_string(step));
-    const auto t1 = Clock::now();
 
+    timer.Enter(Phase::kForward);
     model.ZeroGrads();
     model.EncodeForward(**batch);
-    comm::GatherWithGradForward(*comm, g.q.tensor(), model.query_emb())->Wait();
-    comm::GatherWithGradForward(*comm, g.e.tensor(), model.item_emb())->Wait();
+    timer.Enter(Phase::kExposedComm);
+    collective("all_gather query_emb",
+               [&] { return comm::GatherWithGradForward(*comm, g.q.tensor(), model.query_emb()); });
+    collective("all_gather item_emb",
+               [&] { return comm::GatherWithGradForward(*comm, g.e.tensor(), model.item_emb()); });
     Tensor teacher_items;
     if (model.has_teacher()) {
       teacher_items = g.teacher_items.tensor();
-      comm::GatherWithGradForward(*comm, teacher_items, model.teacher_item())->Wait();
+      collective("all_gather teacher_item", [&] {
+        return comm::GatherWithGradForward(*comm, teacher_items, model.teacher_item());
+      });
     }
     model::CopyFromHost(ctx, g.local_ids.tensor(), (**batch).product_ids);
-    comm::GatherIds(*comm, g.product_ids.tensor(), g.local_ids.tensor())->Wait();
-    const auto t2 = Clock::now();
+    collective("all_gather product_ids", [&] {
+      return comm::GatherIds(*comm, g.product_ids.tensor(), g.local_ids.tensor());
+    });
+    timer.Enter(Phase::kLoss);
     const model::LossTerms local =
         model.LossForwardBackward(g.q.tensor(), g.e.tensor(), teacher_items, g.product_ids.tensor(),
                                   row0, g.dq.tensor(), g.de.tensor());
-    comm::GatherWithGradBackward(*comm, g.dq_local.tensor(), g.dq.tensor())->Wait();
-    comm::GatherWithGradBackward(*comm, g.de_local.tensor(), g.de.tensor())->Wait();
-    const auto t3 = Clock::now();
+    timer.Enter(Phase::kExposedComm);
+    collective("reduce_scatter d_query_emb", [&] {
+      return comm::GatherWithGradBackward(*comm, g.dq_local.tensor(), g.dq.tensor());
+    });
+    collective("reduce_scatter d_item_emb", [&] {
+      return comm::GatherWithGradBackward(*comm, g.de_local.tensor(), g.de.tensor());
+    });
+    timer.Enter(Phase::kBackward);
     model.EncodeBackward(g.dq_local.tensor(), g.de_local.tensor(),
-                         [&buckets](const std::string& name) { buckets.MarkReady(name); });
-    const auto t4 = Clock::now();
-    const double exposed_comm = buckets.Finish();
+                         [&buckets, &bucket_span](const std::string& name) {
+                           const int before = buckets.launched();
+                           buckets.MarkReady(name);
+                           for (int b = before; b < buckets.launched(); ++b) bucket_span(b);
+                         });
+    // What backward did not hide: the buckets' remaining wait, then the loss terms' reduction.
+    timer.Enter(Phase::kExposedComm);
+    for (int b = buckets.launched(); b < static_cast<int>(bucket_spans.size()); ++b) bucket_span(b);
+    buckets.Finish();
+    // In reverse, so that the spans (launched in order, all waited for here) nest in the trace.
+    for (int b = static_cast<int>(bucket_spans.size()) - 1; b >= 0; --b)
+      timer.EndSpan(std::exchange(bucket_spans[b], -1));
 
     // The loss of the global batch is the mean of the ranks' terms.
     Buffer& terms = host_terms;
@@ -261,20 +306,27 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     terms.f32()[2] = static_cast<float>(local.srd);
     terms.f32()[3] = static_cast<float>(local.sdd);
     model::CopyFromHost(ctx, g.terms.tensor(), terms);
-    comm->AllReduce(g.terms.tensor(), comm::ReduceOp::kMean, "loss_terms")->Wait();
+    collective("all_reduce loss_terms", [&] {
+      return comm->AllReduce(g.terms.tensor(), comm::ReduceOp::kMean, "loss_terms");
+    });
     model::CopyToHost(ctx, terms, g.terms.tensor());
     const double loss = terms.f32()[0];
     if (!std::isfinite(loss))
       return Status::Error("step " + std::to_string(step) + ": loss is not finite (" +
                            std::to_string(loss) + "); lower optim.lr?");
+    timer.Enter(Phase::kOptimizer);
     const OptimStepInfo info = optimizer.Step(ctx, model.params(), model.grads(), step);
-    const auto t5 = Clock::now();
+    const profile::StepProfile& prof = timer.EndStep();
+    memory.Sample();
+    trace.WriteStep(prof);
 
-    const double step_s = Seconds(t0, t5);
+    const double step_s = prof.step_s;
     step_times.push_back(step_s);
     if (step == start_step) summary.first_loss = loss;
     summary.last_loss = loss;
     if (writer) {
+      const auto phase_s = [&prof](Phase p) { return prof.phase_s[static_cast<int>(p)]; };
+      const double tflops = flops / step_s / 1e12;
       nlohmann::ordered_json rec;
       rec["step"] = step;
       rec["loss"] = loss;
@@ -284,14 +336,18 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
       rec["lr"] = info.lr;
       rec["grad_norm"] = info.grad_norm;
       rec["samples_per_s"] = static_cast<double>(global_batch) / step_s;
-      rec["model_gflops"] = flops / step_s / 1e9;
+      rec["model_gflops"] = tflops * 1e3;
+      rec["model_tflops"] = tflops;
+      rec["mfu"] = tflops / (options.peak_tflops * world);
+      rec["peak_mem_bytes"] = memory.peak_bytes();
+      rec["peak_mem_gib"] = memory.peak_gib();
       rec["step_s"] = step_s;
-      rec["data_s"] = Seconds(t0, t1);
-      rec["forward_s"] = Seconds(t1, t2);
-      rec["loss_s"] = Seconds(t2, t3);
-      rec["backward_s"] = Seconds(t3, t4);
-      rec["exposed_comm_s"] = exposed_comm;
-      rec["optimizer_s"] = Seconds(t4, t5) - exposed_comm;
+      rec["data_s"] = phase_s(Phase::kDataWait);
+      rec["forward_s"] = phase_s(Phase::kForward);
+      rec["loss_s"] = phase_s(Phase::kLoss);
+      rec["backward_s"] = phase_s(Phase::kBackward);
+      rec["exposed_comm_s"] = phase_s(Phase::kExposedComm);
+      rec["optimizer_s"] = phase_s(Phase::kOptimizer);
       rec["world_size"] = world;
       rec["samples_seen"] = (*source)->cursor();
       metrics.Write(rec);
@@ -320,11 +376,13 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   summary.steps = tc.steps() - start_step;
   summary.start_step = start_step;
   if (!step_times.empty()) {
-    std::vector<double> sorted = step_times;
-    std::sort(sorted.begin(), sorted.end());
-    summary.median_step_s = sorted[sorted.size() / 2];
+    summary.median_step_s = profile::Median(step_times);
     summary.samples_per_s = static_cast<double>(global_batch) / summary.median_step_s;
+    summary.model_tflops = flops / summary.median_step_s / 1e12;
+    summary.mfu = summary.model_tflops / (options.peak_tflops * world);
   }
+  summary.peak_mem_bytes = memory.peak_bytes();
+  const Status trace_closed = trace.Close();
   Status saved = Status::Ok();
   if (writer) {
     model.CopyParamsToHost(host.params.f32());
@@ -333,6 +391,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   }
   if (!agree.AllOk(saved.ok()))
     return saved.ok() ? Status::Error("saving failed on rank 0") : saved;
+  if (!trace_closed.ok()) return trace_closed;
   return summary;
 }
 

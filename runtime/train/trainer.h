@@ -32,6 +32,11 @@ struct TrainOptions {
   // Fault injection: rank 0 exits abruptly (code 9) in the middle of writing the checkpoint of
   // this step. -1 = never.
   int64_t fault_save_step = -1;
+  // Observability (DESIGN.md §7): the peak TFLOP/s of one accelerator, for MFU in metrics.jsonl,
+  // and an optional Chrome trace (runtime/profile/trace.h); with several ranks rank r writes
+  // trace_path with ".rank<r>" before its extension. An unwritable path fails before step 0.
+  double peak_tflops = 791;
+  std::string trace_path;
 };
 
 struct TrainSummary {
@@ -39,6 +44,8 @@ struct TrainSummary {
   int64_t start_step = 0;  // > 0 when resumed
   double first_loss = 0, last_loss = 0;
   double median_step_s = 0, samples_per_s = 0;
+  double model_tflops = 0, mfu = 0;  // at the median step time
+  int64_t peak_mem_bytes = 0;        // this rank's (runtime/profile/memory.h)
 };
 
 // Runs the whole training described by `cfg` on this rank, on ctx's device. `comm` is the job's
