@@ -64,6 +64,12 @@ Tensor ParamStore::G(const std::string& name) const {
   return Tensor(grads_ + spec.offset, DType::kF32, spec.shape, device_);
 }
 
+Tensor ParamStore::P16(const std::string& name) const {
+  if (params16_ == nullptr) return Tensor();
+  const ParamSpec& spec = table_->Get(name);
+  return Tensor(params16_ + spec.offset, DType::kBF16, spec.shape, device_);
+}
+
 void ParamStore::NotifyPrefix(const std::string& prefix, const ParamReadyFn& ready) const {
   if (!ready) return;
   for (const ParamSpec& spec : table_->params()) {
@@ -75,6 +81,7 @@ AffineRef GetAffine(const ParamStore& store, const std::string& prefix, bool has
   AffineRef r;
   r.w = store.P(prefix + ".weight");
   r.dw = store.G(prefix + ".weight");
+  r.w16 = store.P16(prefix + ".weight");
   if (has_bias) {
     r.b = store.P(prefix + ".bias");
     r.db = store.G(prefix + ".bias");

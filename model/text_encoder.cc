@@ -25,8 +25,9 @@ TextEncoder::TextEncoder(const ParamStore& store, const config::TextConfig& cfg,
         store, "text.blocks." + std::to_string(i) + ".", cfg.heads()));
   }
   acts_.resize(cfg.depth());
-  for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio());
-  scratch_.Plan(arena, batch, seq_, d, cfg.mlp_ratio());
+  const DType act = store.activation_dtype();
+  for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
+  scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
   stream_.resize(cfg.depth() + 1);
   for (Tensor& x : stream_) arena->Plan(&x, Shape{batch * seq_, d});
   arena->Plan(&tokens_, Shape{batch, seq_, d});
@@ -58,7 +59,7 @@ void TextEncoder::Backward(const Context& ctx, const ParamReadyFn& ready) {
                          ln_mean_, ln_rstd_);
   store_.NotifyPrefix("text.ln_final.", ready);
   for (int i = static_cast<int>(blocks_.size()) - 1; i >= 0; --i) {
-    blocks_[i]->Backward(ctx, dstream_, stream_[i], acts_[i], scratch_);
+    blocks_[i]->Backward(ctx, dstream_, stream_[i], key_valid_, acts_[i], scratch_);
     store_.NotifyPrefix("text.blocks." + std::to_string(i) + ".", ready);
   }
   Tensor dx0 = dstream_.View(Shape{batch_, seq_, d});

@@ -12,6 +12,8 @@
 #include "model/params.h"
 #include "model/teacher.h"
 #include "model/towers.h"
+#include "ops/cast.h"
+#include "ops/flash_attention.h"
 #include "ops/losses.h"
 #include "ops/tensor_ops.h"
 
@@ -43,9 +45,39 @@ Tensor PadRows(const Tensor& src, Buffer* stage, int64_t b) {
 
 }  // namespace
 
+StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
+                                             config::Precision requested, const Context& ctx) {
+  if (requested == config::PRECISION_DEFAULT || requested == config::FP32) return config::FP32;
+  if (requested != config::BF16)
+    return Status::Error("train.precision: unknown value " + std::to_string(requested));
+  if (ctx.is_cuda()) {
+    struct Tower {
+      const char* name;
+      int64_t width, heads;
+    };
+    std::vector<Tower> towers = {{"model.query", cfg.query().width(), cfg.query().heads()},
+                                 {"model.item", cfg.item().width(), cfg.item().heads()},
+                                 {"model.text", cfg.text().width(), cfg.text().heads()}};
+    if (cfg.has_teacher())
+      towers.push_back({"model.teacher", cfg.teacher().width(), cfg.teacher().heads()});
+    for (const Tower& t : towers) {
+      const int64_t head_dim = t.heads > 0 ? t.width / t.heads : 0;
+      if (head_dim > ops::kFlashMaxHeadDim) {
+        return Status::Error(std::string(t.name) + ": head dimension " + std::to_string(head_dim) +
+                             " (width / heads) is over " + std::to_string(ops::kFlashMaxHeadDim) +
+                             ", the most the BF16 fused attention takes on CUDA; use more heads "
+                             "or train.precision: FP32");
+      }
+    }
+  }
+  return config::BF16;
+}
+
 struct TigerFGModel::Impl {
-  Impl(const config::ModelConfig& c, int64_t batch, Context context, int world_size)
+  Impl(const config::ModelConfig& c, int64_t batch, Context context, int world_size,
+       config::Precision p)
       : cfg(c),
+        precision(p),
         local_batch(batch),
         max_global(batch * world_size),
         ctx(std::move(context)),
@@ -63,11 +95,20 @@ struct TigerFGModel::Impl {
   bool has_srd() const { return cfg.has_teacher() && cfg.ground_layers() > 0 && cfg.w_srd() > 0; }
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
 
+  // BF16 mode: params16 = bf16(params), all of it (the teacher's part too: parameters may be
+  // written through params() by loaders and the rank-0 broadcast; ~6 bytes per parameter).
+  void RefreshMirror() const {
+    if (precision != config::BF16) return;
+    ops::Cast(ctx, params16.tensor(), params.tensor());
+  }
+
   config::ModelConfig cfg;
+  config::Precision precision;
   int64_t local_batch, max_global;
   Context ctx;
   ParamTable table;
   DeviceStorage params, grads;  // on ctx's device
+  DeviceStorage params16;       // BF16 mode only
   ActivationArena arena;
   std::unique_ptr<QueryTower> query;
   std::unique_ptr<ItemTower> item;
@@ -87,14 +128,22 @@ struct TigerFGModel::Impl {
 };
 
 TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
-                           int world_size)
-    : impl_(std::make_unique<Impl>(cfg, local_batch, std::move(ctx), world_size)) {
+                           int world_size, config::Precision precision)
+    : impl_(std::make_unique<Impl>(cfg, local_batch, std::move(ctx), world_size, precision)) {
   Impl& m = *impl_;
   CHECK_GT(local_batch, 0);
   CHECK_GT(world_size, 0);
+  CHECK(precision == config::FP32 || precision == config::BF16)
+      << "TigerFGModel: resolve the precision first (ResolvePrecision)";
   m.params = DeviceStorage(m.ctx, DType::kF32, Shape{m.table.total_numel()});
   m.grads = DeviceStorage(m.ctx, DType::kF32, Shape{m.table.trainable_numel()});
-  const ParamStore store(&m.table, params(), grads(), m.ctx.device());
+  uint16_t* mirror = nullptr;
+  if (precision == config::BF16) {
+    m.params16 = DeviceStorage(m.ctx, DType::kBF16, Shape{m.table.total_numel()});
+    mirror = static_cast<uint16_t*>(m.params16.data());
+  }
+  AllowTf32(m.ctx, precision == config::BF16);
+  const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
   const int64_t b = local_batch, g = m.max_global, e = cfg.embed_dim();
   m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena);
   m.item = std::make_unique<ItemTower>(store, cfg, b, &m.arena);
@@ -139,6 +188,7 @@ int64_t TigerFGModel::local_batch() const { return impl_->local_batch; }
 int64_t TigerFGModel::embed_dim() const { return impl_->cfg.embed_dim(); }
 int64_t TigerFGModel::teacher_dim() const { return impl_->teacher ? impl_->teacher->width() : 0; }
 bool TigerFGModel::has_teacher() const { return impl_->teacher != nullptr; }
+config::Precision TigerFGModel::precision() const { return impl_->precision; }
 float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }
 float* TigerFGModel::grads() { return static_cast<float*>(impl_->grads.data()); }
 
@@ -172,6 +222,7 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
   const Status valid = ValidateBatch(m.cfg, batch);
   CHECK(valid.ok()) << valid.message();
   CHECK_EQ(batch.size(), m.local_batch) << "the model was planned for another batch size";
+  m.RefreshMirror();  // the optimizer has changed the fp32 masters
   // Stage the titles: the mask is derived on the host, where the batch lives.
   const int64_t* ids = batch.title_ids.i64();
   int64_t* staged = m.title_ids.i64();
@@ -276,6 +327,7 @@ LossTerms TigerFGModel::Step(const Batch& batch) {
 Tensor TigerFGModel::EncodeQueries(const Tensor& images) {
   Impl& m = *impl_;
   CHECK(!m.ctx.is_cuda()) << "serving runs on the CPU model (host inputs and outputs)";
+  m.RefreshMirror();
   const config::ViTConfig& q = m.cfg.query();
   const int64_t n = images.dim(0);
   CHECK(images.dtype() == DType::kF32 &&
@@ -288,6 +340,7 @@ Tensor TigerFGModel::EncodeQueries(const Tensor& images) {
 Tensor TigerFGModel::EncodeItems(const Tensor& images, const Tensor& title_ids) {
   Impl& m = *impl_;
   CHECK(!m.ctx.is_cuda()) << "serving runs on the CPU model (host inputs and outputs)";
+  m.RefreshMirror();
   const config::ViTConfig& it = m.cfg.item();
   const int64_t n = images.dim(0), len = m.cfg.text().max_len();
   CHECK(images.dtype() == DType::kF32 &&

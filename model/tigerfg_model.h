@@ -35,6 +35,12 @@ ParamTable BuildParamTable(const config::ModelConfig& cfg);
 void InitParams(const ParamTable& table, const config::ModelConfig& cfg, uint64_t seed,
                 float* params);
 
+// The precision a run uses on ctx: PRECISION_DEFAULT resolves to FP32 (see README "Precision":
+// the BF16 CUDA kernels become the GPU default once they have passed on a GPU). An error names
+// what the BF16 mode cannot run: on CUDA the fused attention takes heads of at most 64 channels.
+StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
+                                             config::Precision requested, const Context& ctx);
+
 struct LossTerms {
   double total = 0, contrastive = 0, srd = 0, sdd = 0;
   bool has_srd = false, has_sdd = false;
@@ -44,8 +50,12 @@ class TigerFGModel {
  public:
   // Plans every activation for `local_batch` samples once; no allocation inside a step. The loss
   // buffers hold up to world_size · local_batch gathered samples (G in LossForwardBackward).
-  TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
-               int world_size = 1);
+  // precision FP32 or BF16 (resolved, see ResolvePrecision): BF16 keeps a bf16 mirror of the
+  // parameters for the transformer blocks' GEMMs, refreshed from the fp32 masters at every
+  // forward, and runs the blocks on bf16 activations (DESIGN.md §4); on CUDA the remaining fp32
+  // GEMMs may use TF32.
+  TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx, int world_size = 1,
+               config::Precision precision = config::FP32);
   ~TigerFGModel();
 
   const ParamTable& table() const;
@@ -54,6 +64,7 @@ class TigerFGModel {
   int64_t embed_dim() const;
   int64_t teacher_dim() const;  // 0 without a teacher
   bool has_teacher() const;
+  config::Precision precision() const;  // FP32 or BF16
 
   // The flat buffers live on the context's device: on CUDA these are device pointers (pass them
   // to ops or collectives with the CUDA context, never dereference them on the host). The copy

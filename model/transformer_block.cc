@@ -2,10 +2,13 @@
 #include "model/transformer_block.h"
 
 #include "ops/attention.h"
+#include "ops/cast.h"
+#include "ops/flash_attention.h"
 #include "ops/gelu.h"
 #include "ops/layernorm.h"
 #include "ops/linear.h"
 #include "ops/tensor_ops.h"
+#include "runtime/profile/nvtx.h"
 
 namespace tigerfg::model {
 
@@ -14,34 +17,44 @@ constexpr float kLnEps = 1e-6f;
 }
 
 void BlockActs::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads,
-                     int ratio) {
+                     int ratio, DType act) {
   const int64_t n = batch * seq;
-  arena->Plan(&ln1_out, Shape{n, dim});
+  arena->Plan(&ln1_out, Shape{n, dim}, act);
   arena->Plan(&ln1_mean, Shape{n});
   arena->Plan(&ln1_rstd, Shape{n});
-  arena->Plan(&qkv, Shape{n, 3 * dim});
-  arena->Plan(&probs, Shape{batch, heads, seq, seq});
-  arena->Plan(&attn_out, Shape{n, dim});
+  arena->Plan(&qkv, Shape{n, 3 * dim}, act);
+  if (act == DType::kBF16) {
+    arena->Plan(&lse, Shape{batch, heads, seq});
+  } else {
+    arena->Plan(&probs, Shape{batch, heads, seq, seq});
+  }
+  arena->Plan(&attn_out, Shape{n, dim}, act);
   arena->Plan(&mid, Shape{n, dim});
-  arena->Plan(&ln2_out, Shape{n, dim});
+  arena->Plan(&ln2_out, Shape{n, dim}, act);
   arena->Plan(&ln2_mean, Shape{n});
   arena->Plan(&ln2_rstd, Shape{n});
-  arena->Plan(&fc1_out, Shape{n, ratio * dim});
-  arena->Plan(&gelu_out, Shape{n, ratio * dim});
+  arena->Plan(&fc1_out, Shape{n, ratio * dim}, act);
+  arena->Plan(&gelu_out, Shape{n, ratio * dim}, act);
 }
 
-void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim,
-                        int ratio) {
+void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads,
+                        int ratio, DType act) {
   const int64_t n = batch * seq;
   arena->Plan(&branch, Shape{n, dim});
-  arena->Plan(&d_a, Shape{n, dim});
+  arena->Plan(&d_a, Shape{n, dim}, act);
   arena->Plan(&d_b, Shape{n, dim});
-  arena->Plan(&d_qkv, Shape{n, 3 * dim});
-  arena->Plan(&d_hidden, Shape{n, ratio * dim});
+  arena->Plan(&d_qkv, Shape{n, 3 * dim}, act);
+  arena->Plan(&d_hidden, Shape{n, ratio * dim}, act);
+  if (act == DType::kBF16) {
+    arena->Plan(&d_stream16, Shape{n, dim}, DType::kBF16);
+    arena->Plan(&attn_ws, Shape{ops::FlashAttentionWorkspaceNumel(batch, seq, dim, heads)});
+  }
 }
 
 TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& prefix, int heads)
     : heads_(heads),
+      bf16_(store.activation_dtype() == DType::kBF16),
+      name_(prefix),
       ln1_(GetAffine(store, prefix + "ln1")),
       qkv_(GetAffine(store, prefix + "attn.qkv")),
       proj_(GetAffine(store, prefix + "attn.proj")),
@@ -52,40 +65,64 @@ TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& p
 void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x_in,
                                const Tensor& key_valid, const BlockActs& a,
                                const BlockScratch& s) const {
-  const int64_t batch = a.probs.dim(0), seq = a.probs.dim(2);
+  TIGERFG_NVTX_RANGE_STR(name_ + "forward");
   const int64_t dim = a.mid.dim(1);
   ops::LayerNormForward(ctx, a.ln1_out, a.ln1_mean, a.ln1_rstd, x_in, ln1_.w, ln1_.b, kLnEps);
-  ops::LinearForward(ctx, a.qkv, a.ln1_out, qkv_.w, qkv_.b);
-  ops::SelfAttentionForward(ctx, a.attn_out.View(Shape{batch, seq, dim}), a.probs,
-                            a.qkv.View(Shape{batch, seq, 3 * dim}), key_valid, heads_);
-  ops::LinearForward(ctx, s.branch, a.attn_out, proj_.w, proj_.b);
+  ops::LinearForward(ctx, a.qkv, a.ln1_out, GemmWeight(qkv_), qkv_.b);
+  if (bf16_) {
+    const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
+    ops::FlashAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.lse,
+                               a.qkv.View(Shape{b, S, 3 * dim}), key_valid, heads_);
+  } else {
+    const int64_t b = a.probs.dim(0), S = a.probs.dim(2);
+    ops::SelfAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.probs,
+                              a.qkv.View(Shape{b, S, 3 * dim}), key_valid, heads_);
+  }
+  ops::LinearForward(ctx, s.branch, a.attn_out, GemmWeight(proj_), proj_.b);
   ops::Copy(ctx, a.mid, x_in);
   ops::AddInPlace(ctx, a.mid, s.branch);
   ops::LayerNormForward(ctx, a.ln2_out, a.ln2_mean, a.ln2_rstd, a.mid, ln2_.w, ln2_.b, kLnEps);
-  ops::LinearForward(ctx, a.fc1_out, a.ln2_out, fc1_.w, fc1_.b);
+  ops::LinearForward(ctx, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
   ops::GeluForward(ctx, a.gelu_out, a.fc1_out);
-  ops::LinearForward(ctx, s.branch, a.gelu_out, fc2_.w, fc2_.b);
+  ops::LinearForward(ctx, s.branch, a.gelu_out, GemmWeight(fc2_), fc2_.b);
   ops::Copy(ctx, x_out, a.mid);
   ops::AddInPlace(ctx, x_out, s.branch);
 }
 
 void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_in,
-                                const BlockActs& a, const BlockScratch& s) const {
-  const int64_t batch = a.probs.dim(0), seq = a.probs.dim(2);
+                                const Tensor& key_valid, const BlockActs& a,
+                                const BlockScratch& s) const {
+  TIGERFG_NVTX_RANGE_STR(name_ + "backward");
   const int64_t dim = a.mid.dim(1);
+  // The GEMMs read the residual gradient in the activations' type.
+  auto stream_grad = [&]() -> Tensor {
+    if (!bf16_) return dx;
+    ops::Cast(ctx, s.d_stream16, dx);
+    return s.d_stream16;
+  };
   // MLP branch: dx holds d(out); afterwards d(mid).
-  ops::LinearBackward(ctx, s.d_hidden, fc2_.dw, fc2_.db, dx, a.gelu_out, fc2_.w);
+  ops::LinearBackward(ctx, s.d_hidden, fc2_.dw, fc2_.db, stream_grad(), a.gelu_out,
+                      GemmWeight(fc2_));
   ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
-  ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, fc1_.w);
+  ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
   ops::LayerNormBackward(ctx, s.d_b, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean,
                          a.ln2_rstd);
   ops::AddInPlace(ctx, dx, s.d_b);
   // Attention branch: afterwards d(x_in).
-  ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, dx, a.attn_out, proj_.w);
-  ops::SelfAttentionBackward(ctx, s.d_qkv.View(Shape{batch, seq, 3 * dim}),
-                             s.d_a.View(Shape{batch, seq, dim}),
-                             a.qkv.View(Shape{batch, seq, 3 * dim}), a.probs, heads_);
-  ops::LinearBackward(ctx, s.d_a, qkv_.dw, qkv_.db, s.d_qkv, a.ln1_out, qkv_.w);
+  ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, stream_grad(), a.attn_out, GemmWeight(proj_));
+  if (bf16_) {
+    const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
+    const Shape tokens{b, S, dim};
+    ops::FlashAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}), s.attn_ws,
+                                s.d_a.View(tokens), a.qkv.View(Shape{b, S, 3 * dim}),
+                                a.attn_out.View(tokens), a.lse, key_valid, heads_);
+  } else {
+    const int64_t b = a.probs.dim(0), S = a.probs.dim(2);
+    ops::SelfAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}),
+                               s.d_a.View(Shape{b, S, dim}), a.qkv.View(Shape{b, S, 3 * dim}),
+                               a.probs, heads_);
+  }
+  ops::LinearBackward(ctx, s.d_a, qkv_.dw, qkv_.db, s.d_qkv, a.ln1_out, GemmWeight(qkv_));
   // The key bias adds a per-row constant to the scores, which softmax ignores: its gradient is
   // exactly zero, and what backward computed there is rounding noise that Adam's m / sqrt(v)
   // would turn into lr-sized steps (and into differences between world sizes). Write the zero.

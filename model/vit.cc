@@ -37,8 +37,9 @@ ViTEncoder::ViTEncoder(const ParamStore& store, const std::string& prefix,
         store, prefix + "blocks." + std::to_string(i) + ".", cfg.heads()));
   }
   acts_.resize(trainable ? cfg.depth() : 1);
-  for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio());
-  scratch_.Plan(arena, batch, seq_, d, cfg.mlp_ratio());
+  const DType act = store.activation_dtype();
+  for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
+  scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
   const int64_t patch_dim = int64_t{cfg.channels()} * cfg.patch_size() * cfg.patch_size();
   arena->Plan(&cols_, Shape{batch, num_patches, patch_dim});
   arena->Plan(&patches_, Shape{batch, num_patches, d});
@@ -76,7 +77,7 @@ void ViTEncoder::Backward(const Context& ctx, const ParamReadyFn& ready) {
                          ln_mean_, ln_rstd_);
   store_.NotifyPrefix(prefix_ + "ln_final.", ready);
   for (int i = static_cast<int>(blocks_.size()) - 1; i >= 0; --i) {
-    blocks_[i]->Backward(ctx, dstream_, stream_[i], acts_[i], scratch_);
+    blocks_[i]->Backward(ctx, dstream_, stream_[i], Tensor(), acts_[i], scratch_);
     store_.NotifyPrefix(prefix_ + "blocks." + std::to_string(i) + ".", ready);
   }
   ops::TokenPrependBackward(ctx, dpatches_, dcls_, dpos_, dstream_.View(Shape{batch_, seq_, d}));

@@ -13,6 +13,10 @@ Context Context::Cuda(int device_index) {
 }
 
 bool CudaAvailable() { return false; }
+
+void AllowTf32(const Context& ctx, bool) {
+  CHECK(!ctx.is_cuda()) << "this tigerfg was built without the CUDA backend";
+}
 #endif
 
 }  // namespace tigerfg

@@ -31,4 +31,8 @@ class Context {
 // True when this build has the CUDA backend and a GPU is visible.
 bool CudaAvailable();
 
+// Lets the fp32 GEMMs of a CUDA context use TF32 tensor cores (the BF16 precision mode does; FP32
+// mode keeps exact fp32). A no-op on a CPU context.
+void AllowTf32(const Context& ctx, bool allow);
+
 }  // namespace tigerfg

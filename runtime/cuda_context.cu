@@ -22,6 +22,10 @@ bool CudaAvailable() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
+void AllowTf32(const Context& ctx, bool allow) {
+  if (ctx.is_cuda()) ctx.cuda()->allow_tf32 = allow;
+}
+
 Context Context::Cuda(int device_index) {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);

@@ -1,7 +1,8 @@
-// tests/reference/parity_test.cc — the C++ model (FP32) against the PyTorch spec (float64): loss
-// terms, embeddings and every parameter gradient for one batch, over several configurations
-// (teacher or not, grounding or the baseline, other widths and head counts, loss weights), with
-// padded titles and shared product ids.
+// tests/reference/parity_test.cc — the C++ model against the PyTorch spec (float64): loss terms,
+// embeddings and every parameter gradient for one batch, over several configurations (teacher or
+// not, grounding or the baseline, other widths and head counts, loss weights), with padded titles
+// and shared product ids. FP32 to the foundation's tolerances; the BF16 mode (bf16 transformer
+// blocks, staged through fp32 on the CPU) to issue #5's: losses 1e-2, gradients 5e-2 relative.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -40,7 +41,15 @@ Buffer Take(TensorFile* file, const std::string& name) {
   return std::move(file->tensors[name]);
 }
 
-void ExpectMatchesSpec(const std::string& overrides, int seed) {
+// Relative tolerances of one precision mode.
+struct Tolerances {
+  config::Precision precision;
+  double loss, output, grad;
+};
+constexpr Tolerances kFp32{config::FP32, 1e-5, 1e-5, 1e-4};
+constexpr Tolerances kBf16{config::BF16, 1e-2, 2e-2, 5e-2};
+
+void ExpectMatchesSpec(const std::string& overrides, int seed, const Tolerances& tol = kFp32) {
   const config::ModelConfig cfg = testing::TinyModel(overrides);
   testing::ScratchDir dir("parity");
   const std::string config_json = dir.File("config.json"), weights = dir.File("weights.st"),
@@ -67,7 +76,7 @@ void ExpectMatchesSpec(const std::string& overrides, int seed) {
   ASSERT_TRUE(b.ok()) << b.status().message();
   ASSERT_TRUE(g.ok()) << g.status().message();
 
-  TigerFGModel model(cfg, kBatch, Context::Cpu());
+  TigerFGModel model(cfg, kBatch, Context::Cpu(), /*world_size=*/1, tol.precision);
   const ParamTable& table = model.table();
   EXPECT_EQ(w->tensors.size(), table.params().size()) << "weights and table differ in size";
   for (const ParamSpec& p : table.params()) {
@@ -93,7 +102,7 @@ void ExpectMatchesSpec(const std::string& overrides, int seed) {
   auto ref_loss = [&](const std::string& name) { return g->tensors.at("loss/" + name).f32()[0]; };
   auto expect_loss = [&](const std::string& name, double value) {
     const double ref = ref_loss(name);
-    EXPECT_LE(std::fabs(value - ref), 1e-5 * std::fabs(ref))
+    EXPECT_LE(std::fabs(value - ref), tol.loss * std::fabs(ref))
         << name << " " << value << " vs " << ref;
   };
   expect_loss("total", terms.total);
@@ -108,7 +117,7 @@ void ExpectMatchesSpec(const std::string& overrides, int seed) {
     const Buffer& ref = g->tensors.at("out/" + name);
     ASSERT_EQ(ref.numel(), ours.numel()) << name;
     const double err = MaxRelDiff(ours.f32(), ref.f32(), ref.numel());
-    EXPECT_LE(err, 1e-5) << "out/" << name;
+    EXPECT_LE(err, tol.output) << "out/" << name;
   };
   expect_output("query_emb", model.query_emb());
   expect_output("item_emb", model.item_emb());
@@ -133,7 +142,7 @@ void ExpectMatchesSpec(const std::string& overrides, int seed) {
     for (int64_t i = 0; i < p.numel(); ++i) diff[i] = ours[i] - ref.f32()[i];
     const double err = Norm(diff.data(), p.numel());
     const double ref_norm = Norm(ref.f32(), p.numel());
-    EXPECT_LE(err, 1e-4 * ref_norm + 1e-7)
+    EXPECT_LE(err, tol.grad * ref_norm + 1e-7)
         << p.name << ": |g - g_ref| " << err << ", |g_ref| " << ref_norm;
     if (err / (ref_norm + 1e-30) > worst) {
       worst = err / (ref_norm + 1e-30);
@@ -143,7 +152,8 @@ void ExpectMatchesSpec(const std::string& overrides, int seed) {
   for (const auto& [name, t] : g->tensors) {
     if (name.rfind("grad/", 0) == 0) EXPECT_TRUE(trainable.count(name.substr(5))) << name;
   }
-  std::cout << "[parity] " << (overrides.empty() ? "tiny" : overrides) << ": total " << terms.total
+  std::cout << "[parity] " << (tol.precision == config::BF16 ? "BF16 " : "")
+            << (overrides.empty() ? "tiny" : overrides) << ": total " << terms.total
             << ", worst gradient " << worst_name << " rel " << worst << "\n";
 }
 
@@ -163,6 +173,21 @@ TEST(Parity, OtherWidthsAndHeads) {
 TEST(Parity, OneGroundingLayerAndLossWeights) {
   ExpectMatchesSpec("model.ground_layers=1,model.w_contrastive=0.7,model.w_srd=2,model.w_sdd=0.5",
                     4);
+}
+
+// The BF16 mode: the same configurations' spec gradients, to bf16 tolerances.
+TEST(ParityBf16, TinyWithTeacher) { ExpectMatchesSpec("", 0, kBf16); }
+
+TEST(ParityBf16, OtherWidthsAndHeads) {
+  ExpectMatchesSpec(
+      "model.query.width=48,model.query.heads=3,model.text.heads=2,model.ground_heads=2,"
+      "model.embed_dim=24",
+      3, kBf16);
+}
+
+TEST(ParityBf16, OneGroundingLayerAndLossWeights) {
+  ExpectMatchesSpec("model.ground_layers=1,model.w_contrastive=0.7,model.w_srd=2,model.w_sdd=0.5",
+                    4, kBf16);
 }
 
 }  // namespace
