@@ -2,6 +2,7 @@
 #include "runtime/profile/trace.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -51,7 +52,15 @@ Status TraceWriter::Open(const std::string& path, int rank) {
   path_ = path;
   pid_ = rank;
   first_event_ = true;
-  std::fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", file_);
+  constexpr int64_t kDay = 86400;
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  origin_ns_ = now_s / kDay * kDay * 1'000'000'000;
+  std::fprintf(file_,
+               "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"ts_origin_unix_s\":%lld},"
+               "\"traceEvents\":[\n",
+               static_cast<long long>(origin_ns_ / 1'000'000'000));
   auto meta = [&](const char* what, int tid, const std::string& value) {
     nlohmann::json e = {
         {"ph", "M"}, {"name", what}, {"pid", pid_}, {"tid", tid}, {"args", {{"name", value}}}};
@@ -85,7 +94,7 @@ void TraceWriter::Event(const std::string& name, int tid, int64_t ts_ns, int64_t
 
 void TraceWriter::WriteStep(const StepProfile& profile) {
   if (!file_) return;
-  const int64_t t0 = profile.start_unix_ns;
+  const int64_t t0 = profile.start_unix_ns - origin_ns_;
   const int64_t step_ns = static_cast<int64_t>(std::llround(profile.step_s * 1e9));
   Event("step " + std::to_string(profile.step), kPhaseTrack, t0, step_ns,
         "{\"step\":" + std::to_string(profile.step) + "}");

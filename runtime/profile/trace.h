@@ -1,7 +1,9 @@
 // runtime/profile/trace.h — a Chrome trace (the JSON "traceEvents" format that Perfetto and
 // chrome://tracing open) of one rank's steps: "X" complete events, ts/dur in microseconds,
-// pid = rank, one tid per track (0: the step and its phases, 1: collectives). Events are streamed
-// to the file as each step ends, so memory stays bounded however long the run.
+// pid = rank, one tid per track (0: the step and its phases, 1: collectives). Timestamps count
+// from 00:00 UTC of the day the file was opened (otherData.ts_origin_unix_s), so that ranks line up
+// and doubles keep sub-nanosecond precision. Events are streamed to the file as each step ends,
+// so memory stays bounded however long the run.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,7 @@ class TraceWriter {
   std::FILE* file_ = nullptr;
   std::string path_;
   int pid_ = 0;
+  int64_t origin_ns_ = 0;  // Unix time of the timestamps' zero
   bool first_event_ = true;
 };
 

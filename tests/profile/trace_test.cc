@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -36,11 +37,15 @@ StepProfile FakeStep(int64_t step, int64_t start_ns) {
 TEST(TraceWriter, WritesParsableTraceWithNestedPhases) {
   const std::string dir = testing::TempDir("trace");
   const std::string path = dir + "/t.json";
+  const int64_t start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count() +
+                           123;
   {
     TraceWriter w;
     ASSERT_TRUE(w.Open(path, 3).ok());
-    w.WriteStep(FakeStep(0, 1'700'000'000'000'000'123));
-    w.WriteStep(FakeStep(1, 1'700'000'000'020'000'000));
+    w.WriteStep(FakeStep(0, start_ns));
+    w.WriteStep(FakeStep(1, start_ns + 20'000'000));
     ASSERT_TRUE(w.Close().ok());
   }
   const nlohmann::json trace = ReadJson(path);
@@ -60,13 +65,20 @@ TEST(TraceWriter, WritesParsableTraceWithNestedPhases) {
   EXPECT_EQ(steps, 2);
   EXPECT_EQ(comm, 2);
   EXPECT_GE(meta, 3);  // process name and both track names
-  // The first event after the metadata is step 0 at its start, to the nanosecond.
+  // Step 0 at its start, to the nanosecond, counted from the origin the file names.
   const auto& events = trace["traceEvents"];
   const auto step0 = std::find_if(events.begin(), events.end(),
                                   [](const auto& e) { return e["name"] == "step 0"; });
   ASSERT_NE(step0, events.end());
-  EXPECT_NEAR((*step0)["ts"].get<double>(), 1'700'000'000'000'000.123, 0.5);
+  const int64_t origin_s = trace["otherData"]["ts_origin_unix_s"].get<int64_t>();
+  EXPECT_EQ(origin_s % 86400, 0);
+  EXPECT_NEAR((*step0)["ts"].get<double>(), (start_ns - origin_s * 1'000'000'000) / 1e3, 1e-3);
   EXPECT_NEAR((*step0)["dur"].get<double>(), 10'000.0, 1e-6);
+  // The forward phase starts 1'000'001 ns into the step: nanoseconds survive.
+  const auto fwd = std::find_if(events.begin(), events.end(),
+                                [](const auto& e) { return e["name"] == "forward"; });
+  ASSERT_NE(fwd, events.end());
+  EXPECT_NEAR((*fwd)["ts"].get<double>() - (*step0)["ts"].get<double>(), 1000.001, 1e-4);
   std::filesystem::remove_all(dir);
 }
 
