@@ -23,9 +23,9 @@ constexpr uint16_t kBF16CanonicalNaN = 0x7FFF;
 inline uint16_t FloatToBF16(float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
-  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return kBF16CanonicalNaN;
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
+  const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+  // A select rather than an early return, so that loops over it vectorise.
+  return static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? kBF16CanonicalNaN : rounded);
 }
 
 // Exact: every bf16 is a float.
