@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "runtime/cuda_check.h"
@@ -74,7 +75,7 @@ CudaMemorySample SampleCudaMemory(const Context& ctx) {
   s.used = static_cast<int64_t>(total_bytes - free_bytes);
   cudaMemPool_t pool = nullptr;
   if (cudaDeviceGetDefaultMemPool(&pool, ctx.cuda()->device) == cudaSuccess) {
-    cuuint64_t reserved = 0, high = 0;
+    std::uint64_t reserved = 0, high = 0;  // cuuint64_t, which the runtime API headers lack
     CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved));
     CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &high));
     s.pool_reserved = static_cast<int64_t>(reserved);
