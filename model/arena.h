@@ -14,6 +14,11 @@ namespace tigerfg::model {
 class ActivationArena {
  public:
   explicit ActivationArena(Context ctx) : ctx_(std::move(ctx)) {}
+  // Activation recomputation: trainable towers keep one set of block activations and re-run
+  // each block's forward just before its backward (about a third more compute, a fraction of
+  // the activation memory). Set before the layers are planned.
+  void set_recompute_blocks(bool on) { recompute_blocks_ = on; }
+  bool recompute_blocks() const { return recompute_blocks_; }
   ~ActivationArena();
   ActivationArena(const ActivationArena&) = delete;
   ActivationArena& operator=(const ActivationArena&) = delete;
@@ -36,6 +41,7 @@ class ActivationArena {
   Context ctx_;
   std::vector<Request> requests_;
   int64_t bytes_ = 0;
+  bool recompute_blocks_ = false;
   void* base_ = nullptr;
   DeviceStorage storage_;
 };

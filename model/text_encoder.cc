@@ -13,7 +13,11 @@ constexpr float kLnEps = 1e-6f;
 
 TextEncoder::TextEncoder(const ParamStore& store, const config::TextConfig& cfg, int64_t batch,
                          ActivationArena* arena)
-    : store_(store), batch_(batch), seq_(cfg.max_len()), width_(cfg.width()) {
+    : store_(store),
+      batch_(batch),
+      seq_(cfg.max_len()),
+      width_(cfg.width()),
+      recompute_(arena->recompute_blocks()) {
   const int64_t d = width_;
   token_embed_ = store.P("text.token_embed.weight");
   dtoken_embed_ = store.G("text.token_embed.weight");
@@ -24,7 +28,7 @@ TextEncoder::TextEncoder(const ParamStore& store, const config::TextConfig& cfg,
     blocks_.push_back(std::make_unique<TransformerBlock>(
         store, "text.blocks." + std::to_string(i) + ".", cfg.heads()));
   }
-  acts_.resize(cfg.depth());
+  acts_.resize(recompute_ ? 1 : cfg.depth());
   const DType act = store.activation_dtype();
   for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
   scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
@@ -46,7 +50,7 @@ void TextEncoder::Forward(const Context& ctx, const Tensor& ids, const Tensor& k
   ops::EmbeddingForward(ctx, x0, ids, token_embed_);
   ops::AddPositionForward(ctx, x0, pos_);
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    blocks_[i]->Forward(ctx, stream_[i + 1], stream_[i], key_valid, acts_[i], scratch_);
+    blocks_[i]->Forward(ctx, stream_[i + 1], stream_[i], key_valid, Acts(i), scratch_);
   }
   ops::LayerNormForward(ctx, tokens_.View(Shape{batch_ * seq_, d}), ln_mean_, ln_rstd_,
                         stream_.back(), ln_final_.w, ln_final_.b, kLnEps);
@@ -59,7 +63,10 @@ void TextEncoder::Backward(const Context& ctx, const ParamReadyFn& ready) {
                          ln_mean_, ln_rstd_);
   store_.NotifyPrefix("text.ln_final.", ready);
   for (int i = static_cast<int>(blocks_.size()) - 1; i >= 0; --i) {
-    blocks_[i]->Backward(ctx, dstream_, stream_[i], key_valid_, acts_[i], scratch_);
+    if (recompute_) {
+      blocks_[i]->Forward(ctx, stream_[i + 1], stream_[i], key_valid_, Acts(i), scratch_);
+    }
+    blocks_[i]->Backward(ctx, dstream_, stream_[i], key_valid_, Acts(i), scratch_);
     store_.NotifyPrefix("text.blocks." + std::to_string(i) + ".", ready);
   }
   Tensor dx0 = dstream_.View(Shape{batch_, seq_, d});

@@ -36,7 +36,9 @@ class TextEncoder {
   Tensor token_embed_, dtoken_embed_, pos_, dpos_;
   AffineRef ln_final_;
   std::vector<std::unique_ptr<TransformerBlock>> blocks_;
-  std::vector<BlockActs> acts_;
+  bool recompute_;               // see ActivationArena::set_recompute_blocks
+  std::vector<BlockActs> acts_;  // one per block, or one shared when recomputing
+  const BlockActs& Acts(size_t block) const { return acts_.size() == 1 ? acts_[0] : acts_[block]; }
   BlockScratch scratch_;
   std::vector<Tensor> stream_;  // depth + 1 tensors [B·L, D]
   Tensor tokens_, ln_mean_, ln_rstd_, dtokens_, dstream_;

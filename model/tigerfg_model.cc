@@ -128,7 +128,7 @@ struct TigerFGModel::Impl {
 };
 
 TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
-                           int world_size, config::Precision precision)
+                           int world_size, config::Precision precision, bool recompute_blocks)
     : impl_(std::make_unique<Impl>(cfg, local_batch, std::move(ctx), world_size, precision)) {
   Impl& m = *impl_;
   CHECK_GT(local_batch, 0);
@@ -143,6 +143,7 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
     mirror = static_cast<uint16_t*>(m.params16.data());
   }
   AllowTf32(m.ctx, precision == config::BF16);
+  m.arena.set_recompute_blocks(recompute_blocks);
   const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
   const int64_t b = local_batch, g = m.max_global, e = cfg.embed_dim();
   m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena);
@@ -189,6 +190,7 @@ int64_t TigerFGModel::embed_dim() const { return impl_->cfg.embed_dim(); }
 int64_t TigerFGModel::teacher_dim() const { return impl_->teacher ? impl_->teacher->width() : 0; }
 bool TigerFGModel::has_teacher() const { return impl_->teacher != nullptr; }
 config::Precision TigerFGModel::precision() const { return impl_->precision; }
+int64_t TigerFGModel::activation_bytes() const { return impl_->arena.bytes(); }
 float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }
 float* TigerFGModel::grads() { return static_cast<float*>(impl_->grads.data()); }
 

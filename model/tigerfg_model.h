@@ -54,8 +54,9 @@ class TigerFGModel {
   // parameters for the transformer blocks' GEMMs, refreshed from the fp32 masters at every
   // forward, and runs the blocks on bf16 activations (DESIGN.md §4); on CUDA the remaining fp32
   // GEMMs may use TF32.
+  // recompute_blocks: see ActivationArena::set_recompute_blocks (train.recompute_blocks).
   TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx, int world_size = 1,
-               config::Precision precision = config::FP32);
+               config::Precision precision = config::FP32, bool recompute_blocks = false);
   ~TigerFGModel();
 
   const ParamTable& table() const;
@@ -65,6 +66,7 @@ class TigerFGModel {
   int64_t teacher_dim() const;  // 0 without a teacher
   bool has_teacher() const;
   config::Precision precision() const;  // FP32 or BF16
+  int64_t activation_bytes() const;     // the activation arena's size on the device
 
   // The flat buffers live on the context's device: on CUDA these are device pointers (pass them
   // to ops or collectives with the CUDA context, never dereference them on the host). The copy

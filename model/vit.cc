@@ -19,7 +19,8 @@ ViTEncoder::ViTEncoder(const ParamStore& store, const std::string& prefix,
       patch_(cfg.patch_size()),
       batch_(batch),
       width_(cfg.width()),
-      trainable_(trainable) {
+      trainable_(trainable),
+      recompute_(trainable && arena->recompute_blocks()) {
   const int64_t grid = cfg.image_size() / cfg.patch_size();
   const int64_t num_patches = grid * grid;
   seq_ = num_patches + 1;
@@ -36,7 +37,7 @@ ViTEncoder::ViTEncoder(const ParamStore& store, const std::string& prefix,
     blocks_.push_back(std::make_unique<TransformerBlock>(
         store, prefix + "blocks." + std::to_string(i) + ".", cfg.heads()));
   }
-  acts_.resize(trainable ? cfg.depth() : 1);
+  acts_.resize(trainable && !recompute_ ? cfg.depth() : 1);
   const DType act = store.activation_dtype();
   for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
   scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
@@ -63,7 +64,7 @@ void ViTEncoder::Forward(const Context& ctx, const Tensor& img) {
     // The frozen trunk updates one stream in place: nothing is kept for a backward.
     const Tensor& x_in = trainable_ ? stream_[i] : stream_[0];
     const Tensor& x_out = trainable_ ? stream_[i + 1] : stream_[0];
-    blocks_[i]->Forward(ctx, x_out, x_in, Tensor(), trainable_ ? acts_[i] : acts_[0], scratch_);
+    blocks_[i]->Forward(ctx, x_out, x_in, Tensor(), Acts(i), scratch_);
   }
   ops::LayerNormForward(ctx, tokens_.View(Shape{batch_ * seq_, d}), ln_mean_, ln_rstd_,
                         stream_.back(), ln_final_.w, ln_final_.b, kLnEps);
@@ -77,7 +78,10 @@ void ViTEncoder::Backward(const Context& ctx, const ParamReadyFn& ready) {
                          ln_mean_, ln_rstd_);
   store_.NotifyPrefix(prefix_ + "ln_final.", ready);
   for (int i = static_cast<int>(blocks_.size()) - 1; i >= 0; --i) {
-    blocks_[i]->Backward(ctx, dstream_, stream_[i], Tensor(), acts_[i], scratch_);
+    // Recomputation rewrites stream_[i + 1] with the values it already holds.
+    if (recompute_)
+      blocks_[i]->Forward(ctx, stream_[i + 1], stream_[i], Tensor(), Acts(i), scratch_);
+    blocks_[i]->Backward(ctx, dstream_, stream_[i], Tensor(), Acts(i), scratch_);
     store_.NotifyPrefix(prefix_ + "blocks." + std::to_string(i) + ".", ready);
   }
   ops::TokenPrependBackward(ctx, dpatches_, dcls_, dpos_, dstream_.View(Shape{batch_, seq_, d}));

@@ -38,10 +38,12 @@ class ViTEncoder {
   int patch_;
   int64_t batch_, seq_, width_;
   bool trainable_;
+  bool recompute_;  // see ActivationArena::set_recompute_blocks
+  const BlockActs& Acts(size_t block) const { return acts_.size() == 1 ? acts_[0] : acts_[block]; }
   AffineRef patch_embed_, ln_final_;
   Tensor cls_, pos_, dcls_, dpos_;
   std::vector<std::unique_ptr<TransformerBlock>> blocks_;
-  std::vector<BlockActs> acts_;  // one per block (one shared when not trainable)
+  std::vector<BlockActs> acts_;  // one per block (one shared when frozen or recomputing)
   BlockScratch scratch_;
   Tensor cols_;                 // [B, P, C·p·p]
   Tensor patches_;              // [B, P, D]
