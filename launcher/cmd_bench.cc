@@ -32,9 +32,9 @@ using profile::Phase;
 // The stderr table: one row per phase, its median and its share of the median step.
 void PrintTable(const nlohmann::ordered_json& r) {
   const double step = r["step_s_median"].get<double>();
-  std::fprintf(stderr, "bench %s, batch %lld, %s\n", r["config"].get<std::string>().c_str(),
+  std::fprintf(stderr, "bench %s, batch %lld, %s, %s\n", r["config"].get<std::string>().c_str(),
                static_cast<long long>(r["batch"].get<int64_t>()),
-               r["device"].get<std::string>().c_str());
+               r["device"].get<std::string>().c_str(), r["precision"].get<std::string>().c_str());
   std::fprintf(stderr, "  %-14s %10s %7s\n", "phase", "median ms", "share");
   for (int p = 0; p < profile::kNumPhases; ++p) {
     const std::string name = profile::PhaseName(static_cast<Phase>(p));
@@ -78,7 +78,11 @@ int RunBench() {
   auto selected = SelectDevice(cfg->train().device(), "local");
   if (!selected.ok()) return ReportError("bench", selected.status());
   const Context& ctx = *selected;
-  model::TigerFGModel net(cfg->model(), batch_size, ctx);
+  StatusOr<config::Precision> precision =
+      model::ResolvePrecision(cfg->model(), cfg->train().precision(), ctx);
+  if (!precision.ok()) return ReportError("bench", precision.status());
+  model::TigerFGModel net(cfg->model(), batch_size, ctx, /*world_size=*/1, *precision,
+                          cfg->train().recompute_blocks());
   {
     Buffer host(DType::kF32, Shape{net.table().total_numel()});
     model::InitParams(net.table(), cfg->model(), cfg->train().seed(), host.f32());
@@ -136,7 +140,10 @@ int RunBench() {
   result["config"] = FLAGS_config;
   result["batch"] = batch_size;
   result["device"] =
-      ctx.is_cuda() ? "cuda fp32" : "cpu x" + std::to_string(omp_get_max_threads()) + " threads";
+      ctx.is_cuda() ? "cuda" : "cpu x" + std::to_string(omp_get_max_threads()) + " threads";
+  result["precision"] = config::Precision_Name(net.precision());
+  result["recompute_blocks"] = cfg->train().recompute_blocks();
+  result["activation_bytes"] = net.activation_bytes();
   result["steps"] = steps;
   result["step_s_median"] = median;
   result["samples_per_s"] = static_cast<double>(batch_size) / median;

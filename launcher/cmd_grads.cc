@@ -79,7 +79,10 @@ int RunGrads() {
                                               "this tigerfg was built without the CUDA backend)"));
   const bool use_cuda = device == "cuda" || (device == "auto" && CudaAvailable());
   const Context ctx = use_cuda ? Context::Cuda(0) : Context::Cpu();
-  model::TigerFGModel net(cfg->model(), batch->size(), ctx);
+  StatusOr<config::Precision> precision =
+      model::ResolvePrecision(cfg->model(), cfg->train().precision(), ctx);
+  if (!precision.ok()) return ReportError("grads", precision.status());
+  model::TigerFGModel net(cfg->model(), batch->size(), ctx, /*world_size=*/1, *precision);
   const ParamTable& table = net.table();
   Buffer params(DType::kF32, Shape{table.total_numel()});
   Status loaded = train::LoadWeights(FLAGS_weights, table, params.f32(), /*require_all=*/true);

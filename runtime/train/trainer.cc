@@ -160,7 +160,11 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     if (ec) return Status::Error(options.out_dir + ": cannot create: " + ec.message());
   }
 
-  model::TigerFGModel model(cfg.model(), local_batch, ctx, world);
+  StatusOr<config::Precision> precision =
+      model::ResolvePrecision(cfg.model(), tc.precision(), ctx);
+  if (!precision.ok()) return precision.status();
+  model::TigerFGModel model(cfg.model(), local_batch, ctx, world, *precision,
+                            tc.recompute_blocks());
   RankAgreement agree(*comm, ctx);
   profile::TraceWriter trace;
   if (!options.trace_path.empty()) {
