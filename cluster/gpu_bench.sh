@@ -57,13 +57,42 @@ PY
 )"
 rows+=("tiny train gpu(nccl) rc=$gpu_rc cpu rc=$cpu_rc: $compare")
 
-# 2. tigerfg bench on the GPU (FP32 path: every op's CUDA twin, no TF32).
-for b in "$batch" $((batch / 2)); do  # half the batch if the full one does not fit
-  "$bin" bench --config "$config" --batch "$b" --steps 5 --warmup 2 --set train.device=cuda \
-    --out "$results/bench_tigerfg_$b.json" >"$results/bench_tigerfg_$b.log" 2>&1
-  rc=$?
-  rows+=("tigerfg bench $config batch $b fp32 rc=$rc: $(tail -n 1 "$results/bench_tigerfg_$b.log" | cut -c1-300)")
-  [ $rc -eq 0 ] && break
+# 1b. The same in BF16 on the GPU (no reference curve of its own: it must follow FP32's within
+# bf16 accuracy).
+"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu_bf16" \
+  --set train.device=cuda,dist.backend=nccl,train.precision=BF16 >"$results/tiny_gpu_bf16.log" 2>&1
+bf16_rc=$?
+compare="$(python3 - "$results" <<'PY' 2>&1
+import json, sys
+r = sys.argv[1]
+def losses(run):
+    return [json.loads(l)["loss"] for l in open(f"{r}/{run}/metrics.jsonl")]
+g, c = losses("tiny_gpu_bf16"), losses("tiny_cpu")
+n = min(len(g), len(c))
+worst = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(g[:n], c[:n]))
+print(f"steps {len(g)}/{len(c)}  gpu bf16 loss {g[0]:.4f}->{g[-1]:.4f}  cpu fp32 {c[0]:.4f}->{c[-1]:.4f}"
+      f"  max rel diff {worst:.2e}")
+PY
+)"
+rows+=("tiny train gpu bf16 rc=$bf16_rc: $compare")
+
+# 2. tigerfg bench on the GPU: BF16 (the product path) and FP32 (exact fp32, for comparison).
+summary() {  # one bench JSON -> a short line
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.1f samples/s, step %.1f ms, %.1f TFLOP/s, MFU %.3f, peak %.1f GiB, activations %.1f GiB; fwd %.1f bwd %.1f loss %.1f opt %.1f ms" % (r["samples_per_s"], 1e3*r["step_s_median"], r["model_tflops"], r["mfu"], r["peak_mem_gib"], r["activation_bytes"]/2**30, 1e3*r["forward_s_median"], 1e3*r["backward_s_median"], 1e3*r["loss_s_median"], 1e3*r["optimizer_s_median"]))' "$1" 2>&1
+}
+for precision in BF16 FP32; do
+  for b in "$batch" $((batch / 2)); do  # half the batch if the full one does not fit
+    out="$results/bench_tigerfg_${precision}_$b"
+    "$bin" bench --config "$config" --batch "$b" --steps 10 --warmup 3 \
+      --set train.device=cuda,train.precision=$precision --out "$out.json" --trace "$out.trace.json" \
+      >"$out.log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+      rows+=("tigerfg bench $config batch $b $precision: $(summary "$out.json")")
+      break
+    fi
+    rows+=("tigerfg bench $config batch $b $precision rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)")
+  done
 done
 
 # 3. The specification's bench under PyTorch (bf16 autocast), eager and optionally compiled.

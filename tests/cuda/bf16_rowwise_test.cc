@@ -19,70 +19,12 @@ namespace tigerfg {
 namespace {
 
 using cuda_testing::Cpu;
+using cuda_testing::ExpectMatchTyped;
 using cuda_testing::Gpu;
-using cuda_testing::Same;
-using cuda_testing::ToHost;
-using cuda_testing::Twin;
+using cuda_testing::OutputOf;
+using cuda_testing::RandomOf;
 
 constexpr DType kTypes[] = {DType::kF32, DType::kBF16};
-
-// N(0, stddev^2) values (plus `shift`) in `dtype`, the same on both sides.
-Twin RandomOf(DType dtype, Shape shape, Rng& rng, float stddev = 1.0f, float shift = 0.0f) {
-  Buffer values = testing::RandomBuffer(shape, rng, stddev);
-  Buffer b(dtype, shape);
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    const float v = values.f32()[i] + shift;
-    if (dtype == DType::kF32) {
-      b.f32()[i] = v;
-    } else {
-      b.tensor().bf16()[i] = FloatToBF16(v);
-    }
-  }
-  return Same(b);
-}
-
-// An output in `dtype`: zeros on the host, NaN on the device (unwritten elements fail).
-Twin OutputOf(DType dtype, Shape shape) {
-  Buffer nan(dtype, shape);
-  for (int64_t i = 0; i < nan.numel(); ++i) {
-    if (dtype == DType::kF32) {
-      nan.f32()[i] = std::numeric_limits<float>::quiet_NaN();
-    } else {
-      nan.tensor().bf16()[i] = kBF16CanonicalNaN;
-    }
-  }
-  Twin t = Same(nan);
-  std::memset(t.host.data(), 0, t.host.nbytes());
-  return t;
-}
-
-float ValueAt(const Buffer& b, int64_t i) {
-  return b.dtype() == DType::kF32 ? b.f32()[i] : BF16ToFloat(b.tensor().bf16()[i]);
-}
-
-// Device result vs host result as floats: relative L2 error within 1e-2 for a BF16 tensor,
-// 1e-5 for an F32 one, and every device element finite where the host one is.
-void ExpectMatchTyped(const Twin& t, const std::string& name) {
-  const double rtol = t.host.dtype() == DType::kBF16 ? 1e-2 : 1e-5;
-  const Buffer got = ToHost(t.dev);
-  double diff = 0, ref = 0;
-  int64_t unwritten = 0;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    const double g = ValueAt(got, i), want = ValueAt(t.host, i);
-    if (std::isfinite(want) && !std::isfinite(g)) {
-      ++unwritten;
-      continue;
-    }
-    diff += (g - want) * (g - want);
-    ref += want * want;
-  }
-  const std::string what = name + " (" + DTypeName(t.host.dtype()) + ")";
-  EXPECT_EQ(unwritten, 0) << what << ": " << unwritten << " of " << got.numel()
-                          << " elements not finite on the GPU";
-  ASSERT_GT(ref, 0) << what << ": the reference is all zeros";
-  const double err = std::sqrt(diff / ref);
-  EXPECT_LE(err, rtol) << what << ": relative L2 error " << err << " over " << got.numel();
-}
 
 std::string Types(std::initializer_list<std::pair<const char*, DType>> named) {
   std::string s;
