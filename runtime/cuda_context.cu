@@ -1,6 +1,8 @@
 // runtime/cuda_context.cu — CUDA contexts: device selection, stream, cuBLASLt handle, workspace.
 #include <glog/logging.h>
 
+#include <cstdint>
+
 #include "runtime/context.h"
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_context.h"
@@ -43,6 +45,13 @@ Context Context::Cuda(int device_index) {
   CUBLAS_CHECK(cublasLtCreate(&handles->lt));
   CUDA_CHECK(cudaMalloc(&handles->workspace, kLtWorkspaceBytes));
   handles->workspace_bytes = kLtWorkspaceBytes;
+  // Ops take short-lived scratch from the stream-ordered pool (cudaMallocAsync). By default the
+  // pool returns its memory to the driver at every synchronisation, so each training step would
+  // allocate afresh; keeping it makes every step after the first allocation-free.
+  cudaMemPool_t pool = nullptr;
+  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device_index));
+  uint64_t keep = UINT64_MAX;
+  CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
   ctx.cuda_ = std::move(handles);
   return ctx;
 }
