@@ -40,9 +40,7 @@ void BlockActs::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t
 void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads,
                         int ratio, DType act) {
   const int64_t n = batch * seq;
-  arena->Plan(&branch, Shape{n, dim});
   arena->Plan(&d_a, Shape{n, dim}, act);
-  arena->Plan(&d_b, Shape{n, dim});
   arena->Plan(&d_qkv, Shape{n, 3 * dim}, act);
   arena->Plan(&d_hidden, Shape{n, ratio * dim}, act);
   if (act == DType::kBF16) {
@@ -78,15 +76,12 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
     ops::SelfAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.probs,
                               a.qkv.View(Shape{b, S, 3 * dim}), key_valid, heads_);
   }
-  ops::LinearForward(ctx, s.branch, a.attn_out, GemmWeight(proj_), proj_.b);
-  ops::Copy(ctx, a.mid, x_in);
-  ops::AddInPlace(ctx, a.mid, s.branch);
+  // The residual adds ride on the GEMMs (beta = 1): mid = x_in + proj(attn).
+  ops::LinearForwardAdd(ctx, a.mid, a.attn_out, GemmWeight(proj_), proj_.b, x_in);
   ops::LayerNormForward(ctx, a.ln2_out, a.ln2_mean, a.ln2_rstd, a.mid, ln2_.w, ln2_.b, kLnEps);
   ops::LinearForward(ctx, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
   ops::GeluForward(ctx, a.gelu_out, a.fc1_out);
-  ops::LinearForward(ctx, s.branch, a.gelu_out, GemmWeight(fc2_), fc2_.b);
-  ops::Copy(ctx, x_out, a.mid);
-  ops::AddInPlace(ctx, x_out, s.branch);
+  ops::LinearForwardAdd(ctx, x_out, a.gelu_out, GemmWeight(fc2_), fc2_.b, a.mid);
 }
 
 void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_in,
@@ -105,9 +100,9 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
                       GemmWeight(fc2_));
   ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
   ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
-  ops::LayerNormBackward(ctx, s.d_b, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean,
-                         a.ln2_rstd);
-  ops::AddInPlace(ctx, dx, s.d_b);
+  // The LayerNorms' input gradients add straight into the residual stream's.
+  ops::LayerNormBackward(ctx, dx, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean, a.ln2_rstd,
+                         /*accumulate_dx=*/true);
   // Attention branch: afterwards d(x_in).
   ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, stream_grad(), a.attn_out, GemmWeight(proj_));
   if (bf16_) {
@@ -127,8 +122,8 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
   // exactly zero, and what backward computed there is rounding noise that Adam's m / sqrt(v)
   // would turn into lr-sized steps (and into differences between world sizes). Write the zero.
   ops::Zero(ctx, qkv_.db.Slice(dim, 2 * dim));
-  ops::LayerNormBackward(ctx, s.d_b, ln1_.dw, ln1_.db, s.d_a, x_in, ln1_.w, a.ln1_mean, a.ln1_rstd);
-  ops::AddInPlace(ctx, dx, s.d_b);
+  ops::LayerNormBackward(ctx, dx, ln1_.dw, ln1_.db, s.d_a, x_in, ln1_.w, a.ln1_mean, a.ln1_rstd,
+                         /*accumulate_dx=*/true);
 }
 
 }  // namespace tigerfg::model

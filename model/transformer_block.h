@@ -27,11 +27,10 @@ struct BlockActs {
             DType act);
 };
 
-// Scratch shared by all blocks of one tower: the forward's branch output and the backward's
-// activation gradients, none of which outlives one block's call.
+// Scratch shared by all blocks of one tower: the backward's activation gradients, none of which
+// outlives one block's call.
 struct BlockScratch {
-  Tensor branch;      // [B·S, D]
-  Tensor d_a, d_b;    // [B·S, D] (act), [B·S, D]
+  Tensor d_a;         // [B·S, D] (act)
   Tensor d_qkv;       // [B·S, 3D] (act)
   Tensor d_hidden;    // [B·S, ratio·D] (act)
   Tensor d_stream16;  // [B·S, D] BF16 mode: the residual gradient as a GEMM input

@@ -14,9 +14,10 @@ namespace tigerfg::ops {
 void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
                       const Tensor& gamma, const Tensor& beta, float eps);
 
-// dx[N, C] is written (=); dgamma[C] and dbeta[C] accumulate (+=).
+// dx[N, C] is written (=), or added to (+=) with accumulate_dx (a residual stream's gradient
+// takes the branch's without another pass); dgamma[C] and dbeta[C] accumulate (+=).
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                       const Tensor& rstd);
+                       const Tensor& rstd, bool accumulate_dx = false);
 
 }  // namespace tigerfg::ops

@@ -52,7 +52,7 @@ void LayerNormForwardRows(OutT* py, float* pm, float* pr, const float* px, const
 
 // dx[N, C] (float or bf16) from dout[N, C] (float or bf16); per-thread dgamma/dbeta partials
 // into partials[threads, 2C].
-template <typename DxT, typename DoutT>
+template <bool kAccumulate, typename DxT, typename DoutT>
 void LayerNormBackwardRows(DxT* pdx, double* partials, int threads, const DoutT* pd,
                            const float* px, const float* pg, const float* pm, const float* pr,
                            int64_t N, int64_t C) {
@@ -85,7 +85,8 @@ void LayerNormBackwardRows(DxT* pdx, double* partials, int threads, const DoutT*
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
         const float xhat = (xr[c] - m) * r;
-        StoreFromFloat(dxr, c, r * (LoadAsFloat(dr, c) * pg[c] - a - xhat * b));
+        const float v = r * (LoadAsFloat(dr, c) * pg[c] - a - xhat * b);
+        StoreFromFloat(dxr, c, kAccumulate ? LoadAsFloat(dxr, c) + v : v);
       }
     }
   }
@@ -115,8 +116,9 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
 
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                       const Tensor& rstd) {
-  TIGERFG_CUDA_DISPATCH(LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd));
+                       const Tensor& rstd, bool accumulate_dx) {
+  TIGERFG_CUDA_DISPATCH(
+      LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx));
   CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
   const int64_t C = gamma.dim(0);
   CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
@@ -138,9 +140,15 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
   double* partials = partial.data();
   VisitFloatDType(dx.dtype(), "layernorm", "dx", [&](auto dx_type) {
     VisitFloatDType(dout.dtype(), "layernorm", "dout", [&](auto dout_type) {
-      LayerNormBackwardRows(ElementsOf<decltype(dx_type)>(dx), partials, threads,
-                            ElementsOf<decltype(dout_type)>(dout), x.f32(), gamma.f32(), mean.f32(),
-                            rstd.f32(), N, C);
+      auto* pdx = ElementsOf<decltype(dx_type)>(dx);
+      const auto* pd = ElementsOf<decltype(dout_type)>(dout);
+      if (accumulate_dx) {
+        LayerNormBackwardRows<true>(pdx, partials, threads, pd, x.f32(), gamma.f32(), mean.f32(),
+                                    rstd.f32(), N, C);
+      } else {
+        LayerNormBackwardRows<false>(pdx, partials, threads, pd, x.f32(), gamma.f32(), mean.f32(),
+                                     rstd.f32(), N, C);
+      }
     });
   });
   float* pdg = dgamma.f32();

@@ -83,6 +83,47 @@ void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, px, I, pw, I, beta, y, O);
 }
 
+void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
+                      const Tensor& bias, const Tensor& residual) {
+  TIGERFG_CUDA_DISPATCH(LinearForwardAdd(ctx, out, x, w, bias, residual));
+  CHECK(residual.shape() == out.shape())
+      << "linear: residual " << residual.shape().ToString() << " vs out " << out.shape().ToString();
+  if (IsBF16(x) || IsBF16(w)) {
+    const StagedF32 xs(x), ws(w);
+    LinearForwardAdd(ctx, out, xs.get(), ws.get(), bias, residual);
+    return;
+  }
+  CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
+  const int64_t O = w.dim(0), I = w.dim(1);
+  const int64_t N = Rows(x, I);
+  CHECK_EQ(Rows(out, O), N) << "linear: out " << out.shape().ToString() << " for x "
+                            << x.shape().ToString() << " and w " << w.shape().ToString();
+  float* y = out.f32();
+  const float* r = residual.f32();
+  const float* b = nullptr;
+  if (bias.defined()) {
+    CHECK(bias.ndim() == 1 && bias.dim(0) == O)
+        << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
+    b = bias.f32();
+  }
+  if (N == 0 || O == 0) return;
+    // Seed out with residual + bias, then accumulate the product onto it (beta = 1).
+#pragma omp parallel for if (N * O > (1 << 15))
+  for (int64_t n = 0; n < N; ++n) {
+    float* yr = y + n * O;
+    const float* rr = r + n * O;
+    if (b == nullptr) {
+      if (yr != rr) std::copy(rr, rr + O, yr);
+    } else {
+#pragma omp simd
+      for (int64_t o = 0; o < O; ++o) yr[o] = rr[o] + b[o];
+    }
+  }
+  if (I == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, x.f32(), I, w.f32(), I, 1.0f,
+              y, O);
+}
+
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w) {
   TIGERFG_CUDA_DISPATCH(LinearBackward(ctx, dx, dw, dbias, dout, x, w));

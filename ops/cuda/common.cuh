@@ -91,7 +91,8 @@ class Scratch {
 // Row-major C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C (+ bias[N] on every row),
 // fp32 accumulation. A is [M, K] (lda >= K), or [K, M] when trans_a; B is [K, N] (ldb >= N), or
 // [N, K] when trans_b. With batch > 1 the matrices of batch i start i · stride_x elements further.
-// C is not read when beta == 0. bias (F32) only with beta == 0.
+// C is not read when beta == 0; with C_in set, the beta term reads C_in (C's layout and type; it
+// may be C itself) and C is only written. bias (F32) is added to every row of the result.
 // Types: A and B are both `ab_type` (F32 or BF16), C is `c_type` (F32 or BF16). F32 inputs use
 // plain fp32 math (no TF32) unless the context's CudaHandles::allow_tf32 is set.
 struct GemmArgs {
@@ -108,6 +109,7 @@ struct GemmArgs {
   int64_t batch = 1;
   int64_t stride_a = 0, stride_b = 0, stride_c = 0;
   const float* bias = nullptr;
+  const void* C_in = nullptr;
   DType ab_type = DType::kF32;
   DType c_type = DType::kF32;
 };

@@ -14,6 +14,8 @@ namespace tigerfg::ops::cuda {
 // ---- linear.cu
 void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                    const Tensor& bias);
+void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
+                      const Tensor& bias, const Tensor& residual);
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w);
 
@@ -28,7 +30,7 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
                       const Tensor& gamma, const Tensor& beta, float eps);
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                       const Tensor& rstd);
+                       const Tensor& rstd, bool accumulate_dx);
 
 // ---- gelu.cu
 void GeluForward(const Context& ctx, Tensor out, const Tensor& x);

@@ -4,6 +4,7 @@
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -33,6 +34,7 @@ __global__ void NaiveGemmKernel(GemmArgs g) {
   const TA* A = static_cast<const TA*>(g.A);
   const TA* B = static_cast<const TA*>(g.B);
   TC* C = static_cast<TC*>(g.C);
+  const TC* C_in = static_cast<const TC*>(g.C_in);
   const int64_t total = g.batch * g.M * g.N;
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -48,7 +50,7 @@ __global__ void NaiveGemmKernel(GemmArgs g) {
     }
     const int64_t c = z * g.stride_c + i * g.ldc + j;
     float value = g.alpha * acc;
-    if (g.beta != 0.0f) value += g.beta * LoadAsFloat(C, c);
+    if (g.beta != 0.0f) value += g.beta * LoadAsFloat(g.C_in != nullptr ? C_in : C, c);
     if (g.bias != nullptr) value += g.bias[j];
     StoreFloat(C, c, value);
   }
@@ -197,26 +199,28 @@ std::map<PlanKey, std::unique_ptr<Plan>>& Plans() {
 bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, bool use_bias) {
   CudaHandles* h = ctx.cuda();
   const size_t ab_bytes = DTypeSize(g.ab_type), c_bytes = DTypeSize(g.c_type);
-  PlanKey key{h->device,
-              g.trans_a,
-              g.trans_b,
-              use_bias,
-              g.M,
-              g.N,
-              g.K,
-              g.lda,
-              g.ldb,
-              g.ldc,
-              g.batch,
-              g.stride_a,
-              g.stride_b,
-              g.stride_c,
-              static_cast<int>(g.ab_type),
-              static_cast<int>(g.c_type),
-              static_cast<int>(compute),
-              AlignmentBytes(g.B, g.batch, g.stride_b, ab_bytes),
-              AlignmentBytes(g.A, g.batch, g.stride_a, ab_bytes),
-              AlignmentBytes(g.C, g.batch, g.stride_c, c_bytes)};
+  PlanKey key{
+      h->device,
+      g.trans_a,
+      g.trans_b,
+      use_bias,
+      g.M,
+      g.N,
+      g.K,
+      g.lda,
+      g.ldb,
+      g.ldc,
+      g.batch,
+      g.stride_a,
+      g.stride_b,
+      g.stride_c,
+      static_cast<int>(g.ab_type),
+      static_cast<int>(g.c_type),
+      static_cast<int>(compute),
+      AlignmentBytes(g.B, g.batch, g.stride_b, ab_bytes),
+      AlignmentBytes(g.A, g.batch, g.stride_a, ab_bytes),
+      std::min(AlignmentBytes(g.C, g.batch, g.stride_c, c_bytes),
+               AlignmentBytes(g.C_in != nullptr ? g.C_in : g.C, g.batch, g.stride_c, c_bytes))};
   std::lock_guard<std::mutex> lock(plans_mutex);
   auto& slot = Plans()[key];
   if (slot == nullptr) slot = MakePlan(ctx, g, key);
@@ -226,7 +230,8 @@ bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, b
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias,
                                                 sizeof(g.bias)));
   }
-  CUBLAS_CHECK(cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, g.C,
+  const void* c_in = g.C_in != nullptr ? g.C_in : g.C;
+  CUBLAS_CHECK(cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, c_in,
                               plan.c, g.C, plan.c, &plan.algo, h->workspace, h->workspace_bytes,
                               h->stream));
   return true;
@@ -262,7 +267,6 @@ void AddBiasRows(const Context& ctx, const GemmArgs& g) {
 
 void Gemm(const Context& ctx, const GemmArgs& g) {
   CHECK(g.M >= 0 && g.N >= 0 && g.K >= 0 && g.batch >= 1) << "gemm: bad sizes";
-  CHECK(g.bias == nullptr || g.beta == 0.0f) << "gemm: bias needs beta == 0";
   CHECK((g.ab_type == DType::kF32 || g.ab_type == DType::kBF16) &&
         (g.c_type == DType::kF32 || g.c_type == DType::kBF16))
       << "gemm: inputs " << DTypeName(g.ab_type) << ", output " << DTypeName(g.c_type);

@@ -39,7 +39,7 @@ __global__ void LayerNormForwardKernel(OutT* out, float* mean, float* rstd, cons
 template <typename DxT, typename DoutT>
 __global__ void LayerNormBackwardKernel(DxT* dx, const DoutT* dout, const float* x,
                                         const float* gamma, const float* mean, const float* rstd,
-                                        int64_t C) {
+                                        int64_t C, bool accumulate) {
   __shared__ double shared[32];
   const int64_t n = blockIdx.x;
   const float* xr = x + n * C;
@@ -57,7 +57,8 @@ __global__ void LayerNormBackwardKernel(DxT* dx, const DoutT* dout, const float*
   const float b = static_cast<float>(BlockSum(sum_gx, shared) / C);
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
     const float xhat = (xr[c] - m) * r;
-    dxr[c] = FromFloat<DxT>(r * (ToFloat(dr[c]) * gamma[c] - a - xhat * b));
+    const float v = r * (ToFloat(dr[c]) * gamma[c] - a - xhat * b);
+    dxr[c] = FromFloat<DxT>(accumulate ? ToFloat(dxr[c]) + v : v);
   }
 }
 
@@ -103,7 +104,7 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
 
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                       const Tensor& rstd) {
+                       const Tensor& rstd, bool accumulate_dx) {
   CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
   const int64_t C = gamma.dim(0);
   CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
@@ -120,7 +121,8 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
     const DoutT* pd = ElementsOf<DoutT>(dout);
     VisitFloatDType(dx.dtype(), "layernorm", "dx", [&](auto dx_type) {
       LayerNormBackwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
-          ElementsOf<decltype(dx_type)>(dx), pd, x.f32(), gamma.f32(), mean.f32(), rstd.f32(), C);
+          ElementsOf<decltype(dx_type)>(dx), pd, x.f32(), gamma.f32(), mean.f32(), rstd.f32(), C,
+          accumulate_dx);
       CUDA_CHECK_LAUNCH();
     });
     AccumulateColumnSums(ctx, DoutTimesXhat<DoutT>{pd, x.f32(), mean.f32(), rstd.f32(), C}, N, C,
