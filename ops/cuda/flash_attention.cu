@@ -5,6 +5,8 @@
 #include <cuda_bf16.h>
 
 #include <cmath>
+#include <cstdint>
+#include <initializer_list>
 
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
@@ -50,11 +52,30 @@ __device__ inline uint32_t Load2(const bf16* row, int c) {
 template <int kDp>
 using Tile = bf16[kTile][kDp + 8];
 
+// kTile rows of `row_elems`-strided bf16 rows starting at `first` (row r at first + r · stride)
+// into `tile` with 16-byte copies: the head fills the padded width exactly (d == kDp), and rows
+// and `first` are 16-byte aligned (checked on the host). Rows past `valid_rows` are zeros.
+template <int kDp>
+__device__ void LoadTileVec(Tile<kDp>& tile, const bf16* first, int64_t row_elems, int valid_rows) {
+  constexpr int kChunks = kDp / 8;  // 8 bf16 = 16 bytes
+  for (int idx = threadIdx.x; idx < kTile * kChunks; idx += kBlockThreads) {
+    const int r = idx / kChunks, c = (idx % kChunks) * 8;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (r < valid_rows) v = *reinterpret_cast<const uint4*>(first + r * row_elems + c);
+    *reinterpret_cast<uint4*>(&tile[r][c]) = v;
+  }
+}
+
 // Rows [row0, row0 + kTile) of one of q/k/v (which = 0/1/2) of head h into `tile`, zeros past the
 // sequence or the head dimension.
 template <int kDp>
 __device__ void LoadTile(Tile<kDp>& tile, const bf16* qkv, int64_t b, int which, int h, int row0,
-                         int S, int D, int d) {
+                         int S, int D, int d, bool vec) {
+  if (vec) {
+    LoadTileVec<kDp>(tile, qkv + ((b * S + row0) * 3 + which) * static_cast<int64_t>(D) + h * d,
+                     3 * static_cast<int64_t>(D), S - row0);
+    return;
+  }
   for (int idx = threadIdx.x; idx < kTile * kDp; idx += kBlockThreads) {
     const int r = idx / kDp, c = idx % kDp;
     const int s = row0 + r;
@@ -67,7 +88,11 @@ __device__ void LoadTile(Tile<kDp>& tile, const bf16* qkv, int64_t b, int which,
 // Rows of a [B, S, D] tensor (dout, out) for head h, like LoadTile.
 template <int kDp>
 __device__ void LoadTokens(Tile<kDp>& tile, const bf16* x, int64_t b, int h, int row0, int S, int D,
-                           int d) {
+                           int d, bool vec) {
+  if (vec) {
+    LoadTileVec<kDp>(tile, x + (b * S + row0) * static_cast<int64_t>(D) + h * d, D, S - row0);
+    return;
+  }
   for (int idx = threadIdx.x; idx < kTile * kDp; idx += kBlockThreads) {
     const int r = idx / kDp, c = idx % kDp;
     const int s = row0 + r;
@@ -149,7 +174,7 @@ __device__ inline float RowGroupMax(float v) {
 template <int kDp>
 __global__ void __launch_bounds__(kBlockThreads)
     FlashForwardKernel(const bf16* qkv, bf16* out, float* lse, const uint8_t* key_valid, int S,
-                       int D, int H, int d, float scale_log2) {
+                       int D, int H, int d, float scale_log2, bool vec) {
   __shared__ __align__(16) Tile<kDp> sq, sk, sv;
   __shared__ bool key_ok[kTile];
   const int64_t b = blockIdx.y / H;
@@ -157,7 +182,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   const int q0 = blockIdx.x * kTile;
   const int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
 
-  LoadTile<kDp>(sq, qkv, b, 0, h, q0, S, D, d);
+  LoadTile<kDp>(sq, qkv, b, 0, h, q0, S, D, d, vec);
   __syncthreads();
   uint32_t qf[kDp / 16][4];
   LoadRowFragments<kDp>(qf, sq, warp * 16);
@@ -167,8 +192,8 @@ __global__ void __launch_bounds__(kBlockThreads)
   float l[2] = {0.0f, 0.0f};            // running sum of exp2(score - m)
   for (int k0 = 0; k0 < S; k0 += kTile) {
     __syncthreads();  // the previous tile is no longer read
-    LoadTile<kDp>(sk, qkv, b, 1, h, k0, S, D, d);
-    LoadTile<kDp>(sv, qkv, b, 2, h, k0, S, D, d);
+    LoadTile<kDp>(sk, qkv, b, 1, h, k0, S, D, d, vec);
+    LoadTile<kDp>(sv, qkv, b, 2, h, k0, S, D, d, vec);
     LoadKeyMask(key_ok, key_valid, b, k0, S);
     __syncthreads();
     float s[8][4];
@@ -258,7 +283,7 @@ template <int kDp>
 __global__ void __launch_bounds__(kBlockThreads)
     FlashBackwardKernel(const bf16* qkv, const bf16* dout, const float* lse, const float* delta,
                         const uint8_t* key_valid, float* dq_acc, bf16* dqkv, int S, int D, int H,
-                        int d, float scale) {
+                        int d, float scale, bool vec) {
   __shared__ __align__(16) Tile<kDp> sk, sv, sq, sdo;
   __shared__ __align__(16) bf16 sds[kTile][kTile + 8];  // dS^T [key][query]
   __shared__ float s_lse[kTile], s_delta[kTile];
@@ -272,8 +297,8 @@ __global__ void __launch_bounds__(kBlockThreads)
   const float* lse_bh = lse + (b * H + h) * static_cast<int64_t>(S);
   const float* delta_bh = delta + (b * H + h) * static_cast<int64_t>(S);
 
-  LoadTile<kDp>(sk, qkv, b, 1, h, k0, S, D, d);
-  LoadTile<kDp>(sv, qkv, b, 2, h, k0, S, D, d);
+  LoadTile<kDp>(sk, qkv, b, 1, h, k0, S, D, d, vec);
+  LoadTile<kDp>(sv, qkv, b, 2, h, k0, S, D, d, vec);
   LoadKeyMask(key_ok, key_valid, b, k0, S);
   __syncthreads();
   uint32_t kf[kDp / 16][4], vf[kDp / 16][4];
@@ -284,8 +309,8 @@ __global__ void __launch_bounds__(kBlockThreads)
   float dk[kDp / 8][4] = {}, dv[kDp / 8][4] = {};
   for (int q0 = 0; q0 < S; q0 += kTile) {
     __syncthreads();  // the previous query tile and dS^T are no longer read
-    LoadTile<kDp>(sq, qkv, b, 0, h, q0, S, D, d);
-    LoadTokens<kDp>(sdo, dout, b, h, q0, S, D, d);
+    LoadTile<kDp>(sq, qkv, b, 0, h, q0, S, D, d, vec);
+    LoadTokens<kDp>(sdo, dout, b, h, q0, S, D, d, vec);
     for (int i = threadIdx.x; i < kTile; i += kBlockThreads) {
       const int q = q0 + i;
       const float row_lse = q < S ? lse_bh[q] : -INFINITY;
@@ -406,13 +431,22 @@ const uint8_t* MaskPointer(const Tensor& key_valid) {
   return key_valid.defined() ? static_cast<const uint8_t*>(key_valid.data()) : nullptr;
 }
 
+// Whether the kernels may copy tiles in 16-byte pieces (see LoadTileVec).
+bool Vectorizable(const Dims& n, int kDp, std::initializer_list<const void*> pointers) {
+  if (n.d != kDp || n.D % 8 != 0) return false;
+  for (const void* p : pointers) {
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+  }
+  return true;
+}
+
 template <int kDp>
 void LaunchForward(const Context& ctx, const Dims& n, const bf16* qkv, bf16* out, float* lse,
                    const uint8_t* valid) {
   const dim3 grid((n.S + kTile - 1) / kTile, n.B * n.H);
   const float scale_log2 = kLog2e / std::sqrt(static_cast<float>(n.d));
-  FlashForwardKernel<kDp><<<grid, kBlockThreads, 0, Stream(ctx)>>>(qkv, out, lse, valid, n.S, n.D,
-                                                                   n.H, n.d, scale_log2);
+  FlashForwardKernel<kDp><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+      qkv, out, lse, valid, n.S, n.D, n.H, n.d, scale_log2, Vectorizable(n, kDp, {qkv}));
   CUDA_CHECK_LAUNCH();
 }
 
@@ -423,7 +457,8 @@ void LaunchBackward(const Context& ctx, const Dims& n, const bf16* qkv, const bf
   const dim3 grid((n.S + kTile - 1) / kTile, n.B * n.H);
   const float scale = 1.0f / std::sqrt(static_cast<float>(n.d));
   FlashBackwardKernel<kDp><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
-      qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale);
+      qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale,
+      Vectorizable(n, kDp, {qkv, dout}));
   CUDA_CHECK_LAUNCH();
 }
 
