@@ -95,6 +95,33 @@ for precision in BF16 FP32; do
   done
 done
 
+# 2b. Where the BF16 step's GPU time goes, kernel by kernel, when Nsight Systems is installed.
+if command -v nsys >/dev/null 2>&1; then
+  timeout 240 nsys profile -t cuda,nvtx -f true -o "$results/bench_nsys" "$bin" bench \
+    --config "$config" --batch "$batch" --steps 3 --warmup 2 \
+    --set train.device=cuda,train.precision=BF16 >"$results/bench_nsys.log" 2>&1
+  for report in cuda_gpu_kern_sum gpukernsum; do
+    if nsys stats --report "$report" --format csv "$results/bench_nsys.nsys-rep" \
+        >"$results/kernels.csv" 2>/dev/null && [ -s "$results/kernels.csv" ]; then
+      rows+=("nsys: top kernels of 5 BF16 steps (time %, total ns, count, name):")
+      while IFS= read -r line; do rows+=("  $line"); done < <(python3 - "$results/kernels.csv" <<'PY'
+import csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if r]
+head = next(i for i, r in enumerate(rows) if r and r[0].startswith("Time"))
+keys = rows[head]
+for r in rows[head + 1:head + 16]:
+    d = dict(zip(keys, r))
+    print(d.get("Time (%)", "?"), d.get("Total Time (ns)", "?"), d.get("Instances", "?"),
+          d.get("Name", "?")[:110])
+PY
+)
+      break
+    fi
+  done
+else
+  rows+=("nsys: not installed here, no kernel breakdown")
+fi
+
 # 3. The specification's bench under PyTorch (bf16 autocast), eager and optionally compiled.
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   preset=$(basename "$config" .prototxt)
