@@ -125,6 +125,7 @@ struct TigerFGModel::Impl {
   // Serving inputs padded to b rows (allocated on first use).
   Buffer query_stage, item_stage;
   bool srd_pending = false;
+  bool tf32_before = false;  // the context's TF32 switch before this model set it
 };
 
 TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
@@ -142,6 +143,9 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
     m.params16 = DeviceStorage(m.ctx, DType::kBF16, Shape{m.table.total_numel()});
     mirror = static_cast<uint16_t*>(m.params16.data());
   }
+  // The context's TF32 switch follows this model while it lives (restored by the destructor), so
+  // that ops run on the same context afterwards get exact fp32 again.
+  m.tf32_before = Tf32Allowed(m.ctx);
   AllowTf32(m.ctx, precision == config::BF16);
   m.arena.set_recompute_blocks(recompute_blocks);
   const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
@@ -181,7 +185,7 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   }
 }
 
-TigerFGModel::~TigerFGModel() = default;
+TigerFGModel::~TigerFGModel() { AllowTf32(impl_->ctx, impl_->tf32_before); }
 
 const ParamTable& TigerFGModel::table() const { return impl_->table; }
 const config::ModelConfig& TigerFGModel::config() const { return impl_->cfg; }

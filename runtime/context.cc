@@ -17,6 +17,8 @@ bool CudaAvailable() { return false; }
 void AllowTf32(const Context& ctx, bool) {
   CHECK(!ctx.is_cuda()) << "this tigerfg was built without the CUDA backend";
 }
+
+bool Tf32Allowed(const Context&) { return false; }
 #endif
 
 }  // namespace tigerfg

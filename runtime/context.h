@@ -31,8 +31,9 @@ class Context {
 // True when this build has the CUDA backend and a GPU is visible.
 bool CudaAvailable();
 
-// Lets the fp32 GEMMs of a CUDA context use TF32 tensor cores (the BF16 precision mode does; FP32
-// mode keeps exact fp32). A no-op on a CPU context.
+// Lets the fp32 GEMMs of a CUDA context use TF32 tensor cores (a BF16-mode model does while it
+// lives; FP32 mode keeps exact fp32). A no-op on a CPU context, where Tf32Allowed is false.
 void AllowTf32(const Context& ctx, bool allow);
+bool Tf32Allowed(const Context& ctx);
 
 }  // namespace tigerfg

@@ -28,6 +28,8 @@ void AllowTf32(const Context& ctx, bool allow) {
   if (ctx.is_cuda()) ctx.cuda()->allow_tf32 = allow;
 }
 
+bool Tf32Allowed(const Context& ctx) { return ctx.is_cuda() && ctx.cuda()->allow_tf32; }
+
 Context Context::Cuda(int device_index) {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);

@@ -143,6 +143,19 @@ TEST(CudaModel, NoTeacherStepMatchesCpu) { ExpectStepMatchesCpu("model.teacher=n
 
 TEST(CudaModel, NoGroundingStepMatchesCpu) { ExpectStepMatchesCpu("model.ground_layers=0", 3); }
 
+// A BF16 model lets the context's fp32 GEMMs use TF32 while it lives, and only then: op tests
+// that run on the same context afterwards need exact fp32.
+TEST(CudaModelBf16, Tf32OnlyWhileABf16ModelLives) {
+  TIGERFG_REQUIRE_GPU();
+  const config::ModelConfig cfg = testing::TinyModel();
+  ASSERT_FALSE(Tf32Allowed(Gpu()));
+  {
+    TigerFGModel model(cfg, kBatch, Gpu(), /*world_size=*/1, config::BF16);
+    EXPECT_TRUE(Tf32Allowed(Gpu()));
+  }
+  EXPECT_FALSE(Tf32Allowed(Gpu()));
+}
+
 // The fused attention takes heads of at most 64 channels: BF16 on CUDA says so up front.
 TEST(CudaModelBf16, HeadDimensionOver64IsAClearError) {
   TIGERFG_REQUIRE_GPU();
