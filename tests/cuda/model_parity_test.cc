@@ -188,10 +188,10 @@ std::string TorchPython() {
 
 // tests/reference/parity_test.cc's check on the GPU model: the spec (float64, on the CPU) against
 // the CUDA model's losses, embeddings and gradients for the spec's own weights and batch.
-TEST(CudaModel, MatchesSpec) {
-  TIGERFG_REQUIRE_GPU();
+// One Step on the GPU against the spec's float64 losses, embeddings and gradients.
+void ExpectGpuMatchesSpec(const Tolerances& tol) {
   const std::string python = TorchPython();
-  if (python.empty()) GTEST_SKIP() << "no python3 with torch";
+  ASSERT_FALSE(python.empty());
   const config::ModelConfig cfg = testing::TinyModel();
   testing::ScratchDir dir("cuda_parity");
   const std::string config_json = dir.File("config.json"), weights = dir.File("weights.st"),
@@ -232,18 +232,18 @@ TEST(CudaModel, MatchesSpec) {
   const Status valid = ValidateBatch(cfg, batch);
   ASSERT_TRUE(valid.ok()) << valid.message();
 
-  const StepResult gpu = RunStep(Gpu(), cfg, params, batch);
+  const StepResult gpu = RunStep(Gpu(), cfg, params, batch, tol.precision);
   auto ref_loss = [&](const std::string& name) { return g->tensors.at("loss/" + name).f32()[0]; };
-  ExpectLossNear("total", gpu.terms.total, ref_loss("total"), 1e-5);
-  ExpectLossNear("contrastive", gpu.terms.contrastive, ref_loss("contrastive"), 1e-5);
+  ExpectLossNear("total", gpu.terms.total, ref_loss("total"), tol.loss);
+  ExpectLossNear("contrastive", gpu.terms.contrastive, ref_loss("contrastive"), tol.loss);
   ASSERT_EQ(gpu.terms.has_srd, g->Has("loss/srd"));
   ASSERT_EQ(gpu.terms.has_sdd, g->Has("loss/sdd"));
-  if (gpu.terms.has_srd) ExpectLossNear("srd", gpu.terms.srd, ref_loss("srd"), 1e-5);
-  if (gpu.terms.has_sdd) ExpectLossNear("sdd", gpu.terms.sdd, ref_loss("sdd"), 1e-5);
+  if (gpu.terms.has_srd) ExpectLossNear("srd", gpu.terms.srd, ref_loss("srd"), tol.loss);
+  if (gpu.terms.has_sdd) ExpectLossNear("sdd", gpu.terms.sdd, ref_loss("sdd"), tol.loss);
   auto expect_output = [&](const std::string& name, const Buffer& ours) {
     ASSERT_TRUE(g->Has("out/" + name)) << name;
     const Buffer& ref = g->tensors.at("out/" + name);
-    ExpectOutputNear(name, ours, ref.f32(), ref.numel());
+    ExpectOutputNear(name, ours, ref.f32(), ref.numel(), tol.output);
   };
   expect_output("query_emb", gpu.query_emb);
   expect_output("item_emb", gpu.item_emb);
@@ -260,9 +260,22 @@ TEST(CudaModel, MatchesSpec) {
     ASSERT_EQ(ref.numel(), p.numel()) << p.name;
     const double err = DiffNorm(ours, ref.f32(), p.numel());
     const double ref_norm = Norm(ref.f32(), p.numel());
-    EXPECT_LE(err, 1e-4 * ref_norm + 1e-7)
+    EXPECT_LE(err, tol.grad * ref_norm + 1e-7)
         << p.name << ": |g - g_ref| " << err << ", |g_ref| " << ref_norm;
   }
+}
+
+TEST(CudaModel, MatchesSpec) {
+  TIGERFG_REQUIRE_GPU();
+  if (TorchPython().empty()) GTEST_SKIP() << "no python3 with torch";
+  ExpectGpuMatchesSpec(kFp32);
+}
+
+// The BF16 mode against the spec itself (not only against the CPU's BF16): issue #5's tolerances.
+TEST(CudaModelBf16, MatchesSpec) {
+  TIGERFG_REQUIRE_GPU();
+  if (TorchPython().empty()) GTEST_SKIP() << "no python3 with torch";
+  ExpectGpuMatchesSpec(kBf16);
 }
 
 // kSteps of Step + AdamW on one fixed synthetic batch (the loss must fall by memorising it); the
