@@ -48,6 +48,57 @@ void AccumulateColumnSums(float* dbias, const float* dout, int64_t rows, int64_t
 
 }  // namespace
 
+namespace {
+
+struct ForwardDims {
+  int64_t N, O, I;
+};
+
+ForwardDims CheckForward(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
+  const int64_t O = w.dim(0), I = w.dim(1);
+  const int64_t N = Rows(x, I);
+  CHECK_EQ(Rows(out, O), N) << "linear: out " << out.shape().ToString() << " for x "
+                            << x.shape().ToString() << " and w " << w.shape().ToString();
+  if (bias.defined()) {
+    CHECK(bias.ndim() == 1 && bias.dim(0) == O)
+        << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
+  }
+  return {N, O, I};
+}
+
+// y[N, O] = residual + bias + x · w^T, residual and bias optional (y may be residual): the rows
+// are seeded with what is added, then one SGEMM accumulates onto them (beta = 1): one pass over y.
+void ForwardRows(float* y, const float* x, const float* w, const float* bias, const float* residual,
+                 const ForwardDims& d) {
+  const auto [N, O, I] = d;
+  if (N == 0 || O == 0) return;
+  const bool seeded = bias != nullptr || residual != nullptr;
+  if (seeded) {
+#pragma omp parallel for if (N * O > (1 << 15))
+    for (int64_t n = 0; n < N; ++n) {
+      float* yr = y + n * O;
+      const float* rr = residual == nullptr ? nullptr : residual + n * O;
+      if (rr == nullptr) {
+        std::copy(bias, bias + O, yr);
+      } else if (bias == nullptr) {
+        if (yr != rr) std::copy(rr, rr + O, yr);
+      } else {
+#pragma omp simd
+        for (int64_t o = 0; o < O; ++o) yr[o] = rr[o] + bias[o];
+      }
+    }
+  }
+  if (I == 0) {
+    if (!seeded) std::fill(y, y + N * O, 0.0f);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, x, I, w, I,
+              seeded ? 1.0f : 0.0f, y, O);
+}
+
+}  // namespace
+
 void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                    const Tensor& bias) {
   TIGERFG_CUDA_DISPATCH(LinearForward(ctx, out, x, w, bias));
@@ -57,30 +108,8 @@ void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor
     o.WriteBack();
     return;
   }
-  CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
-  const int64_t O = w.dim(0), I = w.dim(1);
-  const int64_t N = Rows(x, I);
-  CHECK_EQ(Rows(out, O), N) << "linear: out " << out.shape().ToString() << " for x "
-                            << x.shape().ToString() << " and w " << w.shape().ToString();
-  float* y = out.f32();
-  const float* px = x.f32();
-  const float* pw = w.f32();
-  if (N == 0 || O == 0) return;
-  float beta = 0.0f;
-  if (bias.defined()) {
-    CHECK(bias.ndim() == 1 && bias.dim(0) == O)
-        << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
-    const float* b = bias.f32();
-    // Seed out with the bias so the GEMM adds onto it (beta = 1): one pass over out, not two.
-#pragma omp parallel for if (N * O > (1 << 15))
-    for (int64_t n = 0; n < N; ++n) std::copy(b, b + O, y + n * O);
-    beta = 1.0f;
-  }
-  if (I == 0) {
-    if (!bias.defined()) std::fill(y, y + N * O, 0.0f);
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, px, I, pw, I, beta, y, O);
+  const ForwardDims d = CheckForward(out, x, w, bias);
+  ForwardRows(out.f32(), x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, nullptr, d);
 }
 
 void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
@@ -93,35 +122,9 @@ void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Ten
     LinearForwardAdd(ctx, out, xs.get(), ws.get(), bias, residual);
     return;
   }
-  CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
-  const int64_t O = w.dim(0), I = w.dim(1);
-  const int64_t N = Rows(x, I);
-  CHECK_EQ(Rows(out, O), N) << "linear: out " << out.shape().ToString() << " for x "
-                            << x.shape().ToString() << " and w " << w.shape().ToString();
-  float* y = out.f32();
-  const float* r = residual.f32();
-  const float* b = nullptr;
-  if (bias.defined()) {
-    CHECK(bias.ndim() == 1 && bias.dim(0) == O)
-        << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
-    b = bias.f32();
-  }
-  if (N == 0 || O == 0) return;
-    // Seed out with residual + bias, then accumulate the product onto it (beta = 1).
-#pragma omp parallel for if (N * O > (1 << 15))
-  for (int64_t n = 0; n < N; ++n) {
-    float* yr = y + n * O;
-    const float* rr = r + n * O;
-    if (b == nullptr) {
-      if (yr != rr) std::copy(rr, rr + O, yr);
-    } else {
-#pragma omp simd
-      for (int64_t o = 0; o < O; ++o) yr[o] = rr[o] + b[o];
-    }
-  }
-  if (I == 0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, x.f32(), I, w.f32(), I, 1.0f,
-              y, O);
+  const ForwardDims d = CheckForward(out, x, w, bias);
+  ForwardRows(out.f32(), x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, residual.f32(),
+              d);
 }
 
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,

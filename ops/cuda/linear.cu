@@ -32,8 +32,10 @@ void CheckSameType(const Tensor& a, const char* a_name, const Tensor& b, const c
 
 }  // namespace
 
-void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
-                   const Tensor& bias) {
+namespace {
+
+// The forward GEMM out[N, O] = x[N, I] · w[O, I]^T + bias, arguments checked.
+GemmArgs ForwardGemm(Tensor out, const Tensor& x, const Tensor& w, const Tensor& bias) {
   CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
   const int64_t O = w.dim(0), I = w.dim(1);
   const int64_t N = RowsOf(x, I, "linear", "x");
@@ -59,39 +61,26 @@ void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor
   g.bias = bias.defined() ? bias.f32() : nullptr;
   g.ab_type = x.dtype();
   g.c_type = out.dtype();
-  Gemm(ctx, g);
+  return g;
+}
+
+}  // namespace
+
+void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
+                   const Tensor& bias) {
+  Gemm(ctx, ForwardGemm(out, x, w, bias));
 }
 
 void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                       const Tensor& bias, const Tensor& residual) {
-  CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
-  const int64_t O = w.dim(0), I = w.dim(1);
-  const int64_t N = RowsOf(x, I, "linear", "x");
-  CHECK_EQ(RowsOf(out, O, "linear", "out"), N)
-      << "linear: out " << out.shape().ToString() << " for x " << x.shape().ToString();
-  CHECK(out.dtype() == DType::kF32 && residual.dtype() == DType::kF32)
-      << "linear: out and residual must be F32, got " << DTypeName(out.dtype()) << " and "
-      << DTypeName(residual.dtype());
-  if (bias.defined()) {
-    CHECK(bias.ndim() == 1 && bias.dim(0) == O)
-        << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
-  }
-  CheckSameType(x, "x", w, "w");
-  GemmArgs g;
-  g.M = N;
-  g.N = O;
-  g.K = I;
-  g.A = x.data();
-  g.lda = I;
-  g.B = w.data();
-  g.ldb = I;
-  g.trans_b = true;
+  CHECK(out.dtype() == DType::kF32 && residual.dtype() == DType::kF32 &&
+        residual.shape() == out.shape())
+      << "linear: out and residual must be F32 of one shape, got " << DTypeName(out.dtype()) << " "
+      << out.shape().ToString() << " and " << DTypeName(residual.dtype()) << " "
+      << residual.shape().ToString();
+  GemmArgs g = ForwardGemm(out, x, w, bias);
   g.beta = 1.0f;
   g.C_in = residual.data();
-  g.C = out.data();
-  g.ldc = O;
-  g.bias = bias.defined() ? bias.f32() : nullptr;
-  g.ab_type = x.dtype();
   Gemm(ctx, g);
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/ops/attention_cases.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg {
@@ -14,26 +15,13 @@ namespace {
 
 using testing::Dot;
 using testing::ExpectGradientsMatch;
+using testing::MakeKeyValid;
 using testing::RandomBuffer;
+using Dims = testing::AttentionDims;
 
 // Small: every softmax row is a scalar tail. Large: 8-wide vector rows with a tail, and enough
 // work for the OpenMP path.
-struct Dims {
-  int64_t batch, seq, heads, head_dim;
-  int64_t width() const { return heads * head_dim; }
-};
 constexpr Dims kSmall{3, 5, 2, 4}, kLarge{4, 21, 4, 8};
-
-// Sample 1 has its last two tokens padded, sample 2 is fully padded, the others see every key.
-Buffer MakeKeyValid(const Dims& n) {
-  Buffer valid(DType::kU8, Shape({n.batch, n.seq}));
-  auto* v = static_cast<uint8_t*>(valid.data());
-  for (int64_t b = 0; b < n.batch; ++b) {
-    for (int64_t s = 0; s < n.seq; ++s)
-      v[b * n.seq + s] = b == 2 || (b == 1 && s >= n.seq - 2) ? 0 : 1;
-  }
-  return valid;
-}
 
 // The spec's Attention.forward core in double: out[B, S, D], probs[B, h, S, S].
 void ReferenceAttention(const Dims& n, const Tensor& qkv, const uint8_t* valid,

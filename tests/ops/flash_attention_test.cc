@@ -10,34 +10,25 @@
 
 #include "ops/attention.h"
 #include "runtime/bf16.h"
+#include "tests/ops/attention_cases.h"
+#include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg {
 namespace {
 
+using testing::AsF32;
 using testing::Dot;
 using testing::ExpectGradientsMatch;
+using testing::InDType;
+using testing::MakeKeyValid;
 using testing::MaxRelativeError;
 using testing::RandomBuffer;
+using Dims = testing::AttentionDims;
 
-struct Dims {
-  int64_t batch, seq, heads, head_dim;
-  int64_t width() const { return heads * head_dim; }
-};
 // Small; a text-encoder-like head dimension of 12 with a 70-token sequence (two 64-key tiles on
 // the GPU).
 constexpr Dims kSmall{3, 5, 2, 4}, kTextLike{3, 70, 4, 12};
-
-// Sample 1 has its last two tokens padded, sample 2 is fully padded.
-Buffer MakeKeyValid(const Dims& n) {
-  Buffer valid(DType::kU8, Shape({n.batch, n.seq}));
-  auto* v = static_cast<uint8_t*>(valid.data());
-  for (int64_t b = 0; b < n.batch; ++b) {
-    for (int64_t s = 0; s < n.seq; ++s)
-      v[b * n.seq + s] = b == 2 || (b == 1 && s >= n.seq - 2) ? 0 : 1;
-  }
-  return valid;
-}
 
 class FlashAttention : public ::testing::TestWithParam<Dims> {};
 
@@ -118,27 +109,14 @@ TEST_P(FlashAttention, BackwardMatchesUnfusedAndCentralDifferences) {
   }
 }
 
-// Rounds a F32 buffer to a BF16 one.
-Buffer ToBF16(const Buffer& f) {
-  Buffer h(DType::kBF16, f.shape());
-  FloatToBF16(f.f32(), h.tensor().bf16(), f.numel());
-  return h;
-}
-
-Buffer ToF32(const Buffer& h) {
-  Buffer f(DType::kF32, h.shape());
-  BF16ToFloat(h.tensor().bf16(), f.f32(), h.numel());
-  return f;
-}
-
 TEST_P(FlashAttention, Bf16ArgumentsAreTheRoundedF32Computation) {
   const Dims n = GetParam();
   const int64_t S = n.seq, D = n.width();
   Rng rng(/*seed=*/23);
-  Buffer qkv16 = ToBF16(RandomBuffer({n.batch, S, 3 * D}, rng));
-  Buffer w16 = ToBF16(RandomBuffer({n.batch, S, D}, rng));
+  Buffer qkv16 = InDType(RandomBuffer({n.batch, S, 3 * D}, rng), DType::kBF16);
+  Buffer w16 = InDType(RandomBuffer({n.batch, S, D}, rng), DType::kBF16);
   Buffer valid = MakeKeyValid(n);
-  Buffer qkv = ToF32(qkv16), w = ToF32(w16);
+  Buffer qkv = AsF32(qkv16), w = AsF32(w16);
   Buffer out(DType::kF32, Shape({n.batch, S, D})), out16(DType::kBF16, Shape({n.batch, S, D}));
   Buffer lse = Buffer::Zeros({n.batch, n.heads, S}), lse16 = Buffer::Zeros({n.batch, n.heads, S});
   ops::FlashAttentionForward(Context::Cpu(), out, lse, qkv, valid, n.heads);
@@ -148,7 +126,7 @@ TEST_P(FlashAttention, Bf16ArgumentsAreTheRoundedF32Computation) {
   }
   for (int64_t i = 0; i < lse.numel(); ++i) ASSERT_EQ(lse16.f32()[i], lse.f32()[i]) << i;
   // The backward of the BF16 call reads the rounded output, like the GPU's.
-  Buffer out_rounded = ToF32(out16);
+  Buffer out_rounded = AsF32(out16);
   Buffer dqkv(DType::kF32, qkv.shape()), dqkv16(DType::kBF16, qkv.shape());
   ops::FlashAttentionBackward(Context::Cpu(), dqkv, Tensor(), w, qkv, out_rounded, lse, valid,
                               n.heads);

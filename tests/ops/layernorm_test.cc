@@ -10,15 +10,19 @@
 #include <string>
 
 #include "runtime/bf16.h"
+#include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::ops {
 namespace {
 
 using testing::Dot;
+using testing::ExpectEqualInDType;
 using testing::ExpectGradientsMatch;
+using testing::InDType;
 using testing::MaxRelativeError;
 using testing::RandomBuffer;
+using testing::RoundedTo;
 
 constexpr float kEps = 1e-6f;
 
@@ -120,42 +124,6 @@ TEST(LayerNorm, ThreadedBackwardAccumulatesParamsAndWritesInput) {
 
 // ---- bf16 activations: each BF16 variant equals the F32 op applied to the bf16-rounded inputs,
 // with its output rounded to bf16.
-
-// `values` in `dtype`: F32 copies, BF16 rounds to nearest even.
-Buffer InDType(const Buffer& values, DType dtype) {
-  Buffer b(dtype, values.shape());
-  if (dtype == DType::kF32) {
-    std::copy(values.f32(), values.f32() + values.numel(), b.f32());
-  } else {
-    // Scalar rounding: independent of the AVX2 conversion the ops use.
-    for (int64_t i = 0; i < values.numel(); ++i)
-      b.tensor().bf16()[i] = FloatToBF16(values.f32()[i]);
-  }
-  return b;
-}
-
-// The floats `values` holds after rounding to `dtype`.
-Buffer RoundedTo(const Buffer& values, DType dtype) {
-  Buffer b = Buffer::Zeros(values.shape());
-  for (int64_t i = 0; i < values.numel(); ++i)
-    b.f32()[i] = dtype == DType::kF32 ? values.f32()[i] : BF16ToFloat(FloatToBF16(values.f32()[i]));
-  return b;
-}
-
-// got (F32 or BF16) holds exactly want rounded to got's dtype.
-void ExpectEqualInDType(const Buffer& got, const Buffer& want, const std::string& name) {
-  const Buffer expected = InDType(want, got.dtype());
-  int64_t bad = 0, first = -1;
-  for (size_t i = 0; i < got.nbytes(); i += DTypeSize(got.dtype())) {
-    if (std::memcmp(static_cast<const char*>(got.data()) + i,
-                    static_cast<const char*>(expected.data()) + i, DTypeSize(got.dtype())) != 0) {
-      if (first < 0) first = static_cast<int64_t>(i / DTypeSize(got.dtype()));
-      ++bad;
-    }
-  }
-  EXPECT_EQ(bad, 0) << name << " (" << DTypeName(got.dtype()) << "): " << bad << " of "
-                    << got.numel() << " elements differ, first at " << first;
-}
 
 TEST(LayerNorm, BF16OutputIsTheRoundedF32Output) {
   Rng rng(/*seed=*/24);

@@ -4,31 +4,23 @@
 
 #include "ops/linear.h"
 #include "runtime/bf16.h"
+#include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg {
 namespace {
 
+using testing::AsF32;
+using testing::InDType;
 using testing::RandomBuffer;
-
-Buffer ToBF16(const Buffer& f) {
-  Buffer h(DType::kBF16, f.shape());
-  FloatToBF16(f.f32(), h.tensor().bf16(), f.numel());
-  return h;
-}
-
-Buffer ToF32(const Buffer& h) {
-  Buffer f(DType::kF32, h.shape());
-  BF16ToFloat(h.tensor().bf16(), f.f32(), h.numel());
-  return f;
-}
 
 TEST(LinearBf16, ForwardRoundsTheF32ResultOfRoundedInputs) {
   Rng rng(/*seed=*/31);
   const int64_t N = 37, I = 24, O = 19;
-  Buffer x16 = ToBF16(RandomBuffer({N, I}, rng)), w16 = ToBF16(RandomBuffer({O, I}, rng));
+  Buffer x16 = InDType(RandomBuffer({N, I}, rng), DType::kBF16),
+         w16 = InDType(RandomBuffer({O, I}, rng), DType::kBF16);
   Buffer bias = RandomBuffer({O}, rng);
-  Buffer x = ToF32(x16), w = ToF32(w16);
+  Buffer x = AsF32(x16), w = AsF32(w16);
   Buffer ref = Buffer::Zeros({N, O}), out16(DType::kBF16, Shape({N, O}));
   Buffer out32 = Buffer::Zeros({N, O});
   ops::LinearForward(Context::Cpu(), ref, x, w, bias);
@@ -43,9 +35,10 @@ TEST(LinearBf16, ForwardRoundsTheF32ResultOfRoundedInputs) {
 TEST(LinearBf16, BackwardAccumulatesF32ParameterGradients) {
   Rng rng(/*seed=*/32);
   const int64_t N = 29, I = 16, O = 11;
-  Buffer x16 = ToBF16(RandomBuffer({N, I}, rng)), w16 = ToBF16(RandomBuffer({O, I}, rng));
-  Buffer dout16 = ToBF16(RandomBuffer({N, O}, rng));
-  Buffer x = ToF32(x16), w = ToF32(w16), dout = ToF32(dout16);
+  Buffer x16 = InDType(RandomBuffer({N, I}, rng), DType::kBF16),
+         w16 = InDType(RandomBuffer({O, I}, rng), DType::kBF16);
+  Buffer dout16 = InDType(RandomBuffer({N, O}, rng), DType::kBF16);
+  Buffer x = AsF32(x16), w = AsF32(w16), dout = AsF32(dout16);
   Buffer seed_dw = RandomBuffer({O, I}, rng), seed_db = RandomBuffer({O}, rng);
   Buffer dx = Buffer::Zeros({N, I}), dw = Buffer::Zeros({O, I}), db = Buffer::Zeros({O});
   Buffer dx16(DType::kBF16, Shape({N, I}));

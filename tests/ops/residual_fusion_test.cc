@@ -7,7 +7,7 @@
 
 #include "ops/layernorm.h"
 #include "ops/linear.h"
-#include "runtime/bf16.h"
+#include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg {
@@ -45,13 +45,10 @@ TEST(LinearForwardAdd, EqualsLinearPlusResidual) {
 TEST(LinearForwardAdd, Bf16InputsAreTheRoundedF32Computation) {
   Rng rng(/*seed=*/42);
   const int64_t N = 9, I = 12, O = 7;
-  Buffer x = RandomBuffer({N, I}, rng), w = RandomBuffer({O, I}, rng), b = RandomBuffer({O}, rng);
-  Buffer residual = RandomBuffer({N, O}, rng);
-  Buffer x16(DType::kBF16, x.shape()), w16(DType::kBF16, w.shape());
-  FloatToBF16(x.f32(), x16.tensor().bf16(), x.numel());
-  FloatToBF16(w.f32(), w16.tensor().bf16(), w.numel());
-  BF16ToFloat(x16.tensor().bf16(), x.f32(), x.numel());
-  BF16ToFloat(w16.tensor().bf16(), w.f32(), w.numel());
+  const Buffer x16 = testing::InDType(RandomBuffer({N, I}, rng), DType::kBF16);
+  const Buffer w16 = testing::InDType(RandomBuffer({O, I}, rng), DType::kBF16);
+  Buffer b = RandomBuffer({O}, rng), residual = RandomBuffer({N, O}, rng);
+  Buffer x = testing::AsF32(x16), w = testing::AsF32(w16);
   Buffer want = Buffer::Zeros({N, O}), got = Buffer::Zeros({N, O});
   ops::LinearForwardAdd(Context::Cpu(), want, x, w, b, residual);
   ops::LinearForwardAdd(Context::Cpu(), got, x16, w16, b, residual);
