@@ -83,8 +83,11 @@ Status OpenInput(int rank, int world, EmbedInput* in) {
   }
   in->decoder = std::make_unique<data::SampleDecoder>(in->dataset.get(), in->tokenizer.get(),
                                                       options.transform);
-  TIGERFG_ASSIGN_OR_RETURN(
-      in->model, LoadServingModel(in->cfg, FLAGS_weights, FLAGS_checkpoint, FLAGS_embed_batch));
+  // The model runs on train.device (rank r on GPU local_rank); the gathers stay on the host.
+  TIGERFG_ASSIGN_OR_RETURN(const Context ctx,
+                           SelectDevice(in->cfg.train().device(), world > 1 ? "mpi" : "local"));
+  TIGERFG_ASSIGN_OR_RETURN(in->model, LoadServingModel(in->cfg, FLAGS_weights, FLAGS_checkpoint,
+                                                       FLAGS_embed_batch, ctx));
   return Status::Ok();
 }
 

@@ -90,8 +90,9 @@ Status Evaluate(nlohmann::ordered_json* report) {
     TIGERFG_ASSIGN_OR_RETURN(title_override, EncodeTitle(options.vocab, FLAGS_generic_title,
                                                          cfg.model().text().max_len()));
   }
+  TIGERFG_ASSIGN_OR_RETURN(const Context ctx, SelectDevice(cfg.train().device(), "local"));
   TIGERFG_ASSIGN_OR_RETURN(
-      auto model, LoadServingModel(cfg, FLAGS_weights, FLAGS_checkpoint, FLAGS_embed_batch));
+      auto model, LoadServingModel(cfg, FLAGS_weights, FLAGS_checkpoint, FLAGS_embed_batch, ctx));
   (*report)["config"] = FLAGS_config;
   (*report)["weights"] = FLAGS_weights.empty() ? FLAGS_checkpoint : FLAGS_weights;
   (*report)["title_mode"] = FLAGS_title_mode;

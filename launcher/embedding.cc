@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/device_storage.h"
 #include "runtime/data/wordpiece.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/weights_io.h"
@@ -22,12 +23,17 @@ StatusOr<Tower> ParseTower(const std::string& name) {
 StatusOr<std::unique_ptr<model::TigerFGModel>> LoadServingModel(const config::RunConfig& cfg,
                                                                 const std::string& weights,
                                                                 const std::string& checkpoint,
-                                                                int64_t batch) {
+                                                                int64_t batch, const Context& ctx) {
   if (weights.empty() == checkpoint.empty())
     return Status::Error("give exactly one of --weights FILE or --checkpoint DIR");
   if (batch <= 0) return Status::Error("--embed_batch must be positive");
-  auto model = std::make_unique<model::TigerFGModel>(cfg.model(), batch, Context::Cpu());
-  model::InitParams(model->table(), cfg.model(), /*seed=*/0, model->params());
+  TIGERFG_ASSIGN_OR_RETURN(const config::Precision precision,
+                           model::ResolvePrecision(cfg.model(), cfg.train().precision(), ctx));
+  auto model =
+      std::make_unique<model::TigerFGModel>(cfg.model(), batch, ctx, /*world_size=*/1, precision);
+  // Parameters are read on the host and copied to the model's device once at the end.
+  Buffer host(DType::kF32, Shape{model->table().total_numel()});
+  model::InitParams(model->table(), cfg.model(), /*seed=*/0, host.f32());
   if (!weights.empty()) {
     // Every student tensor is required; teacher tensors only matter in training, so a serving
     // file may lack them. With a prefix map, LoadWeights loads and requires only mapped names.
@@ -40,13 +46,14 @@ StatusOr<std::unique_ptr<model::TigerFGModel>> LoadServingModel(const config::Ru
       if (std::find(student.begin(), student.end(), std::pair(family, family)) == student.end())
         student.emplace_back(family, family);
     }
-    TIGERFG_RETURN_IF_ERROR(train::LoadWeights(weights, model->table(), model->params(),
+    TIGERFG_RETURN_IF_ERROR(train::LoadWeights(weights, model->table(), host.f32(),
                                                /*require_all=*/true, student));
   } else {
     TIGERFG_ASSIGN_OR_RETURN(const std::string dir, train::ResolveCheckpoint(checkpoint));
     TIGERFG_RETURN_IF_ERROR(
-        train::LoadCheckpoint(dir, model->table(), model->params(), nullptr, nullptr).status());
+        train::LoadCheckpoint(dir, model->table(), host.f32(), nullptr, nullptr).status());
   }
+  model->CopyParamsFromHost(host.f32());
   return model;
 }
 
@@ -60,7 +67,7 @@ Buffer EmbedBatch(model::TigerFGModel& model, const Batch& batch, Tower tower) {
                            ? model.EncodeQueries(batch.query_images.tensor().Slice(begin, end))
                            : model.EncodeItems(batch.item_images.tensor().Slice(begin, end),
                                                batch.title_ids.tensor().Slice(begin, end));
-    std::memcpy(out.f32() + begin * e, emb.f32(), emb.nbytes());
+    model::CopyToHost(model.context(), Tensor::F32(out.f32() + begin * e, emb.shape()), emb);
   }
   return out;
 }

@@ -24,13 +24,14 @@ enum class Tower { kQuery, kItem };
 // "query" | "item".
 StatusOr<Tower> ParseTower(const std::string& name);
 
-// The model of cfg.model() planned for `batch` rows per forward, its parameters from exactly one
-// of `weights` (safetensors, spec names) or `checkpoint` (a checkpoint directory or root).
-// Teacher tensors are not needed for serving: they may be absent from the file.
+// The model of cfg.model() on ctx (train.precision applies) planned for `batch` rows per forward,
+// its parameters from exactly one of `weights` (safetensors, spec names) or `checkpoint` (a
+// checkpoint directory or root). Teacher tensors are not needed for serving: they may be absent
+// from the file.
 StatusOr<std::unique_ptr<model::TigerFGModel>> LoadServingModel(const config::RunConfig& cfg,
                                                                 const std::string& weights,
                                                                 const std::string& checkpoint,
-                                                                int64_t batch);
+                                                                int64_t batch, const Context& ctx);
 
 // Embeddings [n, E] of a batch's n rows through one tower, model.local_batch() rows per forward:
 // query_images for the query tower; item_images and title_ids for the item tower.

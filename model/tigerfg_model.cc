@@ -92,6 +92,12 @@ struct TigerFGModel::Impl {
     CopyToHost(ctx, Tensor::F32(&value, Shape{1}), t);
     return value;
   }
+  // A host tensor where the model's ops read it: itself on CPU, copied into `staging` on CUDA.
+  Tensor OnDevice(const DeviceStorage& staging, const Tensor& host) const {
+    if (!ctx.is_cuda()) return host;
+    CopyFromHost(ctx, staging.tensor(), host);
+    return staging.tensor();
+  }
   bool has_srd() const { return cfg.has_teacher() && cfg.ground_layers() > 0 && cfg.w_srd() > 0; }
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
 
@@ -194,6 +200,7 @@ int64_t TigerFGModel::embed_dim() const { return impl_->cfg.embed_dim(); }
 int64_t TigerFGModel::teacher_dim() const { return impl_->teacher ? impl_->teacher->width() : 0; }
 bool TigerFGModel::has_teacher() const { return impl_->teacher != nullptr; }
 config::Precision TigerFGModel::precision() const { return impl_->precision; }
+const Context& TigerFGModel::context() const { return impl_->ctx; }
 int64_t TigerFGModel::activation_bytes() const { return impl_->arena.bytes(); }
 float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }
 float* TigerFGModel::grads() { return static_cast<float*>(impl_->grads.data()); }
@@ -332,20 +339,19 @@ LossTerms TigerFGModel::Step(const Batch& batch) {
 
 Tensor TigerFGModel::EncodeQueries(const Tensor& images) {
   Impl& m = *impl_;
-  CHECK(!m.ctx.is_cuda()) << "serving runs on the CPU model (host inputs and outputs)";
   m.RefreshMirror();
   const config::ViTConfig& q = m.cfg.query();
   const int64_t n = images.dim(0);
   CHECK(images.dtype() == DType::kF32 &&
         images.shape() == Shape({n, q.channels(), q.image_size(), q.image_size()}))
       << "query images " << images.shape().ToString();
-  m.query->Forward(m.ctx, PadRows(images, &m.query_stage, m.local_batch));
+  const Tensor padded = PadRows(images, &m.query_stage, m.local_batch);
+  m.query->Forward(m.ctx, m.OnDevice(m.dev_query_images, padded));
   return m.query->emb().Slice(0, n);
 }
 
 Tensor TigerFGModel::EncodeItems(const Tensor& images, const Tensor& title_ids) {
   Impl& m = *impl_;
-  CHECK(!m.ctx.is_cuda()) << "serving runs on the CPU model (host inputs and outputs)";
   m.RefreshMirror();
   const config::ViTConfig& it = m.cfg.item();
   const int64_t n = images.dim(0), len = m.cfg.text().max_len();
@@ -365,7 +371,9 @@ Tensor TigerFGModel::EncodeItems(const Tensor& images, const Tensor& title_ids) 
     staged[i] = id;
     valid_keys[i] = id != 0 ? 1 : 0;
   }
-  m.item->Forward(m.ctx, padded, m.title_ids, m.key_valid);
+  m.item->Forward(m.ctx, m.OnDevice(m.dev_item_images, padded),
+                  m.OnDevice(m.dev_title_ids, m.title_ids),
+                  m.OnDevice(m.dev_key_valid, m.key_valid));
   return m.item->emb().Slice(0, n);
 }
 

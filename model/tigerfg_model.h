@@ -66,6 +66,7 @@ class TigerFGModel {
   int64_t teacher_dim() const;  // 0 without a teacher
   bool has_teacher() const;
   config::Precision precision() const;  // FP32 or BF16
+  const Context& context() const;       // where the model's buffers live and its ops run
   int64_t activation_bytes() const;     // the activation arena's size on the device
 
   // The flat buffers live on the context's device: on CUDA these are device pointers (pass them
@@ -107,10 +108,11 @@ class TigerFGModel {
   // Steps 1-5 on one rank (zeroes the gradients first).
   LossTerms Step(const Batch& batch);
 
-  // Serving: one tower alone, no teacher, for any n <= local_batch samples. The result is a view
-  // of the tower's output, valid until the next forward. Rows past n are computed on copies of
-  // row 0 and dropped: every sample's forward is independent of the others.
-  // images [n, C, Hq, Wq] -> [n, E]
+  // Serving: one tower alone, no teacher, for any n <= local_batch samples. Inputs are host
+  // tensors; the result is a view of the tower's output on the model's device (ToHost in
+  // model/device_storage.h copies it), valid until the next forward. Rows past n are computed on
+  // copies of row 0 and dropped: every sample's forward is independent of the others. images [n, C,
+  // Hq, Wq] -> [n, E]
   Tensor EncodeQueries(const Tensor& images);
   // images [n, C, Hi, Wi], title_ids [n, L] I64 (0 = padding) -> [n, E]
   Tensor EncodeItems(const Tensor& images, const Tensor& title_ids);

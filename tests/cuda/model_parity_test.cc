@@ -349,5 +349,34 @@ TEST(CudaModelBf16, TrainingLossFollowsFp32Cpu) {
   EXPECT_LT(gpu.back(), 0.9 * gpu.front()) << "BF16 GPU loss did not fall over " << kSteps;
 }
 
+// The serving entry points on the GPU (host inputs, device outputs) against the CPU model, for a
+// partial batch (rows past n are padding).
+TEST(CudaModel, ServingTowersMatchCpu) {
+  TIGERFG_REQUIRE_GPU();
+  const config::ModelConfig cfg = testing::TinyModel();
+  const ParamTable table = BuildParamTable(cfg);
+  std::vector<float> params(table.total_numel());
+  InitParams(table, cfg, /*seed=*/9, params.data());
+  config::DataConfig data;
+  data.set_synthetic_products(3);
+  const train::SyntheticSource source(cfg, data, /*seed=*/9);
+  Batch batch = source.MakeBatch(kBatch);
+  source.Fill(batch, /*first=*/0);
+  constexpr int64_t kRows = 5;
+  const Tensor query_images = batch.query_images.tensor().Slice(0, kRows);
+  const Tensor item_images = batch.item_images.tensor().Slice(0, kRows);
+  const Tensor titles = batch.title_ids.tensor().Slice(0, kRows);
+  TigerFGModel cpu(cfg, kBatch, Cpu()), gpu(cfg, kBatch, Gpu());
+  cpu.CopyParamsFromHost(params.data());
+  gpu.CopyParamsFromHost(params.data());
+  const Buffer cpu_q = ToHost(Cpu(), cpu.EncodeQueries(query_images));
+  const Buffer gpu_q = ToHost(Gpu(), gpu.EncodeQueries(query_images));
+  ExpectOutputNear("query tower", gpu_q, cpu_q.f32(), cpu_q.numel());
+  const Buffer cpu_e = ToHost(Cpu(), cpu.EncodeItems(item_images, titles));
+  const Buffer gpu_e = ToHost(Gpu(), gpu.EncodeItems(item_images, titles));
+  ExpectOutputNear("item tower", gpu_e, cpu_e.f32(), cpu_e.numel());
+  EXPECT_EQ(gpu_e.shape(), Shape({kRows, cfg.embed_dim()}));
+}
+
 }  // namespace
 }  // namespace tigerfg::model
