@@ -70,6 +70,10 @@ StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
       }
     }
   }
+  if (!ctx.is_cuda()) {
+    LOG_FIRST_N(WARNING, 1) << "train.precision: BF16 on the CPU stages every bf16 tensor through "
+                               "fp32: a check of the GPU path, slower than FP32";
+  }
   return config::BF16;
 }
 
