@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
+#include <string>
 
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
@@ -140,22 +142,50 @@ __device__ void RowsTimesTileT(float acc[8][4], const uint32_t frag[kDp / 16][4]
   }
 }
 
+// Four 8x8 bf16 matrices from shared memory, transposed: lane l gives the address of row l % 8 of
+// matrix l / 8, and r[i] receives matrix i's elements (rows 2 (l % 4) and 2 (l % 4) + 1, column
+// l / 4) — the B fragment layout of a [k][n] row-major tile (or the A layout of a [k][m] one).
+__device__ inline void LoadMatrixX4Trans(uint32_t r[4], const bf16* row) {
+  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+// The B fragments of output column blocks nd and nd + 1 for keys [k0, k0 + 16) of a [key][col]
+// tile: b[0], b[1] for nd, b[2], b[3] for nd + 1. kLdsm: one ldmatrix; else element loads.
+template <bool kLdsm, int kCols>
+__device__ void LoadBPair(uint32_t b[4], const bf16 (*tile)[kCols], int k0, int nd) {
+  const int lane = threadIdx.x & 31;
+  if constexpr (kLdsm) {
+    const int m = lane >> 3;  // matrix m: keys + 8 (m & 1), columns + 8 (m >> 1)
+    LoadMatrixX4Trans(b, &tile[k0 + (m & 1) * 8 + (lane & 7)][nd * 8 + (m >> 1) * 8]);
+  } else {
+    const int g = lane >> 2, k = k0 + 2 * (lane & 3);
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int col = (nd + half) * 8 + g;
+      b[2 * half] = Pack(tile[k][col], tile[k + 1][col]);
+      b[2 * half + 1] = Pack(tile[k + 8][col], tile[k + 9][col]);
+    }
+  }
+}
+
 // out[kDp / 8][4] += P · tile, P the 16 x 64 accumulator block p[8][4] (rounded to bf16), tile
 // 64 rows x kDp: the accumulator layout of P is the A fragment layout of its 16-column halves.
-template <int kDp>
+template <int kDp, bool kLdsm>
 __device__ void AccTimesTile(float out[kDp / 8][4], const float p[8][4], const Tile<kDp>& tile) {
-  const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
 #pragma unroll
   for (int kk = 0; kk < 4; ++kk) {
     const uint32_t a[4] = {Pack(p[2 * kk][0], p[2 * kk][1]), Pack(p[2 * kk][2], p[2 * kk][3]),
                            Pack(p[2 * kk + 1][0], p[2 * kk + 1][1]),
                            Pack(p[2 * kk + 1][2], p[2 * kk + 1][3])};
-    const int k0 = kk * 16 + 2 * t;
 #pragma unroll
-    for (int nd = 0; nd < kDp / 8; ++nd) {
-      const int col = nd * 8 + g;
-      Mma(out[nd], a, Pack(tile[k0][col], tile[k0 + 1][col]),
-          Pack(tile[k0 + 8][col], tile[k0 + 9][col]));
+    for (int nd = 0; nd < kDp / 8; nd += 2) {
+      uint32_t b[4];
+      LoadBPair<kLdsm>(b, tile, kk * 16, nd);
+      Mma(out[nd], a, b[0], b[1]);
+      Mma(out[nd + 1], a, b[2], b[3]);
     }
   }
 }
@@ -171,7 +201,7 @@ __device__ inline float RowGroupMax(float v) {
 }
 
 // Grid (query tiles, B · H). Each warp: 16 query rows against every key tile.
-template <int kDp>
+template <int kDp, bool kLdsm>
 __global__ void __launch_bounds__(kBlockThreads)
     FlashForwardKernel(const bf16* qkv, bf16* out, float* lse, const uint8_t* key_valid, int S,
                        int D, int H, int d, float scale_log2, bool vec) {
@@ -231,7 +261,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         o[nd][2 * rr + 1] *= rescale;
       }
     }
-    AccTimesTile<kDp>(o, s, sv);
+    AccTimesTile<kDp, kLdsm>(o, s, sv);
   }
 
 #pragma unroll
@@ -279,7 +309,7 @@ __global__ void FlashDeltaKernel(const bf16* dout, const bf16* out, float* delta
 // tiles: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - delta),
 // dK += dS^T Q; dS^T goes through shared memory so that each warp then adds dQ = dS K for 16
 // queries into the fp32 accumulator.
-template <int kDp>
+template <int kDp, bool kLdsm>
 __global__ void __launch_bounds__(kBlockThreads)
     FlashBackwardKernel(const bf16* qkv, const bf16* dout, const float* lse, const float* delta,
                         const uint8_t* key_valid, float* dq_acc, bf16* dqkv, int S, int D, int H,
@@ -332,7 +362,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         p[n][e] = ok ? exp2f(p[n][e] * scale_log2 - s_lse[q]) : 0.0f;
       }
     }
-    AccTimesTile<kDp>(dv, p, sdo);
+    AccTimesTile<kDp, kLdsm>(dv, p, sdo);
     float ds[8][4];
     RowsTimesTileT<kDp>(ds, vf, sdo);  // dP^T
 #pragma unroll
@@ -345,7 +375,7 @@ __global__ void __launch_bounds__(kBlockThreads)
       *reinterpret_cast<uint32_t*>(&sds[kw + g][n * 8 + 2 * t]) = Pack(ds[n][0], ds[n][1]);
       *reinterpret_cast<uint32_t*>(&sds[kw + g + 8][n * 8 + 2 * t]) = Pack(ds[n][2], ds[n][3]);
     }
-    AccTimesTile<kDp>(dk, ds, sq);
+    AccTimesTile<kDp, kLdsm>(dk, ds, sq);
     __syncthreads();  // dS^T of every warp is in shared memory
 
     // dQ rows [qw, qw + 16) of this query tile over the block's 64 keys.
@@ -353,16 +383,25 @@ __global__ void __launch_bounds__(kBlockThreads)
     float dq[kDp / 8][4] = {};
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
-      const int key = kk * 16 + 2 * t;
-      const uint32_t a[4] = {Pack(sds[key][qw + g], sds[key + 1][qw + g]),
-                             Pack(sds[key][qw + g + 8], sds[key + 1][qw + g + 8]),
-                             Pack(sds[key + 8][qw + g], sds[key + 9][qw + g]),
-                             Pack(sds[key + 8][qw + g + 8], sds[key + 9][qw + g + 8])};
+      // A = dS [16 queries][16 keys], read transposed from dS^T [key][query].
+      uint32_t a[4];
+      if constexpr (kLdsm) {
+        // Matrices: (queries +0, keys +0), (queries +8, keys +0), (+0, +8), (+8, +8).
+        const int lane = threadIdx.x & 31, m = lane >> 3;
+        LoadMatrixX4Trans(a, &sds[kk * 16 + (m >> 1) * 8 + (lane & 7)][qw + (m & 1) * 8]);
+      } else {
+        const int key = kk * 16 + 2 * t;
+        a[0] = Pack(sds[key][qw + g], sds[key + 1][qw + g]);
+        a[1] = Pack(sds[key][qw + g + 8], sds[key + 1][qw + g + 8]);
+        a[2] = Pack(sds[key + 8][qw + g], sds[key + 9][qw + g]);
+        a[3] = Pack(sds[key + 8][qw + g + 8], sds[key + 9][qw + g + 8]);
+      }
 #pragma unroll
-      for (int nd = 0; nd < kDp / 8; ++nd) {
-        const int col = nd * 8 + g;
-        Mma(dq[nd], a, Pack(sk[key][col], sk[key + 1][col]),
-            Pack(sk[key + 8][col], sk[key + 9][col]));
+      for (int nd = 0; nd < kDp / 8; nd += 2) {
+        uint32_t b[4];
+        LoadBPair<kLdsm>(b, sk, kk * 16, nd);
+        Mma(dq[nd], a, b[0], b[1]);
+        Mma(dq[nd + 1], a, b[2], b[3]);
       }
     }
 #pragma unroll
@@ -440,13 +479,26 @@ bool Vectorizable(const Dims& n, int kDp, std::initializer_list<const void*> poi
   return true;
 }
 
+// Fragments through ldmatrix unless TIGERFG_FLASH_LDMATRIX=0 (element loads: the simpler path,
+// kept to tell a fragment-layout fault from others on a new GPU).
+bool UseLdmatrix() {
+  const char* v = std::getenv("TIGERFG_FLASH_LDMATRIX");
+  return v == nullptr || std::string(v) != "0";
+}
+
 template <int kDp>
 void LaunchForward(const Context& ctx, const Dims& n, const bf16* qkv, bf16* out, float* lse,
                    const uint8_t* valid) {
   const dim3 grid((n.S + kTile - 1) / kTile, n.B * n.H);
   const float scale_log2 = kLog2e / std::sqrt(static_cast<float>(n.d));
-  FlashForwardKernel<kDp><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
-      qkv, out, lse, valid, n.S, n.D, n.H, n.d, scale_log2, Vectorizable(n, kDp, {qkv}));
+  const bool vec = Vectorizable(n, kDp, {qkv});
+  if (UseLdmatrix()) {
+    FlashForwardKernel<kDp, true><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+        qkv, out, lse, valid, n.S, n.D, n.H, n.d, scale_log2, vec);
+  } else {
+    FlashForwardKernel<kDp, false><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+        qkv, out, lse, valid, n.S, n.D, n.H, n.d, scale_log2, vec);
+  }
   CUDA_CHECK_LAUNCH();
 }
 
@@ -456,9 +508,14 @@ void LaunchBackward(const Context& ctx, const Dims& n, const bf16* qkv, const bf
                     bf16* dqkv) {
   const dim3 grid((n.S + kTile - 1) / kTile, n.B * n.H);
   const float scale = 1.0f / std::sqrt(static_cast<float>(n.d));
-  FlashBackwardKernel<kDp><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
-      qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale,
-      Vectorizable(n, kDp, {qkv, dout}));
+  const bool vec = Vectorizable(n, kDp, {qkv, dout});
+  if (UseLdmatrix()) {
+    FlashBackwardKernel<kDp, true><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+        qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale, vec);
+  } else {
+    FlashBackwardKernel<kDp, false><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+        qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale, vec);
+  }
   CUDA_CHECK_LAUNCH();
 }
 

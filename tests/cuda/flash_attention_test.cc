@@ -1,11 +1,14 @@
 // tests/cuda/flash_attention_test.cc — the fused bf16 attention kernels against their CPU twin on
 // the same bf16 inputs: out and dqkv within 1e-2, lse within 1e-4 relative L2, for head
 // dimensions 12 to 64, sequences across several 64-token tiles, with and without key padding
-// (including a fully padded sample); and the bf16 linear (GEMMs with fp32 accumulation).
+// (including a fully padded sample), through both fragment-loading paths; and the bf16 linear
+// (GEMMs with fp32 accumulation).
 #include "ops/flash_attention.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "ops/linear.h"
@@ -37,7 +40,7 @@ std::vector<uint8_t> KeyValid(const Dims& n) {
   return v;
 }
 
-void FlashCase(const Dims& n, uint64_t seed) {
+void FlashCaseOnce(const Dims& n, uint64_t seed) {
   const int64_t B = n.batch, S = n.seq, H = n.heads, D = n.heads * n.head_dim;
   Rng rng(seed);
   auto qkv = RandomOf(DType::kBF16, {B, S, 3 * D}, rng);
@@ -67,6 +70,16 @@ void FlashCase(const Dims& n, uint64_t seed) {
       ASSERT_EQ(BF16ToFloat(got.tensor().bf16()[(1 * S + s) * 3 * D + c]), 0.0f) << s << " " << c;
     }
   }
+}
+
+// Both fragment paths: ldmatrix (the default) and element loads (TIGERFG_FLASH_LDMATRIX=0).
+void FlashCase(const Dims& n, uint64_t seed) {
+  for (const char* ldmatrix : {"1", "0"}) {
+    SCOPED_TRACE(std::string("TIGERFG_FLASH_LDMATRIX=") + ldmatrix);
+    setenv("TIGERFG_FLASH_LDMATRIX", ldmatrix, /*overwrite=*/1);
+    FlashCaseOnce(n, seed);
+  }
+  unsetenv("TIGERFG_FLASH_LDMATRIX");
 }
 
 TEST(CudaFlashAttention, VitShapeHeadDim64) {
