@@ -200,16 +200,16 @@ __device__ inline float RowGroupMax(float v) {
   return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
 }
 
-// Grid (query tiles, B · H). Each warp: 16 query rows against every key tile.
+// Grid (B · H, query tiles). Each warp: 16 query rows against every key tile.
 template <int kDp, bool kLdsm>
 __global__ void __launch_bounds__(kBlockThreads)
     FlashForwardKernel(const bf16* qkv, bf16* out, float* lse, const uint8_t* key_valid, int S,
                        int D, int H, int d, float scale_log2, bool vec) {
   __shared__ __align__(16) Tile<kDp> sq, sk, sv;
   __shared__ bool key_ok[kTile];
-  const int64_t b = blockIdx.y / H;
-  const int h = blockIdx.y % H;
-  const int q0 = blockIdx.x * kTile;
+  const int64_t b = blockIdx.x / H;
+  const int h = blockIdx.x % H;
+  const int q0 = blockIdx.y * kTile;
   const int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
 
   LoadTile<kDp>(sq, qkv, b, 0, h, q0, S, D, d, vec);
@@ -305,7 +305,7 @@ __global__ void FlashDeltaKernel(const bf16* dout, const bf16* out, float* delta
   if (lane == 0) delta[warp] = sum;
 }
 
-// Grid (key tiles, B · H). Each warp owns 16 keys of the block's tile and loops over all query
+// Grid (B · H, key tiles). Each warp owns 16 keys of the block's tile and loops over all query
 // tiles: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - delta),
 // dK += dS^T Q; dS^T goes through shared memory so that each warp then adds dQ = dS K for 16
 // queries into the fp32 accumulator.
@@ -318,9 +318,9 @@ __global__ void __launch_bounds__(kBlockThreads)
   __shared__ __align__(16) bf16 sds[kTile][kTile + 8];  // dS^T [key][query]
   __shared__ float s_lse[kTile], s_delta[kTile];
   __shared__ bool key_ok[kTile];
-  const int64_t b = blockIdx.y / H;
-  const int h = blockIdx.y % H;
-  const int k0 = blockIdx.x * kTile;
+  const int64_t b = blockIdx.x / H;
+  const int h = blockIdx.x % H;
+  const int k0 = blockIdx.y * kTile;
   const int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
   const int kw = warp * 16;  // the warp's first key within the tile
   const float scale_log2 = scale * kLog2e;
@@ -459,8 +459,9 @@ Dims CheckBf16(const Tensor& qkv, int heads, const char* op) {
   const int64_t D = qkv.dim(2) / 3, d = D / heads;
   CHECK(d >= 1 && d <= kFlashMaxHeadDim)
       << op << ": head dimension " << d << " is over " << kFlashMaxHeadDim;
-  // Grid y is batch · heads (at most 65535); int indices cover the rest.
-  CHECK(qkv.dim(0) * heads <= 65535 && qkv.dim(1) < (1 << 24) && D < (1 << 24))
+  // Grid x is batch · heads, grid y the sequence's 64-row tiles (at most 65535); int indices
+  // cover the rest.
+  CHECK(qkv.dim(0) * heads < (int64_t{1} << 31) && qkv.dim(1) < 65535 * kTile && D < (1 << 24))
       << op << ": qkv " << qkv.shape().ToString() << " with " << heads << " heads is too large";
   return {static_cast<int>(qkv.dim(0)), static_cast<int>(qkv.dim(1)), static_cast<int>(D), heads,
           static_cast<int>(d)};
@@ -489,7 +490,7 @@ bool UseLdmatrix() {
 template <int kDp>
 void LaunchForward(const Context& ctx, const Dims& n, const bf16* qkv, bf16* out, float* lse,
                    const uint8_t* valid) {
-  const dim3 grid((n.S + kTile - 1) / kTile, n.B * n.H);
+  const dim3 grid(n.B * n.H, (n.S + kTile - 1) / kTile);
   const float scale_log2 = kLog2e / std::sqrt(static_cast<float>(n.d));
   const bool vec = Vectorizable(n, kDp, {qkv});
   if (UseLdmatrix()) {
@@ -506,7 +507,7 @@ template <int kDp>
 void LaunchBackward(const Context& ctx, const Dims& n, const bf16* qkv, const bf16* dout,
                     const float* lse, const float* delta, const uint8_t* valid, float* dq_acc,
                     bf16* dqkv) {
-  const dim3 grid((n.S + kTile - 1) / kTile, n.B * n.H);
+  const dim3 grid(n.B * n.H, (n.S + kTile - 1) / kTile);
   const float scale = 1.0f / std::sqrt(static_cast<float>(n.d));
   const bool vec = Vectorizable(n, kDp, {qkv, dout});
   if (UseLdmatrix()) {
