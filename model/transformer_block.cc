@@ -52,7 +52,8 @@ void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int6
 TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& prefix, int heads)
     : heads_(heads),
       bf16_(store.activation_dtype() == DType::kBF16),
-      name_(prefix),
+      nvtx_forward_(prefix + "forward"),
+      nvtx_backward_(prefix + "backward"),
       ln1_(GetAffine(store, prefix + "ln1")),
       qkv_(GetAffine(store, prefix + "attn.qkv")),
       proj_(GetAffine(store, prefix + "attn.proj")),
@@ -63,7 +64,7 @@ TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& p
 void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x_in,
                                const Tensor& key_valid, const BlockActs& a,
                                const BlockScratch& s) const {
-  TIGERFG_NVTX_RANGE_STR(name_ + "forward");
+  TIGERFG_NVTX_RANGE(nvtx_forward_);
   const int64_t dim = a.mid.dim(1);
   ops::LayerNormForward(ctx, a.ln1_out, a.ln1_mean, a.ln1_rstd, x_in, ln1_.w, ln1_.b, kLnEps);
   ops::LinearForward(ctx, a.qkv, a.ln1_out, GemmWeight(qkv_), qkv_.b);
@@ -87,7 +88,7 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
 void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_in,
                                 const Tensor& key_valid, const BlockActs& a,
                                 const BlockScratch& s) const {
-  TIGERFG_NVTX_RANGE_STR(name_ + "backward");
+  TIGERFG_NVTX_RANGE(nvtx_backward_);
   const int64_t dim = a.mid.dim(1);
   // The GEMMs read the residual gradient in the activations' type.
   auto stream_grad = [&]() -> Tensor {

@@ -60,7 +60,7 @@ class TransformerBlock {
 
   int heads_;
   bool bf16_;
-  std::string name_;  // for NVTX ranges
+  std::string nvtx_forward_, nvtx_backward_;  // NVTX range names, built once
   AffineRef ln1_, qkv_, proj_, ln2_, fc1_, fc2_;
 };
 
