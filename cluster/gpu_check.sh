@@ -59,7 +59,7 @@ run_gtest() {
   run="$(grep -oE '\[==========\] [0-9]+ tests? from .* ran' "$log" | grep -oE '^\[==========\] [0-9]+' | grep -oE '[0-9]+$' | tail -n 1)"
   passed="$(grep -oE '\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)"
   failed="$(grep -oE '\[  FAILED  \] [0-9]+ tests?, listed' "$log" | grep -oE '[0-9]+' | head -n 1)"
-  skipped="$(grep -oE '\[  SKIPPED \] [0-9]+ tests?, listed' "$log" | grep -oE '[0-9]+' | head -n 1)"
+  skipped="$(grep -oE '\[  SKIPPED \] [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | tail -n 1)"
   rows+=("$(printf '%-16s %6s %7s %7s %8s %5s' "$name" "${run:-?}" "${passed:-0}" \
     "${failed:-0}" "${skipped:-0}" "$rc")")
 }
