@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "comm/communicator.h"
 #include "launcher/commands.h"
@@ -18,6 +17,7 @@
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
 #include "runtime/eval/npy.h"
+#include "runtime/train/rank_agreement.h"
 
 DEFINE_string(data, "", "embed: comma-separated shard specs (paths, globs, {a,b} / {000..009})");
 DEFINE_string(tower, "item", "embed: query (KEY.query.jpg) or item (KEY.item.jpg + title)");
@@ -25,25 +25,6 @@ DEFINE_string(tower, "item", "embed: query (KEY.query.jpg) or item (KEY.item.jpg
 namespace tigerfg::launcher {
 
 namespace {
-
-constexpr int64_t kReadRows = 512;  // samples decoded at a time
-
-// Every rank learns whether every rank is fine, so that one rank's error ends all of them.
-bool AllRanksOk(comm::Communicator& comm, bool ok) {
-  Buffer flag(DType::kF32, Shape{1});
-  flag.f32()[0] = ok ? 0.0f : 1.0f;
-  comm.AllReduce(flag.tensor(), comm::ReduceOp::kSum, "embed_status")->Wait();
-  return flag.f32()[0] == 0.0f;
-}
-
-std::vector<std::string> SplitSpecs(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ','))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
 
 // What one rank embeds: the dataset and the decoder of its tower.
 struct EmbedInput {
@@ -60,7 +41,7 @@ Status OpenInput(int rank, int world, EmbedInput* in) {
   TIGERFG_ASSIGN_OR_RETURN(in->cfg, LoadRunConfigFromFlags());
   TIGERFG_ASSIGN_OR_RETURN(in->tower, ParseTower(FLAGS_tower));
   if (FLAGS_out.empty()) return Status::Error("--out FILE is required");
-  const std::vector<std::string> specs = SplitSpecs(FLAGS_data);
+  const std::vector<std::string> specs = SplitList(FLAGS_data);
   if (specs.empty()) return Status::Error("--data: no shards given");
   TIGERFG_ASSIGN_OR_RETURN(in->shards, data::ExpandShardSpecs(specs));
   TIGERFG_ASSIGN_OR_RETURN(
@@ -169,6 +150,7 @@ int RunEmbed() {
   auto comm = comm::CreateCommunicator(comm_options);
   if (!comm.ok()) return ReportError("embed", comm.status());
   comm::Communicator& c = **comm;
+  train::RankAgreement agree(c, ctx);
   const int rank = c.rank(), world = c.world_size();
   if (rank != 0) FLAGS_minloglevel = google::GLOG_WARNING;
   ConfigureCpuThreads(base_cfg->train().threads(), RanksPerNode(world));
@@ -180,14 +162,14 @@ int RunEmbed() {
 
   EmbedInput in;
   Status st = OpenInput(rank, world, &in);
-  if (!AllRanksOk(c, st.ok()))
+  if (!agree.AllOk(st.ok()))
     return finish(ReportError("embed", st.ok() ? Status::Error("another rank failed") : st));
   const int64_t n = in.dataset->size(), e = in.model->embed_dim();
   const int64_t begin = n * rank / world, end = n * (rank + 1) / world;
   Buffer local_emb(DType::kF32, Shape{std::max<int64_t>(end - begin, 1), e});
   Buffer local_ids(DType::kI64, Shape{std::max<int64_t>(end - begin, 1)});
   st = EmbedRange(in, begin, end, local_emb.f32(), local_ids.i64());
-  if (!AllRanksOk(c, st.ok()))
+  if (!agree.AllOk(st.ok()))
     return finish(ReportError("embed", st.ok() ? Status::Error("another rank failed") : st));
 
   // Gather in rank order = sample order (contiguous shares).
@@ -203,7 +185,7 @@ int RunEmbed() {
       ->Wait();
   c.AllGatherV(ids.tensor(), local_ids.tensor().Slice(0, end - begin), rows, "product_ids")->Wait();
   if (rank == 0) st = WriteOutputs(in, emb, ids);
-  if (!AllRanksOk(c, st.ok()))
+  if (!agree.AllOk(st.ok()))
     return finish(ReportError("embed", st.ok() ? Status::Error("writing failed on rank 0") : st));
   return finish(0);
 }

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "launcher/commands.h"
 #include "launcher/embedding.h"
@@ -27,18 +26,6 @@ DEFINE_string(generic_title, "product", "eval: the title every listing gets with
 namespace tigerfg::launcher {
 
 namespace {
-
-// Rows read and decoded at a time (bounds the decoded images held in memory).
-constexpr int64_t kReadRows = 512;
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ','))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
 
 // Embeddings [n, E] and product ids [n] of one half of an evaluation set.
 struct EmbeddedPart {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 
 #include "model/device_storage.h"
 #include "runtime/data/wordpiece.h"
@@ -13,6 +14,15 @@ DEFINE_string(checkpoint, "", "eval, embed: a checkpoint directory or root (inst
 DEFINE_int32(embed_batch, 64, "eval, embed: samples per forward pass");
 
 namespace tigerfg::launcher {
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ','))
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
 
 StatusOr<Tower> ParseTower(const std::string& name) {
   if (name == "query") return Tower::kQuery;

@@ -21,6 +21,12 @@ namespace tigerfg::launcher {
 
 enum class Tower { kQuery, kItem };
 
+// Samples read and decoded at a time (bounds the decoded images held in memory).
+constexpr int64_t kReadRows = 512;
+
+// The non-empty items of a comma-separated flag value ("a,,b" -> {"a", "b"}).
+std::vector<std::string> SplitList(const std::string& text);
+
 // "query" | "item".
 StatusOr<Tower> ParseTower(const std::string& name);
 

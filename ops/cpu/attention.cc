@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/checks.h"
 #include "ops/cpu/vec_math.h"
 #include "ops/dispatch.h"
 
@@ -20,27 +21,6 @@ namespace {
 
 // Below this many multiply-adds per call a single thread beats waking the team.
 constexpr int64_t kParallelWork = 1 << 15;
-
-struct AttentionDims {
-  int64_t batch, seq, width, heads, head_dim;
-};
-
-AttentionDims CheckQkv(const Tensor& qkv, int heads, const char* op) {
-  CHECK(qkv.dtype() == DType::kF32) << op << ": qkv is " << DTypeName(qkv.dtype()) << ", not F32";
-  CHECK_EQ(qkv.ndim(), 3) << op << ": qkv must be [B, S, 3D], got " << qkv.shape().ToString();
-  CHECK_GT(heads, 0) << op << ": heads must be positive";
-  CHECK_EQ(qkv.dim(2) % (3 * heads), 0) << op << ": qkv " << qkv.shape().ToString()
-                                        << " is not [B, S, 3 * heads * d], heads " << heads;
-  const int64_t width = qkv.dim(2) / 3;
-  return {qkv.dim(0), qkv.dim(1), width, heads, width / heads};
-}
-
-void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
-  CHECK(t.dtype() == DType::kF32) << op << ": " << name << " is " << DTypeName(t.dtype())
-                                  << ", not F32";
-  CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
-                            << shape.ToString();
-}
 
 using cpu::Exp8;
 
@@ -100,7 +80,6 @@ void MaskedSoftmaxRow(float* row, const float* valid, int64_t n) {
 
 void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& qkv,
                           const Tensor& key_valid, int heads) {
-  TIGERFG_CUDA_DISPATCH(SelfAttentionForward(ctx, out, probs, qkv, key_valid, heads));
   const char* op = "SelfAttentionForward";
   const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
   CheckF32Shape(out, Shape({B, S, D}), op, "out");
@@ -112,6 +91,7 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
         << op << ": key_valid is " << key_valid.shape().ToString() << ", expected [" << B << ", "
         << S << "]";
   }
+  TIGERFG_CUDA_DISPATCH(SelfAttentionForward(ctx, out, probs, qkv, key_valid, heads));
   const float* pqkv = qkv.f32();
   const uint8_t* pvalid =
       key_valid.defined() ? static_cast<const uint8_t*>(key_valid.data()) : nullptr;
@@ -146,12 +126,12 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
 
 void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
                            const Tensor& probs, int heads) {
-  TIGERFG_CUDA_DISPATCH(SelfAttentionBackward(ctx, dqkv, dout, qkv, probs, heads));
   const char* op = "SelfAttentionBackward";
   const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
   CheckF32Shape(dqkv, qkv.shape(), op, "dqkv");
   CheckF32Shape(dout, Shape({B, S, D}), op, "dout");
   CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
+  TIGERFG_CUDA_DISPATCH(SelfAttentionBackward(ctx, dqkv, dout, qkv, probs, heads));
   const float* pqkv = qkv.f32();
   const float* pdout = dout.f32();
   const float* pprobs = probs.f32();

@@ -8,44 +8,17 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/checks.h"
 #include "ops/dispatch.h"
 
 namespace tigerfg::ops {
-namespace {
-
-struct GroundingDims {
-  int64_t batch, patches, width, heads, head_dim;
-};
-
-void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
-  CHECK(t.dtype() == DType::kF32) << op << ": " << name << " is " << DTypeName(t.dtype())
-                                  << ", not F32";
-  CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
-                            << shape.ToString();
-}
-
-// q[B, D], kv[B, N, 2D] with D divisible by heads.
-GroundingDims CheckQueryKeys(const Tensor& q, const Tensor& kv, int heads, const char* op) {
-  CHECK(q.dtype() == DType::kF32 && kv.dtype() == DType::kF32) << op << ": q and kv must be F32";
-  CHECK_EQ(q.ndim(), 2) << op << ": q must be [B, D], got " << q.shape().ToString();
-  CHECK_GT(heads, 0) << op << ": heads must be positive";
-  const int64_t B = q.dim(0), D = q.dim(1);
-  CHECK_EQ(D % heads, 0) << op << ": width " << D << " is not divisible by heads " << heads;
-  CHECK(kv.ndim() == 3 && kv.dim(0) == B && kv.dim(2) == 2 * D)
-      << op << ": kv is " << kv.shape().ToString() << ", expected [" << B << ", N, " << 2 * D
-      << "]";
-  return {B, kv.dim(1), D, heads, D / heads};
-}
-
-}  // namespace
-
 void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& q,
                                const Tensor& kv, int heads) {
-  TIGERFG_CUDA_DISPATCH(GroundingAttentionForward(ctx, out, probs, q, kv, heads));
   const char* op = "GroundingAttentionForward";
   const auto [B, N, D, H, d] = CheckQueryKeys(q, kv, heads, op);
   CheckF32Shape(out, Shape({B, D}), op, "out");
   CheckF32Shape(probs, Shape({B, H, N}), op, "probs");
+  TIGERFG_CUDA_DISPATCH(GroundingAttentionForward(ctx, out, probs, q, kv, heads));
   const float* pq = q.f32();
   const float* pkv = kv.f32();
   float* pout = out.f32();
@@ -90,8 +63,6 @@ void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, con
 void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const Tensor& dout,
                                 const Tensor& dprobs, const Tensor& q, const Tensor& kv,
                                 const Tensor& probs, int heads) {
-  TIGERFG_CUDA_DISPATCH(
-      GroundingAttentionBackward(ctx, dq, dkv, dout, dprobs, q, kv, probs, heads));
   const char* op = "GroundingAttentionBackward";
   const auto [B, N, D, H, d] = CheckQueryKeys(q, kv, heads, op);
   CheckF32Shape(dq, q.shape(), op, "dq");
@@ -99,6 +70,8 @@ void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const
   CheckF32Shape(dout, Shape({B, D}), op, "dout");
   CheckF32Shape(probs, Shape({B, H, N}), op, "probs");
   if (dprobs.defined()) CheckF32Shape(dprobs, Shape({B, H, N}), op, "dprobs");
+  TIGERFG_CUDA_DISPATCH(
+      GroundingAttentionBackward(ctx, dq, dkv, dout, dprobs, q, kv, probs, heads));
   const float* pq = q.f32();
   const float* pkv = kv.f32();
   const float* pdout = dout.f32();
@@ -151,11 +124,11 @@ void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const
 }
 
 void HeadMeanForward(const Context& ctx, Tensor amap, const Tensor& probs) {
-  TIGERFG_CUDA_DISPATCH(HeadMeanForward(ctx, amap, probs));
   CHECK(probs.dtype() == DType::kF32 && probs.ndim() == 3)
       << "HeadMeanForward: probs must be F32 [B, heads, N], got " << probs.shape().ToString();
   const int64_t B = probs.dim(0), H = probs.dim(1), N = probs.dim(2);
   CheckF32Shape(amap, Shape({B, N}), "HeadMeanForward", "amap");
+  TIGERFG_CUDA_DISPATCH(HeadMeanForward(ctx, amap, probs));
   const float* pp = probs.f32();
   float* pa = amap.f32();
   const float inv = 1.0f / static_cast<float>(H);
@@ -173,11 +146,11 @@ void HeadMeanForward(const Context& ctx, Tensor amap, const Tensor& probs) {
 }
 
 void HeadMeanBackward(const Context& ctx, Tensor dprobs, const Tensor& damap) {
-  TIGERFG_CUDA_DISPATCH(HeadMeanBackward(ctx, dprobs, damap));
   CHECK(dprobs.dtype() == DType::kF32 && dprobs.ndim() == 3)
       << "HeadMeanBackward: dprobs must be F32 [B, heads, N], got " << dprobs.shape().ToString();
   const int64_t B = dprobs.dim(0), H = dprobs.dim(1), N = dprobs.dim(2);
   CheckF32Shape(damap, Shape({B, N}), "HeadMeanBackward", "damap");
+  TIGERFG_CUDA_DISPATCH(HeadMeanBackward(ctx, dprobs, damap));
   const float* pa = damap.f32();
   float* pp = dprobs.f32();
   const float inv = 1.0f / static_cast<float>(H);

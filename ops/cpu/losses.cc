@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/checks.h"
 #include "ops/dispatch.h"
 
 namespace tigerfg::ops {
@@ -15,13 +16,6 @@ namespace {
 
 constexpr double kTeacherLogFloor = 1e-30;  // p_t.clamp_min(1e-30).log() in kl_rows
 constexpr float kMapLogFloor = 1e-8f;       // amap.clamp_min(LOG_FLOOR).log() in the spec
-
-void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
-  CHECK(t.dtype() == DType::kF32) << op << ": " << name << " is " << DTypeName(t.dtype())
-                                  << ", not F32";
-  CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
-                            << shape.ToString();
-}
 
 void CheckF32Matrix(const Tensor& t, const char* op, const char* name) {
   CHECK(t.dtype() == DType::kF32 && t.ndim() == 2)

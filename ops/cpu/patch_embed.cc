@@ -1,5 +1,6 @@
-// ops/cpu/patch_embed.cc — ViT patch embedding on the CPU: im2col into `cols`, then the Linear op
-// (one SGEMM against w viewed as [D, C·p·p]).
+// ops/cpu/patch_embed.cc — ViT patch embedding: im2col into `cols` (the one step with a CUDA twin,
+// cuda::Im2Col), then the Linear op (one GEMM against w viewed as [D, C·p·p]), which dispatches
+// itself; the backward is Linear's alone.
 #include "ops/patch_embed.h"
 
 #include <algorithm>
@@ -8,26 +9,13 @@
 #include "ops/linear.h"
 
 namespace tigerfg::ops {
+namespace {
 
-void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor& img,
-                       const Tensor& w, const Tensor& bias, int patch) {
-  TIGERFG_CUDA_DISPATCH(PatchEmbedForward(ctx, out, cols, img, w, bias, patch));
-  CHECK_GT(patch, 0) << "patch_embed: patch size " << patch;
-  CHECK_EQ(img.ndim(), 4) << "patch_embed: image must be [B, C, H, W], got "
-                          << img.shape().ToString();
+// cols[b, gy·grid_w + gx, (c·p + ky)·p + kx] = img[b, c, gy·p + ky, gx·p + kx] (shapes checked).
+void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int64_t p) {
+  TIGERFG_CUDA_DISPATCH(Im2Col(ctx, cols, img, static_cast<int>(p)));
   const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3);
-  CHECK(H % patch == 0 && W % patch == 0)
-      << "patch_embed: image " << img.shape().ToString() << " not divisible by patch " << patch;
-  const int64_t p = patch, grid_h = H / p, grid_w = W / p, P = grid_h * grid_w, K = C * p * p;
-  CHECK(w.ndim() == 4 && w.dim(1) == C && w.dim(2) == p && w.dim(3) == p)
-      << "patch_embed: weight " << w.shape().ToString() << " for " << C << " channels, patch " << p;
-  const int64_t D = w.dim(0);
-  CHECK(cols.shape() == Shape({B, P, K})) << "patch_embed: cols " << cols.shape().ToString()
-                                          << ", expected [" << B << ", " << P << ", " << K << "]";
-  CHECK(out.shape() == Shape({B, P, D})) << "patch_embed: out " << out.shape().ToString()
-                                         << ", expected [" << B << ", " << P << ", " << D << "]";
-
-  // cols[b, gy·grid_w + gx, (c·p + ky)·p + kx] = img[b, c, gy·p + ky, gx·p + kx]
+  const int64_t grid_h = H / p, grid_w = W / p, P = grid_h * grid_w, K = C * p * p;
   const float* src = img.f32();
   float* dst = cols.f32();
 #pragma omp parallel for collapse(2) if (B * P * K > (1 << 15))
@@ -44,12 +32,34 @@ void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor
       }
     }
   }
+}
+
+}  // namespace
+
+void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor& img,
+                       const Tensor& w, const Tensor& bias, int patch) {
+  CHECK_GT(patch, 0) << "patch_embed: patch size " << patch;
+  CHECK_EQ(img.ndim(), 4) << "patch_embed: image must be [B, C, H, W], got "
+                          << img.shape().ToString();
+  const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3);
+  CHECK(H % patch == 0 && W % patch == 0)
+      << "patch_embed: image " << img.shape().ToString() << " not divisible by patch " << patch;
+  const int64_t p = patch, P = (H / p) * (W / p), K = C * p * p;
+  CHECK(w.ndim() == 4 && w.dim(1) == C && w.dim(2) == p && w.dim(3) == p)
+      << "patch_embed: weight " << w.shape().ToString() << " for " << C << " channels, patch " << p;
+  const int64_t D = w.dim(0);
+  CHECK(cols.shape() == Shape({B, P, K})) << "patch_embed: cols " << cols.shape().ToString()
+                                          << ", expected [" << B << ", " << P << ", " << K << "]";
+  CHECK(out.shape() == Shape({B, P, D})) << "patch_embed: out " << out.shape().ToString()
+                                         << ", expected [" << B << ", " << P << ", " << D << "]";
+  CHECK(img.dtype() == DType::kF32 && cols.dtype() == DType::kF32)
+      << "patch_embed: image and cols must be F32";
+  Im2Col(ctx, cols, img, p);
   LinearForward(ctx, out.View({B * P, D}), cols.View({B * P, K}), w.View({D, K}), bias);
 }
 
 void PatchEmbedBackward(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& dout,
                         const Tensor& cols) {
-  TIGERFG_CUDA_DISPATCH(PatchEmbedBackward(ctx, dw, dbias, dout, cols));
   CHECK_EQ(dw.ndim(), 4) << "patch_embed: dw must be [D, C, p, p], got " << dw.shape().ToString();
   CHECK_EQ(cols.ndim(), 3) << "patch_embed: cols must be [B, P, K], got "
                            << cols.shape().ToString();

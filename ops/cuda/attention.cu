@@ -2,25 +2,12 @@
 // GEMMs over the batch read q/k/v in place from the qkv layout, and a masked row-softmax kernel.
 #include <cmath>
 
+#include "ops/checks.h"
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
-
-struct AttentionDims {
-  int64_t batch, seq, width, heads, head_dim;
-};
-
-AttentionDims CheckQkv(const Tensor& qkv, int heads, const char* op) {
-  CHECK(qkv.dtype() == DType::kF32) << op << ": qkv is " << DTypeName(qkv.dtype()) << ", not F32";
-  CHECK_EQ(qkv.ndim(), 3) << op << ": qkv must be [B, S, 3D], got " << qkv.shape().ToString();
-  CHECK_GT(heads, 0) << op << ": heads must be positive";
-  CHECK_EQ(qkv.dim(2) % (3 * heads), 0) << op << ": qkv " << qkv.shape().ToString()
-                                        << " is not [B, S, 3 * heads * d], heads " << heads;
-  const int64_t width = qkv.dim(2) / 3;
-  return {qkv.dim(0), qkv.dim(1), width, heads, width / heads};
-}
 
 // Softmax of each row [S] of probs [B, H, S, S] in place over the keys with key_valid[b, j] != 0
 // (all when key_valid is null); masked keys get exactly 0, a row with no valid key all zeros.
@@ -100,19 +87,9 @@ void RunBatched(const Context& ctx, const HeadGemm& h, int64_t batch) {
 
 void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& qkv,
                           const Tensor& key_valid, int heads) {
-  const char* op = "SelfAttentionForward";
-  const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
-  CheckF32Shape(out, Shape({B, S, D}), op, "out");
-  CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
-  const uint8_t* valid = nullptr;
-  if (key_valid.defined()) {
-    CHECK(key_valid.dtype() == DType::kU8)
-        << op << ": key_valid is " << DTypeName(key_valid.dtype()) << ", not U8";
-    CHECK(key_valid.shape() == Shape({B, S}))
-        << op << ": key_valid is " << key_valid.shape().ToString() << ", expected [" << B << ", "
-        << S << "]";
-    valid = static_cast<const uint8_t*>(key_valid.data());
-  }
+  // Arguments were checked by the public entry point (ops/cpu/attention.cc).
+  const auto [B, S, D, H, d] = QkvDims(qkv, heads);
+  const auto* valid = key_valid.defined() ? static_cast<const uint8_t*>(key_valid.data()) : nullptr;
   if (B == 0 || S == 0 || D == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const float* pqkv = qkv.f32();
@@ -137,11 +114,7 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
 
 void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
                            const Tensor& probs, int heads) {
-  const char* op = "SelfAttentionBackward";
-  const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
-  CheckF32Shape(dqkv, qkv.shape(), op, "dqkv");
-  CheckF32Shape(dout, Shape({B, S, D}), op, "dout");
-  CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
+  const auto [B, S, D, H, d] = QkvDims(qkv, heads);  // checked by the public entry point
   if (B == 0 || S == 0 || D == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const float* pqkv = qkv.f32();

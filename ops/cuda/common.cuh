@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "ops/checks.h"
 #include "runtime/context.h"
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_context.h"
@@ -33,13 +34,6 @@ inline int64_t RowsOf(const Tensor& t, int64_t C, const char* op, const char* na
   CHECK(t.ndim() >= 1 && t.dim(-1) == C)
       << op << ": " << name << " " << t.shape().ToString() << ", last dimension must be " << C;
   return C == 0 ? 0 : t.numel() / C;
-}
-
-inline void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
-  CHECK(t.dtype() == DType::kF32) << op << ": " << name << " is " << DTypeName(t.dtype())
-                                  << ", not F32";
-  CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
-                            << shape.ToString();
 }
 
 // Sum of v over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the

@@ -19,11 +19,8 @@ void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Ten
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w);
 
-// ---- patch_embed.cu
-void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor& img,
-                       const Tensor& w, const Tensor& bias, int patch);
-void PatchEmbedBackward(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& dout,
-                        const Tensor& cols);
+// ---- patch_embed.cu (the im2col step of ops::PatchEmbedForward)
+void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int patch);
 
 // ---- layernorm.cu
 void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,

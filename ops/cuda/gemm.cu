@@ -11,7 +11,6 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
-#include <vector>
 
 #include "ops/cuda/common.cuh"
 
@@ -278,26 +277,26 @@ void Gemm(const Context& ctx, const GemmArgs& g) {
     LaunchNaive(ctx, g);
     return;
   }
-  // F32: exact fp32 first (TF32 only where the context allows it); BF16: fp32 accumulation.
-  std::vector<cublasComputeType_t> computes = {CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_COMPUTE_32F};
+  // The preferred compute type (F32: exact fp32, or TF32 where the context allows it; BF16: fp32
+  // accumulation), then plain fp32 accumulation as the fallback; no allocation on this path.
+  cublasComputeType_t computes[2] = {CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_COMPUTE_32F};
   if (g.ab_type == DType::kBF16) {
-    computes = {CUBLAS_COMPUTE_32F};
+    computes[0] = CUBLAS_COMPUTE_32F;
   } else if (ctx.cuda()->allow_tf32) {
-    computes = {CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_COMPUTE_32F};
+    computes[0] = CUBLAS_COMPUTE_32F_FAST_TF32;
   }
+  const int num_computes = computes[0] == CUBLAS_COMPUTE_32F ? 1 : 2;
   // The fused bias is only offered a 16-byte aligned vector; otherwise it is added afterwards.
   const bool bias = g.bias != nullptr;
   if (bias && reinterpret_cast<uintptr_t>(g.bias) % 16 == 0) {
-    for (cublasComputeType_t compute : computes) {
-      if (TryLt(ctx, g, compute, true)) return;
+    for (int i = 0; i < num_computes; ++i) {
+      if (TryLt(ctx, g, computes[i], true)) return;
     }
   }
   GemmArgs plain = g;
   plain.bias = nullptr;
   bool done = false;
-  for (cublasComputeType_t compute : computes) {
-    if ((done = TryLt(ctx, plain, compute, false))) break;
-  }
+  for (int i = 0; i < num_computes && !done; ++i) done = TryLt(ctx, plain, computes[i], false);
   if (!done) {
     LOG_FIRST_N(WARNING, 5) << "gemm: cuBLASLt has no algorithm for M " << g.M << " N " << g.N
                             << " K " << g.K << " batch " << g.batch << "; using the plain kernel";

@@ -2,27 +2,12 @@
 // tokens) and the head mean of its map on CUDA: one block per (batch, head) pair.
 #include <cmath>
 
+#include "ops/checks.h"
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
-
-struct GroundingDims {
-  int64_t batch, patches, width, heads, head_dim;
-};
-
-GroundingDims CheckQueryKeys(const Tensor& q, const Tensor& kv, int heads, const char* op) {
-  CHECK(q.dtype() == DType::kF32 && kv.dtype() == DType::kF32) << op << ": q and kv must be F32";
-  CHECK_EQ(q.ndim(), 2) << op << ": q must be [B, D], got " << q.shape().ToString();
-  CHECK_GT(heads, 0) << op << ": heads must be positive";
-  const int64_t B = q.dim(0), D = q.dim(1);
-  CHECK_EQ(D % heads, 0) << op << ": width " << D << " is not divisible by heads " << heads;
-  CHECK(kv.ndim() == 3 && kv.dim(0) == B && kv.dim(2) == 2 * D)
-      << op << ": kv is " << kv.shape().ToString() << ", expected [" << B << ", N, " << 2 * D
-      << "]";
-  return {B, kv.dim(1), D, heads, D / heads};
-}
 
 // probs[b, h, :] = softmax_n(q_h · k_hn · scale); out[b, h·d : (h+1)·d] = probs · v_h.
 // The block writes the raw scores into probs and re-reads them after the barriers of the
@@ -125,10 +110,7 @@ __global__ void HeadMeanBackwardKernel(float* dprobs, const float* damap, int64_
 
 void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& q,
                                const Tensor& kv, int heads) {
-  const char* op = "GroundingAttentionForward";
-  const auto [B, N, D, H, d] = CheckQueryKeys(q, kv, heads, op);
-  CheckF32Shape(out, Shape({B, D}), op, "out");
-  CheckF32Shape(probs, Shape({B, H, N}), op, "probs");
+  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/cpu/grounding.cc
   if (B == 0 || D == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   GroundingForwardKernel<<<static_cast<unsigned>(B * H), kThreads, 0, Stream(ctx)>>>(
@@ -139,13 +121,7 @@ void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, con
 void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const Tensor& dout,
                                 const Tensor& dprobs, const Tensor& q, const Tensor& kv,
                                 const Tensor& probs, int heads) {
-  const char* op = "GroundingAttentionBackward";
-  const auto [B, N, D, H, d] = CheckQueryKeys(q, kv, heads, op);
-  CheckF32Shape(dq, q.shape(), op, "dq");
-  CheckF32Shape(dkv, kv.shape(), op, "dkv");
-  CheckF32Shape(dout, Shape({B, D}), op, "dout");
-  CheckF32Shape(probs, Shape({B, H, N}), op, "probs");
-  if (dprobs.defined()) CheckF32Shape(dprobs, Shape({B, H, N}), op, "dprobs");
+  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/cpu/grounding.cc
   if (B == 0 || D == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   Scratch ds(ctx, static_cast<size_t>(B * H * N) * sizeof(float));
@@ -156,10 +132,7 @@ void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const
 }
 
 void HeadMeanForward(const Context& ctx, Tensor amap, const Tensor& probs) {
-  CHECK(probs.dtype() == DType::kF32 && probs.ndim() == 3)
-      << "HeadMeanForward: probs must be F32 [B, heads, N], got " << probs.shape().ToString();
-  const int64_t B = probs.dim(0), H = probs.dim(1), N = probs.dim(2);
-  CheckF32Shape(amap, Shape({B, N}), "HeadMeanForward", "amap");
+  const int64_t B = probs.dim(0), H = probs.dim(1), N = probs.dim(2);  // checked on entry
   if (B * N == 0) return;
   HeadMeanForwardKernel<<<GridFor(B * N), kThreads, 0, Stream(ctx)>>>(amap.f32(), probs.f32(), B, H,
                                                                       N);
@@ -167,10 +140,7 @@ void HeadMeanForward(const Context& ctx, Tensor amap, const Tensor& probs) {
 }
 
 void HeadMeanBackward(const Context& ctx, Tensor dprobs, const Tensor& damap) {
-  CHECK(dprobs.dtype() == DType::kF32 && dprobs.ndim() == 3)
-      << "HeadMeanBackward: dprobs must be F32 [B, heads, N], got " << dprobs.shape().ToString();
-  const int64_t B = dprobs.dim(0), H = dprobs.dim(1), N = dprobs.dim(2);
-  CheckF32Shape(damap, Shape({B, N}), "HeadMeanBackward", "damap");
+  const int64_t B = dprobs.dim(0), H = dprobs.dim(1), N = dprobs.dim(2);  // checked on entry
   if (B * H * N == 0) return;
   HeadMeanBackwardKernel<<<GridFor(B * H * N), kThreads, 0, Stream(ctx)>>>(dprobs.f32(),
                                                                            damap.f32(), B, H, N);

@@ -25,6 +25,7 @@
 #include "runtime/train/flops.h"
 #include "runtime/train/metrics.h"
 #include "runtime/train/optimizer.h"
+#include "runtime/train/rank_agreement.h"
 #include "runtime/train/weights_io.h"
 
 namespace tigerfg::train {
@@ -32,31 +33,6 @@ namespace tigerfg::train {
 namespace {
 
 using profile::Phase;
-
-// Every rank agrees on whether every rank is fine, so that one rank's bad data or diverged loss
-// ends all ranks cleanly instead of leaving the others waiting in a collective. The flag travels
-// in the model's device memory (NCCL moves device buffers only), allocated once: the check runs
-// every step.
-class RankAgreement {
- public:
-  RankAgreement(comm::Communicator& comm, const Context& ctx)
-      : comm_(comm), ctx_(ctx), host_(DType::kF32, Shape{1}), flag_(ctx, DType::kF32, Shape{1}) {}
-
-  bool AllOk(bool ok) {
-    host_.f32()[0] = ok ? 0.0f : 1.0f;
-    model::CopyFromHost(ctx_, flag_.tensor(), host_);
-    comm_.AllReduce(flag_.tensor(), comm::ReduceOp::kSum, "status")->Wait();
-    model::CopyToHost(ctx_, host_, flag_.tensor());
-    return host_.f32()[0] == 0.0f;
-  }
-  int rank() const { return comm_.rank(); }
-
- private:
-  comm::Communicator& comm_;
-  const Context& ctx_;
-  Buffer host_;
-  model::DeviceStorage flag_;
-};
 
 // Every rank reads the checkpoint itself (a shared filesystem) into the parameters and the
 // optimizer's moments; the step and the data cursor come back.
@@ -160,8 +136,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     if (ec) return Status::Error(options.out_dir + ": cannot create: " + ec.message());
   }
 
-  StatusOr<config::Precision> precision =
-      model::ResolvePrecision(cfg.model(), tc.precision(), ctx);
+  StatusOr<config::Precision> precision = model::ResolvePrecision(cfg.model(), tc.precision(), ctx);
   if (!precision.ok()) return precision.status();
   model::TigerFGModel model(cfg.model(), local_batch, ctx, world, *precision,
                             tc.recompute_blocks());

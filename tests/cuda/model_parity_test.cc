@@ -188,47 +188,21 @@ std::string TorchPython() {
 
 // tests/reference/parity_test.cc's check on the GPU model: the spec (float64, on the CPU) against
 // the CUDA model's losses, embeddings and gradients for the spec's own weights and batch.
-// One Step on the GPU against the spec's float64 losses, embeddings and gradients.
 void ExpectGpuMatchesSpec(const Tolerances& tol) {
   const std::string python = TorchPython();
   ASSERT_FALSE(python.empty());
   const config::ModelConfig cfg = testing::TinyModel();
   testing::ScratchDir dir("cuda_parity");
-  const std::string config_json = dir.File("config.json"), weights = dir.File("weights.st"),
-                    batch_file = dir.File("batch.st"), grads_file = dir.File("grads.st");
-  testing::WriteFile(config_json, config::ModelConfigToSpecJson(cfg));
-  const std::string spec = python + " " + testing::SpecPath();
-  std::string out;
-  ASSERT_EQ(testing::RunCommand(spec + " init --config " + config_json + " --weights " + weights +
-                                    " --batch " + batch_file + " --batch-size " +
-                                    std::to_string(kBatch) + " --products 4 --seed 0",
-                                &out),
-            0)
-      << out;
-  ASSERT_EQ(testing::RunCommand(spec + " grads --config " + config_json + " --weights " + weights +
-                                    " --batch " + batch_file + " --out " + grads_file,
-                                &out),
-            0)
-      << out;
-  auto w = ReadSafetensors(weights);
-  auto b = ReadSafetensors(batch_file);
-  auto g = ReadSafetensors(grads_file);
-  ASSERT_TRUE(w.ok()) << w.status().message();
-  ASSERT_TRUE(b.ok()) << b.status().message();
-  ASSERT_TRUE(g.ok()) << g.status().message();
+  testing::SpecCase spec;
+  testing::RunSpecCase(python, cfg, kBatch, /*seed=*/0, dir, &spec);
+  if (::testing::Test::HasFatalFailure()) return;
+  const TensorFile* g = &spec.grads;
 
   const ParamTable table = BuildParamTable(cfg);
   std::vector<float> params(table.total_numel());
-  for (const ParamSpec& p : table.params()) {
-    auto t = w->Get(p.name, DType::kF32, p.shape);
-    ASSERT_TRUE(t.ok()) << t.status().message();
-    std::copy_n(t->f32(), p.numel(), params.data() + p.offset);
-  }
-  Batch batch;
-  batch.query_images = std::move(b->tensors.at("query_images"));
-  batch.item_images = std::move(b->tensors.at("item_images"));
-  batch.title_ids = std::move(b->tensors.at("title_ids"));
-  batch.product_ids = std::move(b->tensors.at("product_ids"));
+  spec.CopyParams(table, params.data());
+  if (::testing::Test::HasFatalFailure()) return;
+  Batch batch = spec.TakeBatch();
   const Status valid = ValidateBatch(cfg, batch);
   ASSERT_TRUE(valid.ok()) << valid.message();
 

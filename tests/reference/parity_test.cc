@@ -36,11 +36,6 @@ double MaxRelDiff(const float* a, const float* b, int64_t n) {
   return diff / std::max(ref, 1e-30);
 }
 
-Buffer Take(TensorFile* file, const std::string& name) {
-  EXPECT_TRUE(file->Has(name)) << file->origin << " has no " << name;
-  return std::move(file->tensors[name]);
-}
-
 // Relative tolerances of one precision mode.
 struct Tolerances {
   config::Precision precision;
@@ -52,43 +47,16 @@ constexpr Tolerances kBf16{config::BF16, 1e-2, 2e-2, 5e-2};
 void ExpectMatchesSpec(const std::string& overrides, int seed, const Tolerances& tol = kFp32) {
   const config::ModelConfig cfg = testing::TinyModel(overrides);
   testing::ScratchDir dir("parity");
-  const std::string config_json = dir.File("config.json"), weights = dir.File("weights.st"),
-                    batch_file = dir.File("batch.st"), grads_file = dir.File("grads.st");
-  testing::WriteFile(config_json, config::ModelConfigToSpecJson(cfg));
-  const std::string spec = std::string(testing::kSpecPython) + " " + testing::SpecPath();
-  std::string out;
-  ASSERT_EQ(
-      testing::RunCommand(spec + " init --config " + config_json + " --weights " + weights +
-                              " --batch " + batch_file + " --batch-size " + std::to_string(kBatch) +
-                              " --products 4 --seed " + std::to_string(seed),
-                          &out),
-      0)
-      << out;
-  ASSERT_EQ(testing::RunCommand(spec + " grads --config " + config_json + " --weights " + weights +
-                                    " --batch " + batch_file + " --out " + grads_file,
-                                &out),
-            0)
-      << out;
-  auto w = ReadSafetensors(weights);
-  auto b = ReadSafetensors(batch_file);
-  auto g = ReadSafetensors(grads_file);
-  ASSERT_TRUE(w.ok()) << w.status().message();
-  ASSERT_TRUE(b.ok()) << b.status().message();
-  ASSERT_TRUE(g.ok()) << g.status().message();
+  testing::SpecCase spec;
+  testing::RunSpecCase(testing::kSpecPython, cfg, kBatch, seed, dir, &spec);
+  if (::testing::Test::HasFatalFailure()) return;
+  TensorFile* g = &spec.grads;
 
   TigerFGModel model(cfg, kBatch, Context::Cpu(), /*world_size=*/1, tol.precision);
   const ParamTable& table = model.table();
-  EXPECT_EQ(w->tensors.size(), table.params().size()) << "weights and table differ in size";
-  for (const ParamSpec& p : table.params()) {
-    auto t = w->Get(p.name, DType::kF32, p.shape);
-    ASSERT_TRUE(t.ok()) << t.status().message();
-    std::copy_n(t->f32(), p.numel(), model.params() + p.offset);
-  }
-  Batch batch;
-  batch.query_images = Take(&*b, "query_images");
-  batch.item_images = Take(&*b, "item_images");
-  batch.title_ids = Take(&*b, "title_ids");
-  batch.product_ids = Take(&*b, "product_ids");
+  spec.CopyParams(table, model.params());
+  if (::testing::Test::HasFatalFailure()) return;
+  Batch batch = spec.TakeBatch();
   const Status valid = ValidateBatch(cfg, batch);
   ASSERT_TRUE(valid.ok()) << valid.message();
   // The spec's batch must exercise padding and shared product ids.

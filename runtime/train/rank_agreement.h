@@ -1,0 +1,31 @@
+// runtime/train/rank_agreement.h — every rank learns whether every rank is fine, so that one
+// rank's bad data, failed file or diverged loss ends all ranks cleanly instead of leaving the
+// others waiting in a collective (the trainer, every step; `tigerfg embed`).
+#pragma once
+
+#include "comm/communicator.h"
+#include "model/device_storage.h"
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace tigerfg::train {
+
+// The flag travels in ctx's device memory (NCCL moves device buffers only), allocated once.
+class RankAgreement {
+ public:
+  // comm and ctx must outlive the object.
+  RankAgreement(comm::Communicator& comm, const Context& ctx)
+      : comm_(comm), ctx_(ctx), host_(DType::kF32, Shape{1}), flag_(ctx, DType::kF32, Shape{1}) {}
+
+  // True when `ok` holds on every rank; a collective: every rank must call it.
+  bool AllOk(bool ok);
+  int rank() const { return comm_.rank(); }
+
+ private:
+  comm::Communicator& comm_;
+  const Context& ctx_;
+  Buffer host_;
+  model::DeviceStorage flag_;
+};
+
+}  // namespace tigerfg::train
