@@ -96,7 +96,6 @@ void LayerNormBackwardRows(DxT* pdx, double* partials, int threads, const DoutT*
 
 void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
                       const Tensor& gamma, const Tensor& beta, float eps) {
-  TIGERFG_CUDA_DISPATCH(LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, eps));
   CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
   const int64_t C = gamma.dim(0);
   CHECK(beta.shape() == gamma.shape()) << "layernorm: beta " << beta.shape().ToString();
@@ -107,6 +106,7 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
   CHECK(mean.numel() == N && rstd.numel() == N)
       << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
       << " for " << N << " rows";
+  TIGERFG_CUDA_DISPATCH(LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, eps));
   VisitFloatDType(out.dtype(), "layernorm", "out", [&](auto out_type) {
     using OutT = decltype(out_type);
     LayerNormForwardRows(ElementsOf<OutT>(out), mean.f32(), rstd.f32(), x.f32(), gamma.f32(),
@@ -117,8 +117,6 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                        const Tensor& rstd, bool accumulate_dx) {
-  TIGERFG_CUDA_DISPATCH(
-      LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx));
   CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
   const int64_t C = gamma.dim(0);
   CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
@@ -131,6 +129,8 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
   CHECK(mean.numel() == N && rstd.numel() == N)
       << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
       << " for " << N << " rows";
+  TIGERFG_CUDA_DISPATCH(
+      LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx));
   if (N == 0 || C == 0) return;
   // Each thread sums dgamma/dbeta over its own rows into partial[t] = [dgamma C | dbeta C], in
   // the same pass that writes dx; the partials are added up afterwards.
