@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cluster/gpu_check.sh — checks a tigerfg CUDA build on a GPU machine: prints the GPU, runs
-# cuda_tests (and, when present, profile_tests, comm_tests, e2e_tests and `tigerfg --help`) and a
+# cuda_tests (and, when present, core_tests, comm_tests, e2e_tests and `tigerfg --help`) and a
 # summary table.
 #
 #   cluster/gpu_check.sh [--libs DIR] [BUILD_DIR]     (BUILD_DIR defaults to build-cuda)
@@ -65,8 +65,8 @@ run_gtest() {
 }
 
 run_gtest cuda_tests "$build/tests/cuda/cuda_tests"
-if [ -x "$build/tests/profile_tests" ]; then
-  run_gtest profile_tests "$build/tests/profile_tests"
+if [ -x "$build/tests/core_tests" ]; then
+  run_gtest core_tests "$build/tests/core_tests"
 fi
 if [ -x "$build/tests/comm/comm_tests" ]; then
   run_gtest comm_tests "$build/tests/comm/comm_tests"

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/context.h"
-#include "runtime/status.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/status.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::comm {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
-#include "runtime/param_table.h"
+#include "runtime/core/param_table.h"
 
 namespace tigerfg::comm {
 

@@ -4,8 +4,8 @@
 #include <cstring>
 
 #ifdef TIGERFG_WITH_NCCL
-#include "runtime/cuda_check.h"
-#include "runtime/cuda_context.h"
+#include "runtime/core/cuda_check.h"
+#include "runtime/core/cuda_context.h"
 #endif
 
 namespace tigerfg::comm {

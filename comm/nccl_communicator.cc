@@ -14,8 +14,8 @@
 #include "comm/mpi_check.h"
 #include "comm/mpi_communicator.h"
 #include "comm/watchdog.h"
-#include "runtime/cuda_check.h"
-#include "runtime/cuda_context.h"
+#include "runtime/core/cuda_check.h"
+#include "runtime/core/cuda_context.h"
 
 #define NCCL_CHECK(call)                                                                    \
   do {                                                                                      \

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::config {
 

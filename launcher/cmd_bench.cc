@@ -12,14 +12,14 @@
 #include "launcher/commands.h"
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
-#include "model/device_storage.h"
+#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
-#include "runtime/profile/memory.h"
-#include "runtime/profile/step_timer.h"
-#include "runtime/profile/trace.h"
+#include "runtime/core/peak_memory.h"
+#include "runtime/core/step_timer.h"
+#include "runtime/core/trace.h"
 #include "runtime/train/flops.h"
 #include "runtime/train/optimizer.h"
-#include "runtime/train/synthetic_data.h"
+#include "runtime/data/synthetic_data.h"
 
 DEFINE_int32(warmup, 3, "bench: untimed steps first");
 
@@ -94,15 +94,15 @@ int RunBench() {
   // is timed); product ids staged on the device once, not inside the step.
   constexpr int kBatches = 3;  // rotate a few batches, like the spec's bench
   std::vector<Batch> batches;
-  std::vector<model::DeviceStorage> product_ids;
+  std::vector<Buffer> product_ids;
   for (int i = 0; i < kBatches; ++i) {
     batches.push_back(source.MakeBatch(batch_size));
     source.Fill(batches.back(), i * batch_size);
     product_ids.emplace_back(ctx, DType::kI64, Shape{batch_size});
-    model::CopyFromHost(ctx, product_ids.back().tensor(), batches.back().product_ids);
+    CopyFromHost(ctx, product_ids.back().tensor(), batches.back().product_ids);
   }
-  model::DeviceStorage dq(ctx, DType::kF32, Shape{batch_size, net.embed_dim()});
-  model::DeviceStorage de(ctx, DType::kF32, Shape{batch_size, net.embed_dim()});
+  Buffer dq(ctx, DType::kF32, Shape{batch_size, net.embed_dim()});
+  Buffer de(ctx, DType::kF32, Shape{batch_size, net.embed_dim()});
 
   profile::StepTimer timer(ctx);
   profile::PeakMemory memory(ctx);

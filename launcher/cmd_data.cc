@@ -9,7 +9,7 @@
 #include <string>
 
 #include "launcher/commands.h"
-#include "runtime/data/fmnist_benchmark.h"
+#include "runtime/fmnist/fmnist_benchmark.h"
 
 namespace tigerfg::launcher {
 namespace {

@@ -15,9 +15,9 @@
 #include "model/tigerfg_model.h"
 #include "runtime/export/onnx_export.h"
 #include "runtime/export/tower_export.h"
-#include "runtime/safetensors.h"
-#include "runtime/train/checkpoint.h"
-#include "runtime/train/weights_io.h"
+#include "runtime/core/safetensors.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/weights_io.h"
 
 // Shared with eval/embed (launcher/embedding.cc, launcher/cmd_embed.cc).
 DECLARE_string(checkpoint);

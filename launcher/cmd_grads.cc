@@ -8,10 +8,10 @@
 #include "launcher/commands.h"
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
-#include "model/device_storage.h"
+#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
-#include "runtime/safetensors.h"
-#include "runtime/train/weights_io.h"
+#include "runtime/core/safetensors.h"
+#include "runtime/checkpoint/weights_io.h"
 
 namespace tigerfg::launcher {
 
@@ -91,9 +91,9 @@ int RunGrads() {
   const model::LossTerms terms = net.Step(*batch);
   Buffer grads(DType::kF32, Shape{table.trainable_numel()});
   net.CopyGradsToHost(grads.f32());
-  const Buffer query_emb = model::ToHost(ctx, net.query_emb());
-  const Buffer item_emb = model::ToHost(ctx, net.item_emb());
-  const Buffer ground_map = terms.has_srd ? model::ToHost(ctx, net.ground_map()) : Buffer();
+  const Buffer query_emb = ToHost(ctx, net.query_emb());
+  const Buffer item_emb = ToHost(ctx, net.item_emb());
+  const Buffer ground_map = terms.has_srd ? ToHost(ctx, net.ground_map()) : Buffer();
 
   std::vector<Buffer> scalars;
   std::vector<NamedTensor> out;

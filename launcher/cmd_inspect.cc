@@ -9,7 +9,7 @@
 
 #include "launcher/commands.h"
 #include "launcher/run_setup.h"
-#include "runtime/train/checkpoint.h"
+#include "runtime/checkpoint/checkpoint.h"
 
 DEFINE_bool(verify, false, "inspect: read every file and check each tensor's size and crc32");
 

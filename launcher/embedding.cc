@@ -5,10 +5,10 @@
 #include <cstring>
 #include <sstream>
 
-#include "model/device_storage.h"
+#include "runtime/core/buffer.h"
 #include "runtime/data/wordpiece.h"
-#include "runtime/train/checkpoint.h"
-#include "runtime/train/weights_io.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/weights_io.h"
 
 DEFINE_string(checkpoint, "", "eval, embed: a checkpoint directory or root (instead of --weights)");
 DEFINE_int32(embed_batch, 64, "eval, embed: samples per forward pass");
@@ -77,7 +77,7 @@ Buffer EmbedBatch(model::TigerFGModel& model, const Batch& batch, Tower tower) {
                            ? model.EncodeQueries(batch.query_images.tensor().Slice(begin, end))
                            : model.EncodeItems(batch.item_images.tensor().Slice(begin, end),
                                                batch.title_ids.tensor().Slice(begin, end));
-    model::CopyToHost(model.context(), Tensor::F32(out.f32() + begin * e, emb.shape()), emb);
+    CopyToHost(model.context(), Tensor::F32(out.f32() + begin * e, emb.shape()), emb);
   }
   return out;
 }

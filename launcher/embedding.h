@@ -11,8 +11,8 @@
 
 #include "configs/tigerfg.pb.h"
 #include "model/tigerfg_model.h"
-#include "runtime/batch.h"
-#include "runtime/status.h"
+#include "runtime/core/batch.h"
+#include "runtime/core/status.h"
 
 DECLARE_string(checkpoint);  // a checkpoint directory or root (instead of --weights)
 DECLARE_int32(embed_batch);  // samples per forward pass

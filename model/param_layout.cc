@@ -5,7 +5,7 @@
 
 #include "model/params.h"
 #include "model/tigerfg_model.h"
-#include "runtime/rng.h"
+#include "runtime/core/rng.h"
 
 namespace tigerfg::model {
 

@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
-#include "runtime/param_table.h"
-#include "runtime/tensor.h"
+#include "runtime/core/param_table.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::model {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
-#include "model/arena.h"
-#include "model/device_storage.h"
+#include "runtime/core/arena.h"
+#include "runtime/core/buffer.h"
 #include "model/params.h"
 #include "model/teacher.h"
 #include "model/towers.h"
@@ -97,7 +97,7 @@ struct TigerFGModel::Impl {
     return value;
   }
   // A host tensor where the model's ops read it: itself on CPU, copied into `staging` on CUDA.
-  Tensor OnDevice(const DeviceStorage& staging, const Tensor& host) const {
+  Tensor OnDevice(const Buffer& staging, const Tensor& host) const {
     if (!ctx.is_cuda()) return host;
     CopyFromHost(ctx, staging.tensor(), host);
     return staging.tensor();
@@ -117,8 +117,8 @@ struct TigerFGModel::Impl {
   int64_t local_batch, max_global;
   Context ctx;
   ParamTable table;
-  DeviceStorage params, grads;  // on ctx's device
-  DeviceStorage params16;       // BF16 mode only
+  Buffer params, grads;  // on ctx's device
+  Buffer params16;       // BF16 mode only
   ActivationArena arena;
   std::unique_ptr<QueryTower> query;
   std::unique_ptr<ItemTower> item;
@@ -131,7 +131,7 @@ struct TigerFGModel::Impl {
   // Staged inputs: the title ids and their key-padding mask [b, L].
   Buffer title_ids, key_valid;
   // CUDA only: the device copies of the staged titles and of the batch's images and product ids.
-  DeviceStorage dev_title_ids, dev_key_valid, dev_query_images, dev_item_images, dev_product_ids;
+  Buffer dev_title_ids, dev_key_valid, dev_query_images, dev_item_images, dev_product_ids;
   // Serving inputs padded to b rows (allocated on first use).
   Buffer query_stage, item_stage;
   bool srd_pending = false;
@@ -146,11 +146,11 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   CHECK_GT(world_size, 0);
   CHECK(precision == config::FP32 || precision == config::BF16)
       << "TigerFGModel: resolve the precision first (ResolvePrecision)";
-  m.params = DeviceStorage(m.ctx, DType::kF32, Shape{m.table.total_numel()});
-  m.grads = DeviceStorage(m.ctx, DType::kF32, Shape{m.table.trainable_numel()});
+  m.params = Buffer(m.ctx, DType::kF32, Shape{m.table.total_numel()});
+  m.grads = Buffer(m.ctx, DType::kF32, Shape{m.table.trainable_numel()});
   uint16_t* mirror = nullptr;
   if (precision == config::BF16) {
-    m.params16 = DeviceStorage(m.ctx, DType::kBF16, Shape{m.table.total_numel()});
+    m.params16 = Buffer(m.ctx, DType::kBF16, Shape{m.table.total_numel()});
     mirror = static_cast<uint16_t*>(m.params16.data());
   }
   // The context's TF32 switch follows this model while it lives (restored by the destructor), so
@@ -185,13 +185,13 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   if (m.ctx.is_cuda()) {
     const config::ViTConfig& q = cfg.query();
     const config::ViTConfig& it = cfg.item();
-    m.dev_title_ids = DeviceStorage(m.ctx, DType::kI64, m.title_ids.shape());
-    m.dev_key_valid = DeviceStorage(m.ctx, DType::kU8, m.key_valid.shape());
+    m.dev_title_ids = Buffer(m.ctx, DType::kI64, m.title_ids.shape());
+    m.dev_key_valid = Buffer(m.ctx, DType::kU8, m.key_valid.shape());
     m.dev_query_images =
-        DeviceStorage(m.ctx, DType::kF32, Shape{b, q.channels(), q.image_size(), q.image_size()});
-    m.dev_item_images = DeviceStorage(m.ctx, DType::kF32,
+        Buffer(m.ctx, DType::kF32, Shape{b, q.channels(), q.image_size(), q.image_size()});
+    m.dev_item_images = Buffer(m.ctx, DType::kF32,
                                       Shape{b, it.channels(), it.image_size(), it.image_size()});
-    m.dev_product_ids = DeviceStorage(m.ctx, DType::kI64, Shape{b});
+    m.dev_product_ids = Buffer(m.ctx, DType::kI64, Shape{b});
   }
 }
 

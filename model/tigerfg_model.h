@@ -16,11 +16,11 @@
 #include <string>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/batch.h"
-#include "runtime/context.h"
-#include "runtime/param_table.h"
-#include "runtime/status.h"
-#include "runtime/tensor.h"
+#include "runtime/core/batch.h"
+#include "runtime/core/context.h"
+#include "runtime/core/param_table.h"
+#include "runtime/core/status.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::model {
 

@@ -8,7 +8,7 @@
 #include "ops/layernorm.h"
 #include "ops/linear.h"
 #include "ops/tensor_ops.h"
-#include "runtime/profile/nvtx.h"
+#include "runtime/core/nvtx.h"
 
 namespace tigerfg::model {
 

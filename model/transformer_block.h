@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "model/arena.h"
+#include "runtime/core/arena.h"
 #include "model/params.h"
-#include "runtime/context.h"
+#include "runtime/core/context.h"
 
 namespace tigerfg::model {
 

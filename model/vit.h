@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "model/arena.h"
+#include "runtime/core/arena.h"
 #include "model/params.h"
 #include "model/transformer_block.h"
 

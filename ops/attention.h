@@ -1,8 +1,8 @@
 // ops/attention.h — multi-head self-attention core (the part between the qkv and proj linears),
 // with an optional key-padding mask for the text encoder.
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

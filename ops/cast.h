@@ -1,8 +1,8 @@
 // ops/cast.h — element-type conversion between tensors: fp32 <-> bf16 (the weight refresh of the
 // BF16 mode converts the whole flat fp32 parameter buffer into its bf16 copy every step).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

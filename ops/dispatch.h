@@ -4,7 +4,7 @@
 
 #include <glog/logging.h>
 
-#include "runtime/context.h"
+#include "runtime/core/context.h"
 
 #ifdef TIGERFG_WITH_CUDA_OPS
 #include "ops/cuda/cuda_ops.h"

@@ -1,7 +1,7 @@
 // ops/embedding.h — token embedding lookup (nn.Embedding).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

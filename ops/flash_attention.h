@@ -4,8 +4,8 @@
 #pragma once
 #include <cstdint>
 
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

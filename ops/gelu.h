@@ -1,7 +1,7 @@
 // ops/gelu.h — GELU, tanh approximation (F.gelu(approximate="tanh")).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

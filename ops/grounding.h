@@ -1,8 +1,8 @@
 // ops/grounding.h — the grounding cross-attention of TIGER-FG: one guide token per sample attends
 // over the item's N patch tokens, and the attention map is an output (SRD distils it).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

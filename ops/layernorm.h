@@ -1,7 +1,7 @@
 // ops/layernorm.h — LayerNorm over the last dimension (eps from the model, 1e-6).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

@@ -1,7 +1,7 @@
 // ops/linear.h — fully connected layer: y = x W^T + b (nn.Linear's layout, W is [out, in]).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

@@ -3,8 +3,8 @@
 // global rows [row0, row0 + b). Each loss is the mean over those b rows; with one rank b = G and
 // the result is exactly the spec's global-batch loss. Losses are fp32 scalars in loss[1].
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

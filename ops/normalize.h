@@ -1,7 +1,7 @@
 // ops/normalize.h — L2 normalisation of rows (F.normalize, eps 1e-12).
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

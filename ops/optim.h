@@ -1,7 +1,7 @@
 // ops/optim.h — optimizer kernels over ranges of the flat parameter/gradient/state buffers.
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

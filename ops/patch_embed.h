@@ -1,7 +1,7 @@
 // ops/patch_embed.h — ViT patch embedding: a conv with kernel = stride = patch, done as im2col + GEMM.
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

@@ -1,7 +1,7 @@
 // ops/softmax.h — softmax and log-softmax over the last dimension, in fp32.
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

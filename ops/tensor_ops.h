@@ -1,7 +1,7 @@
 // ops/tensor_ops.h — small data-movement and elementwise ops the model glues layers with.
 #pragma once
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

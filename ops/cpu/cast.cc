@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "ops/dispatch.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 
 namespace tigerfg::ops {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "ops/cpu/vec_math.h"
 #include "ops/dispatch.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 
 namespace tigerfg::ops {
 namespace {

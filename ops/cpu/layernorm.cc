@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ops/dispatch.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 
 namespace tigerfg::ops {
 namespace {

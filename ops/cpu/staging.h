@@ -3,8 +3,8 @@
 // the reference the CUDA bf16 kernels are tested against; it is not a fast path.
 #pragma once
 
-#include "runtime/bf16.h"
-#include "runtime/tensor.h"
+#include "runtime/core/bf16.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
 

@@ -9,10 +9,10 @@
 #include <cstdint>
 
 #include "ops/checks.h"
-#include "runtime/context.h"
-#include "runtime/cuda_check.h"
-#include "runtime/cuda_context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/cuda_check.h"
+#include "runtime/core/cuda_context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops::cuda {
 

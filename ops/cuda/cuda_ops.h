@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "ops/optim.h"
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::ops::cuda {
 

@@ -3,7 +3,7 @@
 #include "ops/cuda/bf16.cuh"
 #include "ops/cuda/common.cuh"
 #include "ops/cuda/cuda_ops.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 
 namespace tigerfg::ops::cuda {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "runtime/data/image.h"
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

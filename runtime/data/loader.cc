@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "runtime/rng.h"
+#include "runtime/core/rng.h"
 
 namespace tigerfg::data {
 namespace {

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/batch.h"
+#include "runtime/core/batch.h"
 #include "runtime/data/sample_decoder.h"
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

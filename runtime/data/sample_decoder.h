@@ -9,8 +9,8 @@
 #include "runtime/data/image.h"
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
-#include "runtime/rng.h"
-#include "runtime/status.h"
+#include "runtime/core/rng.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

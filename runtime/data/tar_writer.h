@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "runtime/data/tar_reader.h"
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::eval {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/status.h"
-#include "runtime/tensor.h"
+#include "runtime/core/status.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::eval {
 

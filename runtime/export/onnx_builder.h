@@ -9,7 +9,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "runtime/export/onnx_export.h"
-#include "runtime/param_table.h"
+#include "runtime/core/param_table.h"
 
 namespace tigerfg::exporter {
 

@@ -9,8 +9,8 @@
 
 #include "configs/tigerfg.pb.h"
 #include "onnx/onnx_pb.h"
-#include "runtime/param_table.h"
-#include "runtime/status.h"
+#include "runtime/core/param_table.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::exporter {
 

@@ -2,7 +2,7 @@
 #include "runtime/export/tower_export.h"
 
 #include "configs/config.h"
-#include "runtime/safetensors.h"
+#include "runtime/core/safetensors.h"
 
 namespace tigerfg::exporter {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/param_table.h"
-#include "runtime/status.h"
+#include "runtime/core/param_table.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::exporter {
 

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "model/device_storage.h"
-#include "runtime/context.h"
-#include "runtime/param_table.h"
-#include "runtime/tensor.h"
+#include "runtime/core/buffer.h"
+#include "runtime/core/context.h"
+#include "runtime/core/param_table.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::train {
 
@@ -44,7 +44,7 @@ class AdamW {
   int64_t numel_;
   std::vector<Run> runs_;
   Device device_;
-  model::DeviceStorage m_, v_;
+  Buffer m_, v_;
 };
 
 }  // namespace tigerfg::train

@@ -5,9 +5,9 @@ namespace tigerfg::train {
 
 bool RankAgreement::AllOk(bool ok) {
   host_.f32()[0] = ok ? 0.0f : 1.0f;
-  model::CopyFromHost(ctx_, flag_.tensor(), host_);
+  CopyFromHost(ctx_, flag_.tensor(), host_);
   comm_.AllReduce(flag_.tensor(), comm::ReduceOp::kSum, "status")->Wait();
-  model::CopyToHost(ctx_, host_, flag_.tensor());
+  CopyToHost(ctx_, host_, flag_.tensor());
   return host_.f32()[0] == 0.0f;
 }
 

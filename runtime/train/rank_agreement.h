@@ -4,9 +4,9 @@
 #pragma once
 
 #include "comm/communicator.h"
-#include "model/device_storage.h"
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "runtime/core/buffer.h"
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::train {
 
@@ -25,7 +25,7 @@ class RankAgreement {
   comm::Communicator& comm_;
   const Context& ctx_;
   Buffer host_;
-  model::DeviceStorage flag_;
+  Buffer flag_;
 };
 
 }  // namespace tigerfg::train

@@ -15,18 +15,18 @@
 #include "comm/communicator.h"
 #include "comm/gather_with_grad.h"
 #include "comm/grad_buckets.h"
-#include "model/device_storage.h"
+#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
-#include "runtime/profile/memory.h"
-#include "runtime/profile/step_timer.h"
-#include "runtime/profile/trace.h"
-#include "runtime/train/batch_source.h"
-#include "runtime/train/checkpoint.h"
+#include "runtime/core/peak_memory.h"
+#include "runtime/core/step_timer.h"
+#include "runtime/core/trace.h"
+#include "runtime/data/batch_source.h"
+#include "runtime/checkpoint/checkpoint.h"
 #include "runtime/train/flops.h"
 #include "runtime/train/metrics.h"
 #include "runtime/train/optimizer.h"
 #include "runtime/train/rank_agreement.h"
-#include "runtime/train/weights_io.h"
+#include "runtime/checkpoint/weights_io.h"
 
 namespace tigerfg::train {
 
@@ -91,8 +91,8 @@ Status SaveCheckpointOnRank0(RankAgreement& agree, const std::string& root,
 
 // Buffers of the gathered global batch on the model's device, allocated once.
 struct GlobalBatch {
-  model::DeviceStorage q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
-  model::DeviceStorage terms;  // total, contrastive, srd, sdd of this rank, then their mean
+  Buffer q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
+  Buffer terms;  // total, contrastive, srd, sdd of this rank, then their mean
   GlobalBatch(const Context& ctx, int64_t global, int64_t local, int64_t embed, int64_t teacher_dim)
       : q(ctx, DType::kF32, Shape{global, embed}),
         e(ctx, DType::kF32, Shape{global, embed}),
@@ -173,8 +173,8 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
                                  host.v.f32());
     if (!agree.AllOk(resumed.ok()))
       return resumed.ok() ? Status::Error("resuming failed on another rank") : resumed.status();
-    model::CopyFromHost(ctx, optimizer.m(), host.m);
-    model::CopyFromHost(ctx, optimizer.v(), host.v);
+    CopyFromHost(ctx, optimizer.m(), host.m);
+    CopyFromHost(ctx, optimizer.v(), host.v);
     start_step = resumed->step;
     start_cursor = resumed->cursor;
     LOG(INFO) << "resuming from " << resumed->dir << " at step " << start_step << " (written by "
@@ -248,7 +248,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
         return comm::GatherWithGradForward(*comm, teacher_items, model.teacher_item());
       });
     }
-    model::CopyFromHost(ctx, g.local_ids.tensor(), (**batch).product_ids);
+    CopyFromHost(ctx, g.local_ids.tensor(), (**batch).product_ids);
     collective("all_gather product_ids", [&] {
       return comm::GatherIds(*comm, g.product_ids.tensor(), g.local_ids.tensor());
     });
@@ -284,11 +284,11 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     terms.f32()[1] = static_cast<float>(local.contrastive);
     terms.f32()[2] = static_cast<float>(local.srd);
     terms.f32()[3] = static_cast<float>(local.sdd);
-    model::CopyFromHost(ctx, g.terms.tensor(), terms);
+    CopyFromHost(ctx, g.terms.tensor(), terms);
     collective("all_reduce loss_terms", [&] {
       return comm->AllReduce(g.terms.tensor(), comm::ReduceOp::kMean, "loss_terms");
     });
-    model::CopyToHost(ctx, terms, g.terms.tensor());
+    CopyToHost(ctx, terms, g.terms.tensor());
     const double loss = terms.f32()[0];
     if (!std::isfinite(loss))
       return Status::Error("step " + std::to_string(step) + ": loss is not finite (" +
@@ -339,8 +339,8 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
     if (done == tc.steps() || (tc.checkpoint_every() > 0 && done % tc.checkpoint_every() == 0)) {
       if (writer) {
         model.CopyParamsToHost(host.params.f32());
-        model::CopyToHost(ctx, host.m, optimizer.m());
-        model::CopyToHost(ctx, host.v, optimizer.v());
+        CopyToHost(ctx, host.m, optimizer.m());
+        CopyToHost(ctx, host.v, optimizer.v());
       }
       const CheckpointState state{.step = done,
                                   .cursor = (*source)->cursor(),

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/context.h"
-#include "runtime/status.h"
+#include "runtime/core/context.h"
+#include "runtime/core/status.h"
 
 namespace tigerfg::comm {
 class Communicator;

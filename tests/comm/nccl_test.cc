@@ -8,8 +8,8 @@
 #ifdef TIGERFG_WITH_NCCL
 #include <cuda_runtime.h>
 
-#include "runtime/cuda_check.h"
-#include "runtime/cuda_context.h"
+#include "runtime/core/cuda_check.h"
+#include "runtime/core/cuda_context.h"
 
 namespace tigerfg::comm {
 namespace {

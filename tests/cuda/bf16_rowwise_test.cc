@@ -12,7 +12,7 @@
 
 #include "ops/gelu.h"
 #include "ops/layernorm.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/cuda/parity.h"
 
 namespace tigerfg {

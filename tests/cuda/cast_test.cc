@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/cuda/parity.h"
 
 namespace tigerfg {

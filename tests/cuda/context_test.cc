@@ -21,16 +21,16 @@ TEST(CudaContextTest, DeviceBufferRoundTrips) {
   TIGERFG_REQUIRE_GPU();
   Rng rng(101);
   const Buffer host = testing::RandomBuffer(Shape({3, 7, 5}), rng);
-  DeviceBuffer dev(DType::kF32, host.shape());
+  Buffer dev(Gpu(), DType::kF32, host.shape());
   EXPECT_EQ(dev.tensor().device(), Device::kCuda);
-  dev.CopyFromHost(host.tensor());
+  CopyFromHost(Gpu(), dev, host.tensor());
   Buffer back(DType::kF32, host.shape());
-  dev.CopyToHost(Gpu(), back.tensor());
+  CopyToHost(Gpu(), back.tensor(), dev);
   for (int64_t i = 0; i < host.numel(); ++i) ASSERT_EQ(back.f32()[i], host.f32()[i]) << i;
-  DeviceBuffer moved = std::move(dev);
+  Buffer moved = std::move(dev);
   EXPECT_EQ(dev.data(), nullptr);
   Buffer again(DType::kF32, host.shape());
-  moved.CopyToHost(again.tensor());
+  CopyToHost(Gpu(), again.tensor(), moved);
   for (int64_t i = 0; i < host.numel(); ++i) ASSERT_EQ(again.f32()[i], host.f32()[i]) << i;
 }
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "ops/linear.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/cuda/parity.h"
 
 namespace tigerfg {
@@ -56,7 +56,7 @@ void FlashCaseOnce(const Dims& n, uint64_t seed) {
   // The backward reads the forward's own (rounded) outputs on each side, like the model.
   auto dout = RandomOf(DType::kBF16, {B, S, D}, rng);
   auto dqkv = OutputOf(DType::kBF16, {B, S, 3 * D});
-  DeviceBuffer ws(DType::kF32, Shape{ops::FlashAttentionWorkspaceNumel(B, S, D, H)});
+  Buffer ws(Gpu(), DType::kF32, Shape{ops::FlashAttentionWorkspaceNumel(B, S, D, H)});
   ops::FlashAttentionBackward(Cpu(), dqkv.h(), Tensor(), dout.h(), qkv.h(), out.h(), lse.h(), vh,
                               static_cast<int>(H));
   ops::FlashAttentionBackward(Gpu(), dqkv.d(), ws.tensor(), dout.d(), qkv.d(), out.d(), lse.d(), vd,

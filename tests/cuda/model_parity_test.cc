@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "model/device_storage.h"
+#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
-#include "runtime/safetensors.h"
+#include "runtime/core/safetensors.h"
 #include "runtime/train/optimizer.h"
-#include "runtime/train/synthetic_data.h"
+#include "runtime/data/synthetic_data.h"
 #include "tests/cuda/parity.h"
 #include "tests/model/spec_runner.h"
 

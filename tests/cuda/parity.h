@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "runtime/bf16.h"
-#include "runtime/context.h"
-#include "runtime/device_buffer.h"
-#include "runtime/rng.h"
-#include "runtime/tensor.h"
+#include "runtime/core/bf16.h"
+#include "runtime/core/context.h"
+#include "runtime/core/buffer.h"
+#include "runtime/core/rng.h"
+#include "runtime/core/tensor.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::cuda_testing {
@@ -38,16 +38,15 @@ inline const Context& Cpu() {
 // A tensor on both sides: `host` feeds the CPU op, `dev` the CUDA op.
 struct Twin {
   Buffer host;
-  DeviceBuffer dev;
+  Buffer dev;  // on Gpu()
   Tensor h() const { return host.tensor(); }
   Tensor d() const { return dev.tensor(); }
 };
 
 // Both sides hold a copy of `init`.
 inline Twin Same(const Buffer& init) {
-  Twin t{Buffer(init.dtype(), init.shape()), DeviceBuffer(init.dtype(), init.shape())};
+  Twin t{Buffer(init.dtype(), init.shape()), ToDevice(Gpu(), init.tensor())};
   std::memcpy(t.host.data(), init.data(), init.nbytes());
-  t.dev.CopyFromHost(init.tensor());
   return t;
 }
 
@@ -61,8 +60,7 @@ inline Twin Random(Shape shape, Rng& rng, float stddev = 1.0f) {
 inline Twin Output(Shape shape) {
   Buffer nan(DType::kF32, shape);
   std::fill(nan.f32(), nan.f32() + nan.numel(), std::numeric_limits<float>::quiet_NaN());
-  Twin t{Buffer(DType::kF32, shape), DeviceBuffer(DType::kF32, shape)};
-  t.dev.CopyFromHost(nan.tensor());
+  Twin t{Buffer(DType::kF32, shape), ToDevice(Gpu(), nan.tensor())};
   return t;
 }
 
@@ -81,11 +79,7 @@ inline Twin FromValues(DType dtype, Shape shape, const std::vector<T>& values) {
   return Same(b);
 }
 
-inline Buffer ToHost(const DeviceBuffer& dev) {
-  Buffer b(dev.dtype(), dev.shape());
-  dev.CopyToHost(b.tensor());
-  return b;
-}
+inline Buffer ToHost(const Buffer& dev) { return ::tigerfg::ToHost(Gpu(), dev.tensor()); }
 
 // The device result equals the host one within `rtol` relative L2 error, and every device
 // element is finite wherever the host one is (catches unwritten, NaN-poisoned elements).

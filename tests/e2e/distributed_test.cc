@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/safetensors.h"
+#include "runtime/core/safetensors.h"
 #include "tests/testing/shell.h"
 
 namespace {

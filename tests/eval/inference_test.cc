@@ -7,7 +7,7 @@
 
 #include "configs/config.h"
 #include "model/tigerfg_model.h"
-#include "runtime/rng.h"
+#include "runtime/core/rng.h"
 
 namespace tigerfg {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "configs/config.h"
-#include "runtime/safetensors.h"
+#include "runtime/core/safetensors.h"
 #include "tests/export/export_test_util.h"
 
 namespace tigerfg::exporter {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model/tigerfg_model.h"
-#include "runtime/rng.h"
+#include "runtime/core/rng.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
 #include "tests/testing/gradcheck.h"

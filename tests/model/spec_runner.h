@@ -15,9 +15,9 @@
 
 #include "configs/config.h"
 #include "configs/tigerfg.pb.h"
-#include "runtime/batch.h"
-#include "runtime/param_table.h"
-#include "runtime/safetensors.h"
+#include "runtime/core/batch.h"
+#include "runtime/core/param_table.h"
+#include "runtime/core/safetensors.h"
 
 namespace tigerfg::testing {
 

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/batch.h"
-#include "runtime/rng.h"
+#include "runtime/core/batch.h"
+#include "runtime/core/rng.h"
 
 namespace tigerfg::testing {
 

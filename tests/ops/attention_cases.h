@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "runtime/tensor.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::testing {
 

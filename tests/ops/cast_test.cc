@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::ops {

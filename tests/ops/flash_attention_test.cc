@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ops/attention.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/ops/attention_cases.h"
 #include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"

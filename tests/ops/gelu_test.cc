@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ops/linear.h"
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 #include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 

@@ -12,7 +12,7 @@
 
 #include "configs/config.h"
 #include "model/tigerfg_model.h"
-#include "runtime/safetensors.h"
+#include "runtime/core/safetensors.h"
 #include "tests/model/spec_runner.h"
 
 namespace tigerfg::model {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/bf16.h"
+#include "runtime/core/bf16.h"
 
 namespace tigerfg::testing {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "runtime/tensor.h"
+#include "runtime/core/tensor.h"
 
 namespace tigerfg::testing {
 

@@ -1,0 +1,198 @@
+// runtime/checkpoint/checkpoint_read.cc — reading a checkpoint: the manifest, verification of every
+// file and tensor, the model check, and the all-or-nothing load into the flat buffers.
+#include <google/protobuf/util/message_differencer.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "configs/config.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/checkpoint_internal.h"
+
+namespace tigerfg::train {
+
+namespace {
+
+std::string DimsToString(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) return Status::Error(path + ": read failed");
+  return bytes.str();
+}
+
+// The manifest's file sizes and each tensor's bounds and checksum against `bytes`, the file's
+// contents.
+Status VerifyFile(const std::string& dir, const checkpoint::Manifest& manifest,
+                  const checkpoint::FileEntry& file, const std::string& bytes) {
+  const std::string path = dir + "/" + file.name();
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  for (const checkpoint::TensorEntry& t : manifest.tensors()) {
+    if (t.file() != file.name()) continue;
+    if (t.offset() < 0 || t.length() < 0 || t.offset() + t.length() > size)
+      return Status::Error(path + ": tensor " + t.name() + ": bytes [" +
+                           std::to_string(t.offset()) + ", " +
+                           std::to_string(t.offset() + t.length()) + ") lie beyond the end of " +
+                           "the file (" + std::to_string(size) + " bytes, the manifest says " +
+                           std::to_string(file.size()) + "): truncated?");
+    const uint32_t crc = internal::Crc32(bytes.data() + t.offset(), t.length());
+    if (crc != t.crc32())
+      return Status::Error(path + ": tensor " + t.name() + ": checksum mismatch (crc32 " +
+                           std::to_string(crc) + ", the manifest says " +
+                           std::to_string(t.crc32()) + "): the file is corrupt");
+  }
+  if (size != file.size())
+    return Status::Error(path + ": " + std::to_string(size) + " bytes, the manifest says " +
+                         std::to_string(file.size()));
+  return Status::Ok();
+}
+
+// Every tensor's file must be one the manifest lists.
+Status CheckTensorFilesListed(const std::string& dir, const checkpoint::Manifest& manifest) {
+  std::unordered_set<std::string> files;
+  for (const checkpoint::FileEntry& f : manifest.files()) files.insert(f.name());
+  for (const checkpoint::TensorEntry& t : manifest.tensors())
+    if (!files.count(t.file()))
+      return Status::Error(dir + "/" + kManifestFile + ": tensor " + t.name() + " is in file '" +
+                           t.file() + "', which the manifest does not list");
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<checkpoint::Manifest> ReadManifest(const std::string& dir) {
+  const std::string path = dir + "/" + kManifestFile;
+  TIGERFG_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  checkpoint::Manifest manifest;
+  if (!manifest.ParseFromString(bytes))
+    return Status::Error(path + ": not a checkpoint manifest (protobuf parse failed)");
+  if (manifest.format_version() != internal::kFormatVersion)
+    return Status::Error(path + ": format_version " + std::to_string(manifest.format_version()) +
+                         ", this binary reads " + std::to_string(internal::kFormatVersion));
+  return manifest;
+}
+
+Status VerifyCheckpoint(const std::string& dir, const checkpoint::Manifest& manifest) {
+  TIGERFG_RETURN_IF_ERROR(CheckTensorFilesListed(dir, manifest));
+  for (const checkpoint::FileEntry& file : manifest.files()) {
+    TIGERFG_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(dir + "/" + file.name()));
+    TIGERFG_RETURN_IF_ERROR(VerifyFile(dir, manifest, file, bytes));
+  }
+  return Status::Ok();
+}
+
+Status CheckSameModel(const checkpoint::Manifest& manifest, const config::ModelConfig& model) {
+  TIGERFG_ASSIGN_OR_RETURN(config::RunConfig saved,
+                           config::ParseConfigText(manifest.config(), "the checkpoint's config"));
+  const config::ModelConfig& was = saved.model();
+  if (was.has_teacher() != model.has_teacher())
+    return Status::Error(std::string("model.teacher: the checkpoint's model has ") +
+                         (was.has_teacher() ? "a teacher" : "none") + ", the config's " +
+                         (model.has_teacher() ? "has one" : "has none"));
+  google::protobuf::util::MessageDifferencer differ;
+  // A field left at its default equals the same value written out (the manifest writes all).
+  differ.set_message_field_comparison(google::protobuf::util::MessageDifferencer::EQUIVALENT);
+  std::string report;
+  differ.ReportDifferencesToString(&report);
+  if (differ.Compare(was, model)) return Status::Ok();
+  // Lines read "modified: query.width: 64 -> 32" (checkpoint -> config).
+  std::string fields;
+  std::istringstream lines(report);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t colon = line.find(": ");
+    fields += (fields.empty() ? "" : "; ") + std::string("model.") +
+              (colon == std::string::npos ? line : line.substr(colon + 2));
+  }
+  return Status::Error("the config's model differs from the checkpoint's (checkpoint -> config): " +
+                       fields);
+}
+
+StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::string& dir, const ParamTable& table,
+                                          float* params, float* m, float* v) {
+  CHECK(params != nullptr);
+  CHECK_EQ(m == nullptr, v == nullptr);
+  TIGERFG_ASSIGN_OR_RETURN(checkpoint::Manifest manifest, ReadManifest(dir));
+  const std::string manifest_path = dir + "/" + kManifestFile;
+
+  std::unordered_map<std::string, const checkpoint::TensorEntry*> entries;
+  for (const checkpoint::TensorEntry& t : manifest.tensors())
+    if (!entries.emplace(t.name(), &t).second)
+      return Status::Error(manifest_path + ": tensor " + t.name() + " appears twice");
+
+  // Plan every copy before touching the destination.
+  struct Copy {
+    float* dst;
+    const checkpoint::TensorEntry* src;
+  };
+  std::vector<Copy> copies;
+  std::unordered_set<std::string> wanted;
+  auto want = [&](const std::string& name, const Shape& shape, float* dst) -> Status {
+    wanted.insert(name);
+    auto it = entries.find(name);
+    if (it == entries.end())
+      return Status::Error(manifest_path + ": tensor " + name +
+                           " is missing (a checkpoint of another model?)");
+    const checkpoint::TensorEntry& t = *it->second;
+    const std::string where = dir + "/" + t.file() + ": tensor " + name;
+    if (t.dtype() != "F32")
+      return Status::Error(where + ": dtype " + t.dtype() + ", the model's is F32");
+    const std::vector<int64_t> dims(t.shape().begin(), t.shape().end());
+    if (dims != shape.dims())
+      return Status::Error(where + ": shape " + DimsToString(dims) + " in the checkpoint, " +
+                           shape.ToString() + " in the model");
+    if (t.length() != shape.numel() * static_cast<int64_t>(sizeof(float)))
+      return Status::Error(where + ": " + std::to_string(t.length()) + " bytes for shape " +
+                           shape.ToString());
+    copies.push_back({dst, &t});
+    return Status::Ok();
+  };
+  for (const ParamSpec& p : table.params()) {
+    TIGERFG_RETURN_IF_ERROR(
+        want(std::string(internal::kParamsPrefix) + p.name, p.shape, params + p.offset));
+    if (!p.trainable || m == nullptr) continue;
+    TIGERFG_RETURN_IF_ERROR(
+        want(std::string(internal::kAdamMPrefix) + p.name, p.shape, m + p.offset));
+    TIGERFG_RETURN_IF_ERROR(
+        want(std::string(internal::kAdamVPrefix) + p.name, p.shape, v + p.offset));
+  }
+  for (const checkpoint::TensorEntry& t : manifest.tensors()) {
+    const bool optimizer_state = t.name().rfind(internal::kParamsPrefix, 0) != 0;
+    if (!wanted.count(t.name()) && !(optimizer_state && m == nullptr))
+      return Status::Error(dir + "/" + t.file() + ": tensor " + t.name() +
+                           " is not in the model (a checkpoint of another model?)");
+  }
+
+  TIGERFG_RETURN_IF_ERROR(CheckTensorFilesListed(dir, manifest));
+  // Only the files holding wanted tensors are read (no optimizer file for parameters only).
+  std::unordered_set<std::string> needed;
+  for (const Copy& c : copies) needed.insert(c.src->file());
+  std::map<std::string, std::string> contents;
+  for (const checkpoint::FileEntry& file : manifest.files()) {
+    if (!needed.count(file.name())) continue;
+    TIGERFG_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(dir + "/" + file.name()));
+    TIGERFG_RETURN_IF_ERROR(VerifyFile(dir, manifest, file, bytes));
+    contents[file.name()] = std::move(bytes);
+  }
+  for (const Copy& c : copies)
+    std::memcpy(c.dst, contents[c.src->file()].data() + c.src->offset(), c.src->length());
+
+  LoadedCheckpoint loaded;
+  loaded.dir = dir;
+  loaded.step = manifest.step();
+  loaded.cursor = manifest.cursor();
+  loaded.world_size = manifest.world_size();
+  return loaded;
+}
+
+}  // namespace tigerfg::train

@@ -1,0 +1,124 @@
+// runtime/core/buffer.cc — Buffer's memory on either device and the host copies; the CUDA calls
+// are compiled only in CUDA builds (TIGERFG_WITH_CUDA), a CPU build dies on a CUDA context instead.
+#include "runtime/core/buffer.h"
+
+#include <glog/logging.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#ifdef TIGERFG_WITH_CUDA
+#include "runtime/core/cuda_check.h"
+#include "runtime/core/cuda_context.h"
+#endif
+
+namespace tigerfg {
+
+namespace {
+
+void CheckSameBytes(const Tensor& host, const Tensor& dev, const char* what) {
+  CHECK_EQ(host.nbytes(), dev.nbytes())
+      << what << ": host " << host.shape().ToString() << " " << DTypeName(host.dtype())
+      << " vs device " << dev.shape().ToString() << " " << DTypeName(dev.dtype());
+}
+
+#ifdef TIGERFG_WITH_CUDA
+void CudaCopy(const Context& ctx, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  CHECK(ctx.cuda() != nullptr) << "CUDA context without handles";
+  cudaStream_t stream = ctx.cuda()->stream;
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+#endif
+
+}  // namespace
+
+void Buffer::Free::operator()(void* p) const {
+  if (device == Device::kCpu) {
+    std::free(p);
+    return;
+  }
+#ifdef TIGERFG_WITH_CUDA
+  // Kernels on any stream may still read it.
+  cudaDeviceSynchronize();
+  cudaFree(p);
+#endif
+}
+
+Buffer::Buffer(DType dtype, Shape shape) : dtype_(dtype), shape_(shape) {
+  size_t bytes = static_cast<size_t>(shape.numel()) * DTypeSize(dtype);
+  size_t rounded = (bytes + 63) / 64 * 64;
+  if (rounded == 0) rounded = 64;
+  void* p = std::aligned_alloc(64, rounded);
+  CHECK(p != nullptr) << "out of host memory allocating " << rounded << " bytes";
+  std::memset(p, 0, rounded);
+  storage_.reset(p);
+}
+
+Buffer::Buffer(const Context& ctx, DType dtype, Shape shape) {
+  if (!ctx.is_cuda()) {
+    *this = Buffer(dtype, shape);
+    return;
+  }
+#ifdef TIGERFG_WITH_CUDA
+  dtype_ = dtype;
+  shape_ = shape;
+  device_ = Device::kCuda;
+  storage_ = std::unique_ptr<void, Free>(nullptr, Free{Device::kCuda});
+  const size_t bytes = nbytes();
+  if (bytes == 0) return;
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, bytes));
+  storage_.reset(p);
+  // Zero-filled on the legacy stream and finished here: a non-blocking context stream does not
+  // wait for the legacy one.
+  CUDA_CHECK(cudaMemset(p, 0, bytes));
+  CUDA_CHECK(cudaDeviceSynchronize());
+#else
+  LOG(FATAL) << "device memory requested, but this tigerfg was built without the CUDA backend";
+#endif
+}
+
+void CopyToHost(const Context& ctx, Tensor host, const Tensor& src) {
+  CheckSameBytes(host, src, "CopyToHost");
+  CHECK(host.device() == Device::kCpu) << "CopyToHost: the destination is a device tensor";
+  if (host.nbytes() == 0) return;
+  if (!ctx.is_cuda()) {
+    std::memcpy(host.data(), src.data(), host.nbytes());
+    return;
+  }
+#ifdef TIGERFG_WITH_CUDA
+  CudaCopy(ctx, host.data(), src.data(), host.nbytes(), cudaMemcpyDeviceToHost);
+#else
+  LOG(FATAL) << "CopyToHost on a CUDA context without the CUDA backend";
+#endif
+}
+
+void CopyFromHost(const Context& ctx, Tensor dst, const Tensor& host) {
+  CheckSameBytes(host, dst, "CopyFromHost");
+  CHECK(host.device() == Device::kCpu) << "CopyFromHost: the source is a device tensor";
+  if (host.nbytes() == 0) return;
+  if (!ctx.is_cuda()) {
+    std::memcpy(dst.data(), host.data(), host.nbytes());
+    return;
+  }
+#ifdef TIGERFG_WITH_CUDA
+  CudaCopy(ctx, dst.data(), host.data(), host.nbytes(), cudaMemcpyHostToDevice);
+#else
+  LOG(FATAL) << "CopyFromHost on a CUDA context without the CUDA backend";
+#endif
+}
+
+Buffer ToHost(const Context& ctx, const Tensor& src) {
+  Buffer host(src.dtype(), src.shape());
+  CopyToHost(ctx, host.tensor(), src);
+  return host;
+}
+
+Buffer ToDevice(const Context& ctx, const Tensor& host) {
+  Buffer dev(ctx, host.dtype(), host.shape());
+  CopyFromHost(ctx, dev.tensor(), host);
+  return dev;
+}
+
+}  // namespace tigerfg

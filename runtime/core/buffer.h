@@ -1,0 +1,20 @@
+// runtime/core/buffer.h — the copies between host memory and a context's device, the only way
+// code above the ops moves data across (Buffer itself, the owning type, is in tensor.h).
+#pragma once
+
+#include "runtime/core/context.h"
+#include "runtime/core/tensor.h"
+
+namespace tigerfg {
+
+// host = src (src on ctx's device, same byte size). On CUDA the copy is ordered on ctx's stream
+// and waits for it, so every op issued before it is finished.
+void CopyToHost(const Context& ctx, Tensor host, const Tensor& src);
+// dst (on ctx's device) = host; on CUDA ordered on ctx's stream and finished on return.
+void CopyFromHost(const Context& ctx, Tensor dst, const Tensor& host);
+// A host copy of a tensor on ctx's device.
+Buffer ToHost(const Context& ctx, const Tensor& src);
+// A buffer on ctx's device holding a copy of the host tensor.
+Buffer ToDevice(const Context& ctx, const Tensor& host);
+
+}  // namespace tigerfg

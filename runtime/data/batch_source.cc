@@ -1,0 +1,68 @@
+// runtime/data/batch_source.cc — synthetic and shard-backed batch sources.
+#include "runtime/data/batch_source.h"
+
+#include "runtime/data/loader.h"
+#include "runtime/data/synthetic_data.h"
+
+namespace tigerfg::train {
+
+namespace {
+
+class SyntheticBatchSource : public BatchSource {
+ public:
+  SyntheticBatchSource(const config::RunConfig& cfg, int rank, int world, int64_t cursor)
+      : source_(cfg.model(), cfg.data(), static_cast<uint64_t>(cfg.train().seed())),
+        global_batch_(cfg.train().global_batch()),
+        local_batch_(global_batch_ / world),
+        rank_(rank),
+        cursor_(cursor),
+        batch_(source_.MakeBatch(local_batch_)) {}
+
+  StatusOr<Batch*> Next() override {
+    source_.Fill(batch_, cursor_ + rank_ * local_batch_);
+    cursor_ += global_batch_;
+    return &batch_;
+  }
+  int64_t cursor() const override { return cursor_; }
+  const char* name() const override { return "synthetic"; }
+
+ private:
+  SyntheticSource source_;
+  int64_t global_batch_, local_batch_;
+  int rank_;
+  int64_t cursor_;
+  Batch batch_;
+};
+
+class ShardBatchSource : public BatchSource {
+ public:
+  explicit ShardBatchSource(std::unique_ptr<data::DataLoader> loader)
+      : loader_(std::move(loader)) {}
+
+  StatusOr<Batch*> Next() override {
+    TIGERFG_ASSIGN_OR_RETURN(batch_, loader_->NextBatch());
+    return &batch_;
+  }
+  int64_t cursor() const override { return loader_->cursor(); }
+  const char* name() const override { return "shards"; }
+
+ private:
+  std::unique_ptr<data::DataLoader> loader_;
+  Batch batch_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<BatchSource>> CreateBatchSource(const config::RunConfig& cfg, int rank,
+                                                         int world, int64_t start_cursor) {
+  if (cfg.data().train_shards_size() == 0)
+    return std::unique_ptr<BatchSource>(
+        std::make_unique<SyntheticBatchSource>(cfg, rank, world, start_cursor));
+  TIGERFG_ASSIGN_OR_RETURN(data::LoaderOptions options,
+                           data::LoaderOptionsFromConfig(cfg, rank, world));
+  options.start_cursor = start_cursor;
+  TIGERFG_ASSIGN_OR_RETURN(auto loader, data::DataLoader::Create(options));
+  return std::unique_ptr<BatchSource>(std::make_unique<ShardBatchSource>(std::move(loader)));
+}
+
+}  // namespace tigerfg::train

@@ -1,0 +1,267 @@
+// tests/checkpoint/checkpoint_test.cc — checkpoint round trip, every kind of corruption (truncated
+// file, flipped byte, other model, missing tensor, missing file) loading nothing, `latest`
+// semantics and keep_last pruning.
+#include "runtime/checkpoint/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "configs/config.h"
+#include "runtime/core/rng.h"
+
+namespace tigerfg::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+ParamTable SmallTable(int64_t width = 4) {
+  ParamTable t;
+  t.Add("fc.weight", Shape{3, width}, /*trainable=*/true, /*decay=*/true);
+  t.Add("fc.bias", Shape{width}, /*trainable=*/true, /*decay=*/false);
+  t.Add("teacher.fc.weight", Shape{2, 2}, /*trainable=*/false, /*decay=*/true);
+  return t;
+}
+
+config::RunConfig TinyConfig() {
+  auto cfg = config::LoadConfig(std::string(TIGERFG_SOURCE_DIR) + "/configs/tiny_cpu.prototxt");
+  CHECK(cfg.ok()) << cfg.status().message();
+  return *cfg;
+}
+
+std::vector<float> Random(int64_t n, uint64_t seed) {
+  std::vector<float> v(n);
+  Rng rng(seed);
+  for (float& x : v) x = static_cast<float>(rng.Normal());
+  return v;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = (fs::temp_directory_path() /
+             ("tigerfg_ckpt_" +
+              std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+              std::to_string(getpid())))
+                .string();
+    fs::remove_all(root_);
+    params_ = Random(table_.total_numel(), 1);
+    m_ = Random(table_.trainable_numel(), 2);
+    v_ = Random(table_.trainable_numel(), 3);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string Save(int64_t step, int keep_last = 2) {
+    CheckpointState state{.step = step,
+                          .cursor = step * 8,
+                          .world_size = 2,
+                          .params = params_.data(),
+                          .m = m_.data(),
+                          .v = v_.data()};
+    CheckpointWriteOptions options;
+    options.keep_last = keep_last;
+    auto dir = SaveCheckpoint(root_, cfg_, table_, state, options);
+    CHECK(dir.ok()) << dir.status().message();
+    return *dir;
+  }
+
+  // Loads into buffers filled with a sentinel; on failure they must still hold only it.
+  Status LoadExpectingAllOrNothing(const std::string& dir, const ParamTable& table) {
+    std::vector<float> p(table.total_numel(), -7.0f), m(table.trainable_numel(), -7.0f),
+        v(table.trainable_numel(), -7.0f);
+    auto loaded = LoadCheckpoint(dir, table, p.data(), m.data(), v.data());
+    if (!loaded.ok()) {
+      for (const auto* buf : {&p, &m, &v})
+        for (float x : *buf) EXPECT_EQ(x, -7.0f) << "a failed load wrote into the buffers";
+      return loaded.status();
+    }
+    return Status::Ok();
+  }
+
+  const ParamTable table_ = SmallTable();
+  const config::RunConfig cfg_ = TinyConfig();
+  std::string root_;
+  std::vector<float> params_, m_, v_;
+};
+
+TEST_F(CheckpointTest, RoundTripIsBitExact) {
+  const std::string dir = Save(5);
+  EXPECT_EQ(fs::path(dir).filename(), "step-00000005");
+  std::vector<float> p(table_.total_numel()), m(table_.trainable_numel()),
+      v(table_.trainable_numel());
+  auto loaded = LoadCheckpoint(dir, table_, p.data(), m.data(), v.data());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->step, 5);
+  EXPECT_EQ(loaded->cursor, 40);
+  EXPECT_EQ(loaded->world_size, 2);
+  EXPECT_EQ(0, std::memcmp(p.data(), params_.data(), p.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(m.data(), m_.data(), m.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(v.data(), v_.data(), v.size() * sizeof(float)));
+
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  EXPECT_TRUE(VerifyCheckpoint(dir, *manifest).ok());
+  EXPECT_TRUE(CheckSameModel(*manifest, cfg_.model()).ok());
+  // 3 parameters, m and v of the 2 trainable ones.
+  EXPECT_EQ(manifest->tensors_size(), 7);
+  // Parameters only (m, v null), as eval and embed load them.
+  std::vector<float> p2(table_.total_numel());
+  ASSERT_TRUE(LoadCheckpoint(dir, table_, p2.data(), nullptr, nullptr).ok());
+  EXPECT_EQ(p2, params_);
+}
+
+TEST_F(CheckpointTest, TruncatedFileNamesFileAndTensorAndLoadsNothing) {
+  const std::string dir = Save(1);
+  const std::string file = dir + "/" + kParamsFile;
+  fs::resize_file(file, fs::file_size(file) - 4);
+  Status st = LoadExpectingAllOrNothing(dir, table_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(kParamsFile), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("params/teacher.fc.weight"), std::string::npos) << st.message();
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_FALSE(VerifyCheckpoint(dir, *manifest).ok());
+}
+
+TEST_F(CheckpointTest, FlippedByteIsAChecksumErrorNamingFileAndTensor) {
+  const std::string dir = Save(1);
+  const std::string file = dir + "/" + kOptimizerFile;
+  std::string bytes = ReadFile(file);
+  // The optimizer file holds m (fc.weight 12, fc.bias 4 floats) then v: flip v's fc.bias.
+  bytes[(12 + 4 + 12) * sizeof(float) + 1] ^= 0x10;
+  WriteFile(file, bytes);
+  Status st = LoadExpectingAllOrNothing(dir, table_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(kOptimizerFile), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("adamw.v/fc.bias"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("checksum"), std::string::npos) << st.message();
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  Status verified = VerifyCheckpoint(dir, *manifest);
+  EXPECT_NE(verified.message().find("adamw.v/fc.bias"), std::string::npos) << verified.message();
+}
+
+TEST_F(CheckpointTest, AnotherModelShapeIsAnErrorNamingTheTensor) {
+  const std::string dir = Save(1);
+  Status st = LoadExpectingAllOrNothing(dir, SmallTable(/*width=*/5));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("params/fc.weight"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("[3, 4]"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("[3, 5]"), std::string::npos) << st.message();
+
+  // A table with a parameter the checkpoint lacks, and one lacking a parameter it has.
+  ParamTable more = SmallTable();
+  more.Add("extra.bias", Shape{2}, /*trainable=*/false, /*decay=*/false);
+  st = LoadExpectingAllOrNothing(dir, more);
+  EXPECT_NE(st.message().find("params/extra.bias"), std::string::npos) << st.message();
+  ParamTable fewer;
+  fewer.Add("fc.weight", Shape{3, 4}, true, true);
+  fewer.Add("fc.bias", Shape{4}, true, false);
+  st = LoadExpectingAllOrNothing(dir, fewer);
+  EXPECT_NE(st.message().find("params/teacher.fc.weight"), std::string::npos) << st.message();
+
+  // The config check names the differing field; train.steps may differ.
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  config::RunConfig other = cfg_;
+  other.mutable_train()->set_steps(1000);
+  EXPECT_TRUE(CheckSameModel(*manifest, other.model()).ok());
+  other.mutable_model()->mutable_query()->set_width(96);
+  st = CheckSameModel(*manifest, other.model());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("model.query.width"), std::string::npos) << st.message();
+  other = cfg_;
+  other.mutable_model()->clear_teacher();
+  st = CheckSameModel(*manifest, other.model());
+  EXPECT_NE(st.message().find("model.teacher"), std::string::npos) << st.message();
+}
+
+TEST_F(CheckpointTest, MissingTensorEntryOrFileIsAnError) {
+  const std::string dir = Save(1);
+  const std::string manifest_path = dir + "/" + kManifestFile;
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  checkpoint::Manifest without_bias = *manifest;
+  without_bias.mutable_tensors()->DeleteSubrange(1, 1);  // params/fc.bias
+  ASSERT_EQ(manifest->tensors(1).name(), "params/fc.bias");
+  WriteFile(manifest_path, without_bias.SerializeAsString());
+  Status st = LoadExpectingAllOrNothing(dir, table_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("params/fc.bias"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(kManifestFile), std::string::npos) << st.message();
+
+  WriteFile(manifest_path, manifest->SerializeAsString());
+  ASSERT_TRUE(LoadExpectingAllOrNothing(dir, table_).ok());
+  fs::remove(dir + "/" + kOptimizerFile);
+  st = LoadExpectingAllOrNothing(dir, table_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(kOptimizerFile), std::string::npos) << st.message();
+
+  WriteFile(manifest_path, "not a manifest");
+  st = LoadExpectingAllOrNothing(dir, table_);
+  EXPECT_NE(st.message().find(kManifestFile), std::string::npos) << st.message();
+}
+
+TEST_F(CheckpointTest, LatestNamesTheNewestAndKeepLastPrunes) {
+  Save(1);
+  Save(2);
+  const std::string third = Save(3, /*keep_last=*/2);
+  EXPECT_EQ(ReadFile(root_ + "/" + kLatestFile), "step-00000003\n");
+  auto resolved = ResolveCheckpoint(root_);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().message();
+  EXPECT_EQ(*resolved, third);
+  EXPECT_EQ(*ResolveCheckpoint(root_ + "/" + kLatestFile), third);
+  EXPECT_EQ(*ResolveCheckpoint(third), third);
+  std::vector<std::string> names;
+  for (const std::string& dir : ListCheckpoints(root_)) names.push_back(fs::path(dir).filename());
+  EXPECT_EQ(names, (std::vector<std::string>{"step-00000002", "step-00000003"}));
+
+  Save(4, /*keep_last=*/0);  // 0 keeps all
+  EXPECT_EQ(ListCheckpoints(root_).size(), 3u);
+  Save(5, /*keep_last=*/1);
+  EXPECT_EQ(ListCheckpoints(root_), std::vector<std::string>{root_ + "/step-00000005"});
+}
+
+TEST_F(CheckpointTest, AnInterruptedSaveLeavesTheLastCompleteOneLatest) {
+  const std::string complete = Save(2);
+  // What a writer killed mid-save leaves: a temporary directory with part of the files.
+  const std::string partial = root_ + "/.tmp-step-00000004";
+  fs::create_directories(partial);
+  WriteFile(partial + "/" + kParamsFile, "partial");
+  EXPECT_EQ(*ResolveCheckpoint(root_), complete);
+  EXPECT_EQ(ListCheckpoints(root_), std::vector<std::string>{complete});
+  // The next save removes the leftovers.
+  Save(4);
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_EQ(fs::path(*ResolveCheckpoint(root_)).filename(), "step-00000004");
+}
+
+TEST_F(CheckpointTest, ResolveNamesWhatIsWrong) {
+  fs::create_directories(root_ + "/empty");
+  auto none = ResolveCheckpoint(root_ + "/empty");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find(root_ + "/empty"), std::string::npos);
+  WriteFile(root_ + "/empty/latest", "step-00000009\n");
+  auto dangling = ResolveCheckpoint(root_ + "/empty");
+  ASSERT_FALSE(dangling.ok());
+  EXPECT_NE(dangling.status().message().find("step-00000009"), std::string::npos)
+      << dangling.status().message();
+  WriteFile(root_ + "/empty/latest", "../../etc\n");
+  EXPECT_FALSE(ResolveCheckpoint(root_ + "/empty").ok());
+}
+
+}  // namespace
+}  // namespace tigerfg::train

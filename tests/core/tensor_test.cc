@@ -1,0 +1,68 @@
+// tests/core/tensor_test.cc — shapes, views, slices, buffers and the counter-based RNG.
+#include "runtime/core/tensor.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "runtime/core/param_table.h"
+#include "runtime/core/rng.h"
+
+namespace tigerfg {
+namespace {
+
+TEST(Shape, CountsAndPrints) {
+  Shape s{2, 3, 4};
+  EXPECT_EQ(s.ndim(), 3);
+  EXPECT_EQ(s.numel(), 24);
+  EXPECT_EQ(s.ToString(), "[2, 3, 4]");
+  EXPECT_EQ(Shape{}.numel(), 1);  // a scalar
+  EXPECT_NE(s, (Shape{2, 12}));
+}
+
+TEST(Tensor, ViewAndSliceShareMemory) {
+  Buffer b(DType::kF32, Shape{4, 3});
+  for (int i = 0; i < 12; ++i) b.f32()[i] = static_cast<float>(i);
+  Tensor rows = b.tensor().Slice(1, 3);
+  EXPECT_EQ(rows.shape(), (Shape{2, 3}));
+  EXPECT_EQ(rows.f32()[0], 3.0f);
+  Tensor flat = rows.View(Shape{6});
+  EXPECT_EQ(flat.f32()[5], 8.0f);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u);
+}
+
+TEST(Rng, IsAPureFunctionOfSeedStreamAndCounter) {
+  Rng a(7, 3), b(7, 3), c(7, 4);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a.NextU64(), b.NextU64());
+  Rng d(7, 3);
+  EXPECT_NE(d.NextU64(), c.NextU64());
+  Rng e(7, 3);
+  e.set_counter(4);
+  Rng f(7, 3);
+  for (int i = 0; i < 4; ++i) f.NextU64();
+  EXPECT_EQ(e.NextU64(), f.NextU64());
+  double sum = 0, sum2 = 0;
+  Rng g(1);
+  for (int i = 0; i < 20000; ++i) {
+    double x = g.Normal();
+    sum += x;
+    sum2 += x * x;
+  }
+  EXPECT_NEAR(sum / 20000, 0.0, 0.03);
+  EXPECT_NEAR(sum2 / 20000, 1.0, 0.05);
+}
+
+TEST(ParamTable, LaysOutTrainableFirstThenFrozen) {
+  ParamTable t;
+  t.Add("a.weight", Shape{3, 2}, true, true);
+  t.Add("a.bias", Shape{3}, true, false);
+  t.Add("teacher.w", Shape{4}, false, true);
+  EXPECT_EQ(t.total_numel(), 13);
+  EXPECT_EQ(t.trainable_numel(), 9);
+  EXPECT_EQ(t.Get("teacher.w").offset, 9);
+  EXPECT_EQ(t.Find("nope"), nullptr);
+  EXPECT_DEATH(t.Add("late", Shape{1}, true, false), "after a frozen one");
+}
+
+}  // namespace
+}  // namespace tigerfg
