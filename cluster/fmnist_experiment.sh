@@ -11,6 +11,9 @@
 #   FMNIST_RETRAIN=1  train again even where OUT/NAME/final.safetensors exists (default: reuse)
 #   FMNIST_EVAL_EVERY  checkpoint and evaluate (normal + cluttered R@1) every N steps for the
 #                  R@1-over-steps plot (default steps / 5; 0 = only the final weights)
+#   FMNIST_README=1|0  write the table, machine, date and run time into README.md's figures:fmnist
+#                  block; default 1 only for the default full run (500 steps, no FMNIST_QUICK), so
+#                  a smoke run leaves the README alone; never done when a model was reused
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # OpenMP threads that spin while waiting starve each other on a shared machine (10x slower steps
@@ -22,12 +25,18 @@ out=${FMNIST_OUT:-out/fmnist_experiment}
 steps=${FMNIST_STEPS:-500}
 [[ ${FMNIST_QUICK:-0} == 1 ]] && steps=${FMNIST_STEPS:-60}
 eval_every=${FMNIST_EVAL_EVERY:-$((steps / 5))}
+default_run=0
+[[ ${FMNIST_QUICK:-0} != 1 && $steps == 500 ]] && default_run=1
+readme=${FMNIST_README:-$default_run}
+reused=""
 mkdir -p "$out"
+: > "$out/timings.txt"  # this run's timings only
 start=$SECONDS
 
 if [[ ! -f $data/stats.json ]]; then
   echo "== building the benchmark in $data"
   "$bin" data fmnist --out "$data"
+  echo "data_s $((SECONDS - start))" >> "$out/timings.txt"
 fi
 sets="$data/eval_normal,$data/eval_cluttered"
 paths="data.train_shards=$data/train/shard-*.tar,data.vocab=$data/vocab.txt"
@@ -38,6 +47,7 @@ train() {  # NAME [extra flags]
   local t0=$SECONDS
   if [[ -f $out/$name/final.safetensors && ${FMNIST_RETRAIN:-0} != 1 ]]; then
     echo "== $name: reusing $out/$name/final.safetensors (FMNIST_RETRAIN=1 trains again)"
+    reused="$reused $name"
     return
   fi
   echo "== training $name ($steps steps)"
@@ -68,7 +78,6 @@ evaluate() {  # NAME
   grep -v '^I' "$out/$name.eval_title.log" | sed "s/^/  $name: /"
 }
 
-touch "$out/timings.txt"
 train baseline
 evaluate baseline
 train grounded
@@ -78,7 +87,13 @@ train distill --teacher_weights "$out/baseline/final.safetensors"
 evaluate distill
 echo "total_s $((SECONDS - start))" >> "$out/timings.txt"
 
-/usr/bin/python3 cluster/fmnist_table.py "$out" --steps "$steps" --data "$data"
+blas=$(ldd "$bin" 2> /dev/null | grep -o 'openblas-[a-z]*' | head -1 || true)
+/usr/bin/python3 cluster/fmnist_table.py "$out" --steps "$steps" --data "$data" --blas "$blas"
+if [[ $readme == 1 && -n $reused ]]; then
+  echo "README.md not written: reused$reused (FMNIST_RETRAIN=1 measures afresh)"
+elif [[ $readme == 1 ]]; then
+  /usr/bin/python3 cluster/readme_figures.py README.md fmnist "$out/readme_block.md"
+fi
 if /usr/bin/python3 -c "import matplotlib" 2> /dev/null; then
   /usr/bin/python3 cluster/plot_metrics.py --out "$out/training.png" \
     "$out/baseline" "$out/grounded" "$out/distill"

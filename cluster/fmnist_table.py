@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """cluster/fmnist_table.py — the Fashion-MNIST experiment's table from each model's eval JSONs:
-prints it, writes OUT/results.json and OUT/results.md."""
+prints it, writes OUT/results.json, OUT/results.md and OUT/readme_block.md (the table with the
+run's date, machine and timings, for README.md's figures:fmnist block)."""
 import argparse
+import datetime
 import json
 import os
-import platform
+
+from readme_figures import machine
 
 MODELS = [("baseline", "baseline (ground_layers 0)"), ("grounded", "text-guided grounding"),
           ("distill", "grounding + distillation")]
@@ -20,6 +23,7 @@ def main():
     p.add_argument("out")
     p.add_argument("--steps", type=int, default=0)
     p.add_argument("--data", default="")
+    p.add_argument("--blas", default="", help="the binary's OpenBLAS variant, for the machine line")
     a = p.parse_args()
     rows, table = [], {}
     for name, label in MODELS:
@@ -42,14 +46,22 @@ def main():
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         md.append("| " + r[0] + " | " + " | ".join("%.3f" % v for v in r[1:]) + " |")
-    md.append("")
-    md.append("Chance R@1 = %.4f (listings per product / gallery size). Steps per model: %d. "
-              "Machine: %s, %d CPUs." % (chance, a.steps, platform.processor() or
-                                          platform.machine(), os.cpu_count()))
-    text = "\n".join(md)
+    host = machine() + (", " + a.blas if a.blas else "")
+    text = "\n".join(md + ["", "Chance R@1 = %.4f (listings per product / gallery size). Steps per "
+                                "model: %d. Machine: %s." % (chance, a.steps, host)])
     print(text)
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(text + "\n")
+    trained = ", ".join("%d s %s" % (timings[n + " train_s"], n) for n, _ in MODELS
+                        if n + " train_s" in timings)
+    built = ("benchmark build of %d s included" % timings["data_s"] if "data_s" in timings else
+             "the benchmark already built")
+    block = ["Measured %s on %s, %d steps per model: the whole script ran in %s s (%s; training %s). "
+             "Chance R@1 = %.4f (listings per product / gallery size)."
+             % (datetime.date.today().isoformat(), host, a.steps, timings.get("total_s", "?"),
+                built, trained or "none", chance), ""]
+    with open(os.path.join(a.out, "readme_block.md"), "w") as f:
+        f.write("\n".join(block + md) + "\n")
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump({"steps": a.steps, "data": a.data, "chance@1": chance, "timings_s": timings,
                    "models": table}, f, indent=2)

@@ -2,7 +2,9 @@
 # cluster/gpu_bench.sh — on any GPU machine, after cluster/gpu_check.sh: trains the tiny config on
 # the GPU through the NCCL communicator and on the CPU (the two loss curves must agree), times
 # `tigerfg bench` on the GPU, and runs the PyTorch specification's bench beside it when a CUDA
-# PyTorch is installed. Prints a short table; logs go to RESULTS_DIR.
+# PyTorch is installed. Prints a short table; logs go to RESULTS_DIR. With the default config and
+# batch (or README=1; never with README=0), once a tigerfg bench has run on the GPU, it writes the
+# GPU row of README.md's "Performance (measured)" (block figures:gpu_bench) with the GPU and date.
 #
 #   cluster/gpu_bench.sh [--libs DIR] [--build DIR] [--results DIR] [--config C] [--batch N]
 #                        [--spec_compile]
@@ -17,11 +19,11 @@ while [ $# -gt 0 ]; do
     --config) config="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --spec_compile) spec_compile=1; shift ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$results"
 extra=""
 [ -n "$libs" ] && extra="$(cd "$libs" && pwd)"
@@ -77,6 +79,7 @@ PY
 rows+=("tiny train gpu bf16 rc=$bf16_rc: $compare")
 
 # 2. tigerfg bench on the GPU: BF16 (the product path) and FP32 (exact fp32, for comparison).
+bench_BF16="" bench_FP32=""  # the JSON of each precision's successful bench, for the README row
 summary() {  # one bench JSON -> a short line
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.1f samples/s, step %.1f ms, %.1f TFLOP/s, MFU %.3f, peak %.1f GiB, activations %.1f GiB; fwd %.1f bwd %.1f loss %.1f opt %.1f ms" % (r["samples_per_s"], 1e3*r["step_s_median"], r["model_tflops"], r["mfu"], r["peak_mem_gib"], r["activation_bytes"]/2**30, 1e3*r["forward_s_median"], 1e3*r["backward_s_median"], 1e3*r["loss_s_median"], 1e3*r["optimizer_s_median"]))' "$1" 2>&1
 }
@@ -89,6 +92,7 @@ for precision in BF16 FP32; do
     rc=$?
     if [ $rc -eq 0 ]; then
       rows+=("tigerfg bench $config batch $b $precision: $(summary "$out.json")")
+      printf -v "bench_$precision" '%s' "$out.json"
       break
     fi
     rows+=("tigerfg bench $config batch $b $precision rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)")
@@ -123,6 +127,7 @@ else
 fi
 
 # 3. The specification's bench under PyTorch (bf16 autocast), eager and optionally compiled.
+torch_eager="" torch_compile=""  # their logs, when run
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   preset=$(basename "$config" .prototxt)
   [ "$preset" = vit_b16 ] && spec_args="--preset base" || {
@@ -131,13 +136,60 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   timeout 150 python3 tests/reference/tigerfg_ref.py bench $spec_args --batch "$batch" \
     --steps 20 >"$results/bench_torch_eager.log" 2>&1
   rows+=("pytorch eager rc=$?: $(tail -n 1 "$results/bench_torch_eager.log" | cut -c1-300)")
+  torch_eager="$results/bench_torch_eager.log"
   if [ "$spec_compile" = 1 ]; then
     timeout 240 python3 tests/reference/tigerfg_ref.py bench $spec_args --batch "$batch" \
       --steps 20 --compile >"$results/bench_torch_compile.log" 2>&1
     rows+=("pytorch compile rc=$?: $(tail -n 1 "$results/bench_torch_compile.log" | cut -c1-300)")
+    torch_compile="$results/bench_torch_compile.log"
   fi
 else
   rows+=("pytorch: no CUDA PyTorch here, spec bench skipped")
+fi
+
+# 4. The README's GPU row (README.md, block figures:gpu_bench) from the benches above.
+default_args=0
+[ "$config" = configs/vit_b16.prototxt ] && [ "$batch" = 256 ] && default_args=1
+if [ "${README:-$default_args}" = 1 ]; then
+  if [ -z "$bench_BF16$bench_FP32" ]; then
+    rows+=("README.md: not written (no tigerfg bench ran on the GPU)")
+  else
+    gpu="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
+    python3 - "$config" "$batch" "${gpu:-unknown GPU}" "$bench_BF16" "$bench_FP32" \
+      "$torch_eager" "$torch_compile" >"$results/readme_block.md" <<'PY'
+import datetime, json, os, sys
+config, batch, gpu, bf16, fp32, eager, compiled = sys.argv[1:]
+ours = []
+for precision, path in (("BF16", bf16), ("FP32", fp32)):
+    if not path:
+        ours.append(f"{precision} failed")
+        continue
+    r = json.load(open(path))
+    at = "" if str(r["batch"]) == batch else f" at batch {r['batch']}"
+    ours.append(f"{r['samples_per_s']:,.0f} samples/s {precision}{at} (MFU {r['mfu']:.3f})")
+spec, version = [], "?"
+for mode, path in (("eager", eager), ("`--compile`", compiled)):
+    try:
+        r = json.loads(open(path).read().splitlines()[-1])
+        spec.append(f"{r['samples_per_s']:,.0f} {mode}")
+        version = r["torch"]
+    except (OSError, ValueError, IndexError, KeyError):
+        pass
+torch = " / ".join(spec) + f" (torch {version}, bf16 autocast)" if spec else "not run"
+name = os.path.splitext(os.path.basename(config))[0]
+print("| GPU training step | machine | tigerfg | PyTorch (the spec, same run) | measured |")
+print("|---|---|---|---|---|")
+print(f"| `{name}`, batch {batch} | 1x {gpu} | {'; '.join(ours)} | {torch} "
+      f"| {datetime.date.today().isoformat()} |")
+PY
+    block_rc=$?
+    if [ $block_rc -eq 0 ] &&
+        python3 cluster/readme_figures.py README.md gpu_bench "$results/readme_block.md"; then
+      rows+=("README.md: GPU row written (block figures:gpu_bench)")
+    else
+      rows+=("README.md: writing the GPU row failed (see above)")
+    fi
+  fi
 fi
 
 echo
