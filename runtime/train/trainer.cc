@@ -1,6 +1,6 @@
-// runtime/train/trainer.cc — the training loop on one rank of any world size (DESIGN.md §3):
-// local forward, all-gather of the embeddings, this rank's loss rows against the global batch,
-// reduce-scatter of the embedding gradients, backward with bucketed gradient all-reduce, AdamW.
+// runtime/train/trainer.cc — the training loop on one rank of any world size (DESIGN.md §3): set
+// up, resume, then per step the data, the step (runtime/train/step_runner.h), metrics and
+// checkpoints, and the final weights.
 #include "runtime/train/trainer.h"
 
 #include <filesystem>
