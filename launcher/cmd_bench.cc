@@ -12,14 +12,15 @@
 #include "launcher/commands.h"
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
-#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
+#include "runtime/core/buffer.h"
 #include "runtime/core/peak_memory.h"
 #include "runtime/core/step_timer.h"
 #include "runtime/core/trace.h"
+#include "runtime/data/synthetic_data.h"
 #include "runtime/train/flops.h"
 #include "runtime/train/optimizer.h"
-#include "runtime/data/synthetic_data.h"
+#include "runtime/train/step_runner.h"
 
 DEFINE_int32(warmup, 3, "bench: untimed steps first");
 
@@ -50,125 +51,158 @@ void PrintTable(const nlohmann::ordered_json& r) {
                r["peak_mem_gib"].get<double>(), r["peak_mem_source"].get<std::string>().c_str());
 }
 
-}  // namespace
+struct BenchOptions {
+  int64_t batch_size = 0;
+  int warmup = 0, steps = 0;
+};
 
-int RunBench() {
-  auto cfg = LoadRunConfigFromFlags();
-  if (!cfg.ok()) return ReportError("bench", cfg.status());
-  int64_t batch_size = cfg->train().global_batch();
+StatusOr<BenchOptions> BenchOptionsFromFlags(const config::RunConfig& cfg) {
+  BenchOptions o;
+  o.batch_size = cfg.train().global_batch();
   if (!FLAGS_batch.empty()) {
     char* end = nullptr;
-    batch_size = std::strtoll(FLAGS_batch.c_str(), &end, 10);
-    if (*end != '\0' || batch_size <= 0)
-      return ReportError(
-          "bench", Status::Error("--batch must be a positive integer, got '" + FLAGS_batch + "'"));
+    o.batch_size = std::strtoll(FLAGS_batch.c_str(), &end, 10);
+    if (*end != '\0' || o.batch_size <= 0)
+      return Status::Error("--batch must be a positive integer, got '" + FLAGS_batch + "'");
   }
-  const int steps = FLAGS_steps > 0 ? FLAGS_steps : 10;
-  if (FLAGS_warmup < 0) return ReportError("bench", Status::Error("--warmup must be >= 0"));
+  o.steps = FLAGS_steps > 0 ? FLAGS_steps : 10;
+  if (FLAGS_warmup < 0) return Status::Error("--warmup must be >= 0");
+  o.warmup = FLAGS_warmup;
   if (!(FLAGS_peak_tflops > 0))
-    return ReportError("bench", Status::Error("--peak_tflops must be > 0, got " +
-                                              std::to_string(FLAGS_peak_tflops)));
-  profile::TraceWriter trace;
-  if (!FLAGS_trace.empty()) {
-    Status opened = trace.Open(FLAGS_trace, /*rank=*/0);
-    if (!opened.ok()) return ReportError("bench", opened);
-  }
-  ConfigureCpuThreads(cfg->train().threads());
+    return Status::Error("--peak_tflops must be > 0, got " + std::to_string(FLAGS_peak_tflops));
+  return o;
+}
 
-  auto selected = SelectDevice(cfg->train().device(), "local");
-  if (!selected.ok()) return ReportError("bench", selected.status());
-  const Context& ctx = *selected;
-  StatusOr<config::Precision> precision =
-      model::ResolvePrecision(cfg->model(), cfg->train().precision(), ctx);
-  if (!precision.ok()) return ReportError("bench", precision.status());
-  model::TigerFGModel net(cfg->model(), batch_size, ctx, /*world_size=*/1, *precision,
-                          cfg->train().recompute_blocks());
-  {
-    Buffer host(DType::kF32, Shape{net.table().total_numel()});
-    model::InitParams(net.table(), cfg->model(), cfg->train().seed(), host.f32());
-    net.CopyParamsFromHost(host.f32());
-  }
-  train::AdamW optimizer(net.table(), cfg->optim(), FLAGS_warmup + steps, ctx);
-  train::SyntheticSource source(cfg->model(), cfg->data(), cfg->train().seed());
-  // The step of one rank as the trainer runs it (TigerFGModel::Step's parts, so that each phase
-  // is timed); product ids staged on the device once, not inside the step.
-  constexpr int kBatches = 3;  // rotate a few batches, like the spec's bench
+// The synthetic batches bench rotates (like the spec's bench), their product ids staged on the
+// device once, not inside the step.
+struct BenchBatches {
+  static constexpr int kCount = 3;
   std::vector<Batch> batches;
   std::vector<Buffer> product_ids;
-  for (int i = 0; i < kBatches; ++i) {
-    batches.push_back(source.MakeBatch(batch_size));
-    source.Fill(batches.back(), i * batch_size);
-    product_ids.emplace_back(ctx, DType::kI64, Shape{batch_size});
-    CopyFromHost(ctx, product_ids.back().tensor(), batches.back().product_ids);
+  BenchBatches(const config::RunConfig& cfg, int64_t batch_size, const Context& ctx) {
+    train::SyntheticSource source(cfg.model(), cfg.data(), cfg.train().seed());
+    for (int i = 0; i < kCount; ++i) {
+      batches.push_back(source.MakeBatch(batch_size));
+      source.Fill(batches.back(), i * batch_size);
+      product_ids.emplace_back(ctx, DType::kI64, Shape{batch_size});
+      CopyFromHost(ctx, product_ids.back().tensor(), batches.back().product_ids);
+    }
   }
-  Buffer dq(ctx, DType::kF32, Shape{batch_size, net.embed_dim()});
-  Buffer de(ctx, DType::kF32, Shape{batch_size, net.embed_dim()});
+};
 
-  profile::StepTimer timer(ctx);
-  profile::PeakMemory memory(ctx);
-  std::vector<double> times;
-  std::vector<std::vector<double>> phase_times(profile::kNumPhases);
+// What the timed steps measured.
+struct BenchTimes {
+  std::vector<double> step_s;
+  std::vector<std::vector<double>> phase_s = std::vector<std::vector<double>>(profile::kNumPhases);
   double loss = 0;
-  for (int i = 0; i < FLAGS_warmup + steps; ++i) {
+};
+
+// Warmup and timed steps of one process (no communicator: exposed communication stays 0), each
+// written to the trace.
+StatusOr<BenchTimes> RunSteps(train::StepRunner& runner, const BenchBatches& data,
+                              const BenchOptions& o, profile::PeakMemory& memory,
+                              profile::TraceWriter& trace) {
+  BenchTimes times;
+  for (int i = 0; i < o.warmup + o.steps; ++i) {
     // Synthetic batches are ready: the data phase measures only picking one (near 0).
-    timer.BeginStep(i, Phase::kDataWait);
-    const Batch& batch = batches[i % kBatches];
-    const Tensor ids = product_ids[i % kBatches].tensor();
-    timer.Enter(Phase::kForward);
-    net.ZeroGrads();
-    net.EncodeForward(batch);
-    timer.Enter(Phase::kLoss);
-    loss = net.LossForwardBackward(net.query_emb(), net.item_emb(), net.teacher_item(), ids,
-                                   /*row0=*/0, dq.tensor(), de.tensor())
-               .total;
-    timer.Enter(Phase::kBackward);
-    net.EncodeBackward(dq.tensor(), de.tensor());
-    // One process, no communicator: exposed communication is never entered and stays 0.
-    timer.Enter(Phase::kOptimizer);
-    optimizer.Step(ctx, net.params(), net.grads(), i);
-    const profile::StepProfile& prof = timer.EndStep();
+    runner.BeginStep(i);
+    const Batch& batch = data.batches[i % BenchBatches::kCount];
+    const Tensor ids = data.product_ids[i % BenchBatches::kCount].tensor();
+    TIGERFG_ASSIGN_OR_RETURN(train::StepResult result, runner.Run(batch, i, ids));
+    times.loss = result.local.total;
+    const profile::StepProfile& prof = *result.profile;
     memory.Sample();
     trace.WriteStep(prof);
-    if (i < FLAGS_warmup) continue;
-    times.push_back(prof.step_s);
-    for (int p = 0; p < profile::kNumPhases; ++p) phase_times[p].push_back(prof.phase_s[p]);
+    if (i < o.warmup) continue;
+    times.step_s.push_back(prof.step_s);
+    for (int p = 0; p < profile::kNumPhases; ++p) times.phase_s[p].push_back(prof.phase_s[p]);
   }
-  const double median = profile::Median(times);
-  const double flops = train::StepFlops(cfg->model(), batch_size);
+  return times;
+}
+
+nlohmann::ordered_json BenchJson(const config::RunConfig& cfg, const BenchOptions& o,
+                                 const Context& ctx, const model::TigerFGModel& net,
+                                 const BenchTimes& times, const profile::PeakMemory& memory) {
+  const double median = profile::Median(times.step_s);
+  const double flops = train::StepFlops(cfg.model(), o.batch_size);
   const double tflops = flops / median / 1e12;
   nlohmann::ordered_json result;
   result["config"] = FLAGS_config;
-  result["batch"] = batch_size;
+  result["batch"] = o.batch_size;
   result["device"] =
       ctx.is_cuda() ? "cuda" : "cpu x" + std::to_string(omp_get_max_threads()) + " threads";
   result["precision"] = config::Precision_Name(net.precision());
-  result["recompute_blocks"] = cfg->train().recompute_blocks();
+  result["recompute_blocks"] = cfg.train().recompute_blocks();
   result["activation_bytes"] = net.activation_bytes();
-  result["steps"] = steps;
+  result["steps"] = o.steps;
   result["step_s_median"] = median;
-  result["samples_per_s"] = static_cast<double>(batch_size) / median;
+  result["samples_per_s"] = static_cast<double>(o.batch_size) / median;
   result["model_gflops"] = tflops * 1e3;
   result["model_tflops"] = tflops;
   result["peak_tflops"] = FLAGS_peak_tflops;
   result["mfu"] = tflops / FLAGS_peak_tflops;
-  result["flops_per_sample"] = flops / static_cast<double>(batch_size);
+  result["flops_per_sample"] = flops / static_cast<double>(o.batch_size);
   result["peak_mem_bytes"] = memory.peak_bytes();
   result["peak_mem_gib"] = memory.peak_gib();
   result["peak_mem_source"] = memory.source();
   // Medians of each phase over the timed steps (they need not add up to the median step).
   for (int p = 0; p < profile::kNumPhases; ++p)
     result[std::string(profile::PhaseName(static_cast<Phase>(p))) + "_s_median"] =
-        profile::Median(phase_times[p]);
-  result["loss"] = loss;
+        profile::Median(times.phase_s[p]);
+  result["loss"] = times.loss;
+  return result;
+}
+
+// The JSON line on stdout, the table on stderr, the file --out when given.
+Status Report(const nlohmann::ordered_json& result, profile::TraceWriter& trace) {
   std::printf("%s\n", result.dump().c_str());
   PrintTable(result);
-  Status closed = trace.Close();
-  if (!closed.ok()) return ReportError("bench", closed);
+  TIGERFG_RETURN_IF_ERROR(trace.Close());
   if (!FLAGS_out.empty()) {
     std::ofstream out(FLAGS_out);
     out << result.dump(2) << "\n";
-    if (!out) return ReportError("bench", Status::Error(FLAGS_out + ": cannot write"));
+    if (!out) return Status::Error(FLAGS_out + ": cannot write");
   }
+  return Status::Ok();
+}
+
+StatusOr<nlohmann::ordered_json> Bench(const config::RunConfig& cfg, const BenchOptions& o,
+                                       profile::TraceWriter& trace) {
+  TIGERFG_ASSIGN_OR_RETURN(const Context ctx, SelectDevice(cfg.train().device(), "local"));
+  TIGERFG_ASSIGN_OR_RETURN(config::Precision precision,
+                           model::ResolvePrecision(cfg.model(), cfg.train().precision(), ctx));
+  model::TigerFGModel net(cfg.model(), o.batch_size, ctx, /*world_size=*/1, precision,
+                          cfg.train().recompute_blocks());
+  {
+    Buffer host(DType::kF32, Shape{net.table().total_numel()});
+    model::InitParams(net.table(), cfg.model(), cfg.train().seed(), host.f32());
+    net.CopyParamsFromHost(host.f32());
+  }
+  train::AdamW optimizer(net.table(), cfg.optim(), o.warmup + o.steps, ctx);
+  const BenchBatches data(cfg, o.batch_size, ctx);
+  train::StepRunner runner(net, /*comm=*/nullptr, &optimizer);
+  profile::PeakMemory memory(ctx);
+  TIGERFG_ASSIGN_OR_RETURN(BenchTimes times, RunSteps(runner, data, o, memory, trace));
+  return BenchJson(cfg, o, ctx, net, times, memory);
+}
+
+}  // namespace
+
+int RunBench() {
+  auto cfg = LoadRunConfigFromFlags();
+  if (!cfg.ok()) return ReportError("bench", cfg.status());
+  auto options = BenchOptionsFromFlags(*cfg);
+  if (!options.ok()) return ReportError("bench", options.status());
+  profile::TraceWriter trace;
+  if (!FLAGS_trace.empty()) {
+    Status opened = trace.Open(FLAGS_trace, /*rank=*/0);
+    if (!opened.ok()) return ReportError("bench", opened);
+  }
+  ConfigureCpuThreads(cfg->train().threads());
+  auto result = Bench(*cfg, *options, trace);
+  if (!result.ok()) return ReportError("bench", result.status());
+  Status reported = Report(*result, trace);
+  if (!reported.ok()) return ReportError("bench", reported);
   return 0;
 }
 

@@ -13,14 +13,13 @@
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
 #include "model/tigerfg_model.h"
-#include "runtime/export/onnx_export.h"
-#include "runtime/export/tower_export.h"
-#include "runtime/core/safetensors.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/weights_io.h"
+#include "runtime/core/safetensors.h"
+#include "runtime/export/onnx_export.h"
+#include "runtime/export/tower_export.h"
 
-// Shared with eval/embed (launcher/embedding.cc, launcher/cmd_embed.cc).
-DECLARE_string(checkpoint);
+// Shared with embed (launcher/cmd_embed.cc); --checkpoint is in launcher/flags.h.
 DECLARE_string(tower);
 DEFINE_string(format, "", "export: safetensors | onnx");
 

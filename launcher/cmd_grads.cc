@@ -8,10 +8,11 @@
 #include "launcher/commands.h"
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
-#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
-#include "runtime/core/safetensors.h"
 #include "runtime/checkpoint/weights_io.h"
+#include "runtime/core/buffer.h"
+#include "runtime/core/safetensors.h"
+#include "runtime/train/step_runner.h"
 
 namespace tigerfg::launcher {
 
@@ -88,7 +89,10 @@ int RunGrads() {
   Status loaded = train::LoadWeights(FLAGS_weights, table, params.f32(), /*require_all=*/true);
   if (!loaded.ok()) return ReportError("grads", loaded);
   net.CopyParamsFromHost(params.f32());
-  const model::LossTerms terms = net.Step(*batch);
+  train::StepRunner runner(net, /*comm=*/nullptr);
+  auto step = runner.Run(*batch);
+  if (!step.ok()) return ReportError("grads", step.status());
+  const model::LossTerms& terms = step->local;
   Buffer grads(DType::kF32, Shape{table.trainable_numel()});
   net.CopyGradsToHost(grads.f32());
   const Buffer query_emb = ToHost(ctx, net.query_emb());

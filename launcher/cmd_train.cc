@@ -2,6 +2,7 @@
 // --resume_from DIR]`, as one process or one rank of an `mpirun` job (every rank runs the same
 // command).
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "comm/communicator.h"
@@ -27,6 +28,36 @@ DEFINE_string(debug_exit_at, "",
               "train, fault testing: RANK:STEP makes that rank exit abruptly at that step");
 
 namespace tigerfg::launcher {
+
+namespace {
+
+// The fault-testing flags become the trainer's hooks: the process exits abruptly, without
+// cleanup, as a killed rank would (exit code 3 at a step, 9 in the middle of a checkpoint).
+Status InstallFaultHooks(int rank, train::TrainOptions* options) {
+  if (!FLAGS_debug_exit_at.empty()) {
+    int fault_rank = -1;
+    long fault_step = -1;
+    if (std::sscanf(FLAGS_debug_exit_at.c_str(), "%d:%ld", &fault_rank, &fault_step) != 2)
+      return Status::Error("--debug_exit_at: expected RANK:STEP, got '" + FLAGS_debug_exit_at +
+                           "'");
+    options->before_step = [rank, fault_rank, fault_step](int64_t step) {
+      if (rank != fault_rank || step != fault_step) return;
+      LOG(ERROR) << "fault injection: rank " << rank << " exits at step " << step;
+      std::_Exit(3);
+    };
+  }
+  if (const int64_t save_step = FLAGS_debug_exit_during_save; save_step >= 0) {
+    options->mid_checkpoint_write = [save_step](int64_t step) {
+      if (step != save_step) return;
+      LOG(ERROR) << "fault injection: exiting in the middle of writing the checkpoint of step "
+                 << step;
+      std::_Exit(9);
+    };
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 int RunTrain() {
   auto cfg = LoadRunConfigFromFlags();
@@ -55,14 +86,11 @@ int RunTrain() {
   if (!options.resume_from.empty() && !FLAGS_init_weights.empty())
     return ReportError("train", Status::Error("--init_weights and --resume/--resume_from exclude "
                                               "each other: a checkpoint holds every parameter"));
-  options.fault_save_step = FLAGS_debug_exit_during_save;
   options.teacher_weights = FLAGS_teacher_weights;
   options.peak_tflops = FLAGS_peak_tflops;
   options.trace_path = FLAGS_trace;
-  if (!FLAGS_debug_exit_at.empty() && std::sscanf(FLAGS_debug_exit_at.c_str(), "%d:%ld",
-                                                  &options.fault_rank, &options.fault_step) != 2)
-    return ReportError("train", Status::Error("--debug_exit_at: expected RANK:STEP, got '" +
-                                              FLAGS_debug_exit_at + "'"));
+  Status hooks = InstallFaultHooks(rank, &options);
+  if (!hooks.ok()) return ReportError("train", hooks);
   if (rank == 0)
     LOG(INFO) << "tigerfg train: " << (*comm)->world_size() << " rank(s), " << (*comm)->backend()
               << " communicator, " << (ctx->is_cuda() ? "CUDA" : "CPU");

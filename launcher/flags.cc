@@ -16,3 +16,5 @@ DEFINE_string(trace, "",
               "bench, train: write a Chrome trace (Perfetto) of each step's phases and "
               "collectives to this file; with several ranks rank r writes FILE with .rank<r> "
               "before the extension");
+DEFINE_string(checkpoint, "", "eval, embed: a checkpoint directory or root (instead of --weights)");
+DEFINE_int32(embed_batch, 64, "eval, embed: samples per forward pass");

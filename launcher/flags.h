@@ -14,3 +14,5 @@ DECLARE_int32(steps);     // overrides train.steps / bench steps when > 0
 DECLARE_string(device);   // overrides train.device: auto | cpu | cuda
 DECLARE_double(peak_tflops);  // bench, train: the accelerator's peak for MFU (TFLOP/s)
 DECLARE_string(trace);        // bench, train: Chrome trace output (per rank: .rank<r>)
+DECLARE_string(checkpoint);   // eval, embed: a checkpoint directory or root (instead of --weights)
+DECLARE_int32(embed_batch);   // eval, embed: samples per forward pass

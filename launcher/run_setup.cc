@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 #include "comm/communicator.h"
 #include "comm/mpi_communicator.h"
@@ -38,6 +39,23 @@ StatusOr<Context> SelectDevice(const std::string& device, const std::string& bac
     local_rank = comm::MpiLocalRank();
   }
   return Context::Cuda(local_rank);
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ','))
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+eval::ServingOptions ServingOptionsFromFlags() {
+  eval::ServingOptions options;
+  options.weights = FLAGS_weights;
+  options.checkpoint = FLAGS_checkpoint;
+  options.batch = FLAGS_embed_batch;
+  return options;
 }
 
 int ReportError(const std::string& command, const Status& status) {

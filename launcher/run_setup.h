@@ -3,10 +3,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "configs/tigerfg.pb.h"
 #include "runtime/core/context.h"
 #include "runtime/core/status.h"
+#include "runtime/eval/serving.h"
 
 namespace tigerfg::launcher {
 
@@ -16,6 +18,12 @@ StatusOr<config::RunConfig> LoadRunConfigFromFlags();
 // The Context of train.device: cpu, cuda (an error without a GPU), or auto (CUDA when a GPU is
 // visible). On CUDA the GPU is the rank's local rank (from MPI) unless the backend is local.
 StatusOr<Context> SelectDevice(const std::string& device, const std::string& backend);
+
+// The non-empty items of a comma-separated flag value ("a,,b" -> {"a", "b"}).
+std::vector<std::string> SplitList(const std::string& text);
+
+// eval and embed: --weights or --checkpoint, --embed_batch rows per forward.
+eval::ServingOptions ServingOptionsFromFlags();
 
 // Prints "tigerfg <command>: error: <message>" to stderr and returns the exit code 1.
 int ReportError(const std::string& command, const Status& status);

@@ -7,8 +7,6 @@
 #include <cstring>
 #include <vector>
 
-#include "runtime/core/arena.h"
-#include "runtime/core/buffer.h"
 #include "model/params.h"
 #include "model/teacher.h"
 #include "model/towers.h"
@@ -16,6 +14,8 @@
 #include "ops/flash_attention.h"
 #include "ops/losses.h"
 #include "ops/tensor_ops.h"
+#include "runtime/core/arena.h"
+#include "runtime/core/buffer.h"
 
 namespace tigerfg::model {
 
@@ -127,11 +127,10 @@ struct TigerFGModel::Impl {
   // Loss activations: [b, G] logits and their gradients, [1] scalars, [b, N] maps.
   Tensor row_logits, col_logits, drow_logits, dcol_logits, p_teacher, scale;
   Tensor loss_row, loss_col, loss_sdd, loss_srd, teacher_map, damap;
-  Tensor step_dq, step_de;  // [b, E]: Step()'s gradients of the (un-gathered) embeddings
   // Staged inputs: the title ids and their key-padding mask [b, L].
   Buffer title_ids, key_valid;
-  // CUDA only: the device copies of the staged titles and of the batch's images and product ids.
-  Buffer dev_title_ids, dev_key_valid, dev_query_images, dev_item_images, dev_product_ids;
+  // CUDA only: the device copies of the staged titles and of the batch's images.
+  Buffer dev_title_ids, dev_key_valid, dev_query_images, dev_item_images;
   // Serving inputs padded to b rows (allocated on first use).
   Buffer query_stage, item_stage;
   bool srd_pending = false;
@@ -159,7 +158,7 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   AllowTf32(m.ctx, precision == config::BF16);
   m.arena.set_recompute_blocks(recompute_blocks);
   const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
-  const int64_t b = local_batch, g = m.max_global, e = cfg.embed_dim();
+  const int64_t b = local_batch, g = m.max_global;
   m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena);
   m.item = std::make_unique<ItemTower>(store, cfg, b, &m.arena);
   if (cfg.has_teacher()) m.teacher = std::make_unique<Teacher>(store, cfg.teacher(), b, &m.arena);
@@ -177,8 +176,6 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
     m.arena.Plan(&m.teacher_map, Shape{b, grid * grid});
     m.arena.Plan(&m.damap, Shape{b, grid * grid});
   }
-  m.arena.Plan(&m.step_dq, Shape{b, e});
-  m.arena.Plan(&m.step_de, Shape{b, e});
   m.arena.Allocate();
   m.title_ids = Buffer(DType::kI64, Shape{b, cfg.text().max_len()});
   m.key_valid = Buffer(DType::kU8, Shape{b, cfg.text().max_len()});
@@ -189,9 +186,8 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
     m.dev_key_valid = Buffer(m.ctx, DType::kU8, m.key_valid.shape());
     m.dev_query_images =
         Buffer(m.ctx, DType::kF32, Shape{b, q.channels(), q.image_size(), q.image_size()});
-    m.dev_item_images = Buffer(m.ctx, DType::kF32,
-                                      Shape{b, it.channels(), it.image_size(), it.image_size()});
-    m.dev_product_ids = Buffer(m.ctx, DType::kI64, Shape{b});
+    m.dev_item_images =
+        Buffer(m.ctx, DType::kF32, Shape{b, it.channels(), it.image_size(), it.image_size()});
   }
 }
 
@@ -259,7 +255,6 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
     CopyFromHost(m.ctx, item_images, batch.item_images);
     CopyFromHost(m.ctx, title_ids, m.title_ids);
     CopyFromHost(m.ctx, key_valid, m.key_valid);
-    CopyFromHost(m.ctx, m.dev_product_ids.tensor(), batch.product_ids);
   }
   m.query->Forward(m.ctx, query_images);
   m.item->Forward(m.ctx, item_images, title_ids, key_valid);
@@ -328,17 +323,6 @@ void TigerFGModel::EncodeBackward(const Tensor& dq, const Tensor& de,
   m.item->Backward(m.ctx, de, m.srd_pending ? m.damap : Tensor(), on_param_ready);
   m.query->Backward(m.ctx, dq, on_param_ready);
   m.srd_pending = false;
-}
-
-LossTerms TigerFGModel::Step(const Batch& batch) {
-  Impl& m = *impl_;
-  ZeroGrads();
-  EncodeForward(batch);
-  const Tensor product_ids = m.ctx.is_cuda() ? m.dev_product_ids.tensor() : batch.product_ids;
-  const LossTerms terms = LossForwardBackward(query_emb(), item_emb(), teacher_item(), product_ids,
-                                              /*row0=*/0, m.step_dq, m.step_de);
-  EncodeBackward(m.step_dq, m.step_de);
-  return terms;
 }
 
 Tensor TigerFGModel::EncodeQueries(const Tensor& images) {

@@ -8,7 +8,7 @@
 //   4. (comm) reduce-scatter (sum)     d q, d e [b, E] of the local samples
 //   5. EncodeBackward(dq, de)          parameter gradients (+=) of this rank's loss
 //   6. (comm) all-reduce (mean)        gradients; then the optimizer
-// With one rank, Step() runs all of it with the gather being the identity.
+// runtime/train/step_runner.h runs the whole step (with one process, the gather is the identity).
 #pragma once
 
 #include <functional>
@@ -104,9 +104,6 @@ class TigerFGModel {
   // parameter's gradient is final, so gradient buckets can be sent while backward goes on.
   void EncodeBackward(const Tensor& dq, const Tensor& de,
                       const std::function<void(const std::string&)>& on_param_ready = {});
-
-  // Steps 1-5 on one rank (zeroes the gradients first).
-  LossTerms Step(const Batch& batch);
 
   // Serving: one tower alone, no teacher, for any n <= local_batch samples. Inputs are host
   // tensors; the result is a view of the tower's output on the model's device (ToHost in

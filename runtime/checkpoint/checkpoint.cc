@@ -1,5 +1,5 @@
-// runtime/checkpoint/checkpoint.cc — writing checkpoints (temporary directory, fsync, rename, `latest`,
-// pruning) and finding them. Reading and verification live in checkpoint_read.cc.
+// runtime/checkpoint/checkpoint.cc — writing checkpoints (temporary directory, fsync, rename,
+// `latest`, pruning) and finding them. Reading and verification live in checkpoint_read.cc.
 #include "runtime/checkpoint/checkpoint.h"
 
 #include <fcntl.h>
@@ -196,10 +196,7 @@ Status WriteCheckpointFiles(const std::string& dir, const config::RunConfig& cfg
     TIGERFG_RETURN_IF_ERROR(params.Add(std::string(internal::kParamsPrefix) + p.name, p.shape,
                                        state.params + p.offset));
   TIGERFG_RETURN_IF_ERROR(params.Finish());
-  if (options.debug_exit_mid_write) {
-    LOG(ERROR) << "fault injection: exiting in the middle of writing " << dir;
-    std::_Exit(9);
-  }
+  if (options.mid_write) options.mid_write();
 
   TensorFileWriter optimizer(dir, kOptimizerFile, &manifest);
   TIGERFG_RETURN_IF_ERROR(optimizer.Open());

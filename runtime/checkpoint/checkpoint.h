@@ -1,8 +1,10 @@
-// runtime/checkpoint/checkpoint.h — training checkpoints (DESIGN.md §6): a directory holding a protobuf
-// manifest and flat binary files, written atomically, found through the root's `latest` file.
+// runtime/checkpoint/checkpoint.h — training checkpoints (DESIGN.md §6): a directory holding a
+// protobuf manifest and flat binary files, written atomically, found through the root's `latest`
+// file.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,9 +35,9 @@ struct CheckpointState {
 
 struct CheckpointWriteOptions {
   int keep_last = 2;  // complete checkpoints kept in the root after a save; <= 0 keeps all
-  // Fault injection for the tests: the process _exit(9)s after writing the parameters file into
-  // the temporary directory, as a kill in the middle of a save would leave it.
-  bool debug_exit_mid_write = false;
+  // Fault injection for the tests (empty = nothing): called after the parameters file is written
+  // into the temporary directory, where a kill in the middle of a save would leave it.
+  std::function<void()> mid_write;
 };
 
 // Writes root/step-NNNNNNNN: files go to root/.tmp-step-NNNNNNNN, are fsynced with the directory,

@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "runtime/fmnist/fmnist_render.h"
-#include "runtime/fmnist/fmnist_titles.h"
+#include "runtime/core/rng.h"
 #include "runtime/data/jpeg.h"
 #include "runtime/data/tar_writer.h"
-#include "runtime/core/rng.h"
+#include "runtime/fmnist/fmnist_render.h"
+#include "runtime/fmnist/fmnist_titles.h"
 
 namespace tigerfg::data {
 namespace {
@@ -179,23 +179,10 @@ std::string FmnistReport::Summary() const {
   return text;
 }
 
-StatusOr<FmnistReport> BuildFmnistBenchmark(const FmnistOptions& o) {
-  TIGERFG_RETURN_IF_ERROR(CheckOptions(o));
-  const std::string src = o.source_dir + "/";
-  TIGERFG_ASSIGN_OR_RETURN(const FmnistSource train,
-                           LoadFmnistIdx(src + "train-images-idx3-ubyte.gz",
-                                         src + "train-labels-idx1-ubyte.gz", o.max_source_images));
-  TIGERFG_ASSIGN_OR_RETURN(const FmnistSource test,
-                           LoadFmnistIdx(src + "t10k-images-idx3-ubyte.gz",
-                                         src + "t10k-labels-idx1-ubyte.gz", o.max_source_images));
-  std::error_code ec;
-  for (const char* sub : {"train", "eval_normal", "eval_cluttered"}) {
-    std::filesystem::create_directories(o.out_dir + "/" + sub, ec);
-    if (ec) return Status::Error(o.out_dir + "/" + sub + ": " + ec.message());
-  }
-  FmnistReport report;
+namespace {
 
-  // Training: products from the train images, listings spread over the shards.
+// Training: products from the train images, listings spread over DIR/train's shards.
+StatusOr<FmnistSetStats> WriteTrainSet(const FmnistOptions& o, const FmnistSource& train) {
   const int64_t lpp = o.listings_per_product;
   const int64_t train_products = (o.train_listings + lpp - 1) / lpp;
   const std::vector<Product> train_catalogue =
@@ -224,9 +211,13 @@ StatusOr<FmnistReport> BuildFmnistBenchmark(const FmnistOptions& o) {
   };
   TIGERFG_RETURN_IF_ERROR(WriteShards(o.out_dir + "/train", "shard", o.train_listings, o.shard_size,
                                       make_train, &train_stats));
-  report.sets.push_back(train_stats);
+  return train_stats;
+}
 
-  // Evaluation: one catalogue from the test images, the same queries for both layouts.
+// Evaluation: one catalogue from the test images, the same queries for both layouts (normal and
+// cluttered), each layout's gallery and queries in DIR/eval_<layout>.
+Status WriteEvalSets(const FmnistOptions& o, const FmnistSource& test, FmnistReport* report) {
+  const int64_t lpp = o.listings_per_product;
   const int64_t eval_products = (o.eval_gallery + lpp - 1) / lpp;
   const std::vector<Product> eval_catalogue =
       MakeProducts(test, eval_products, HashMix(o.seed, kEvalProductSalt), kEvalProductBase);
@@ -279,16 +270,20 @@ StatusOr<FmnistReport> BuildFmnistBenchmark(const FmnistOptions& o) {
     TIGERFG_RETURN_IF_ERROR(
         WriteShards(dir, "queries", o.eval_queries, o.shard_size, make_query, &query_stats));
     stats.shards += query_stats.shards;
-    report.sets.push_back(stats);
+    report->sets.push_back(stats);
   }
+  return Status::Ok();
+}
 
+// DIR/vocab.txt covering every title and DIR/stats.json with the sets' sizes and clutter.
+Status WriteVocabAndStats(const FmnistOptions& o, FmnistReport* report) {
   std::vector<std::string> colours;
   for (const NamedColour& c : Palette()) colours.push_back(c.name);
   const std::vector<std::string> vocab = FmnistVocabulary(colours);
   std::string vocab_text;
   for (const std::string& token : vocab) vocab_text += token + "\n";
   TIGERFG_RETURN_IF_ERROR(WriteText(o.out_dir + "/vocab.txt", vocab_text));
-  report.vocab_size = static_cast<int64_t>(vocab.size());
+  report->vocab_size = static_cast<int64_t>(vocab.size());
 
   nlohmann::json stats = {
       {"seed", o.seed},
@@ -296,12 +291,12 @@ StatusOr<FmnistReport> BuildFmnistBenchmark(const FmnistOptions& o) {
       {"query_size", o.query_size},
       {"listings_per_product", o.listings_per_product},
       {"train_cluttered_fraction", o.train_cluttered_fraction},
-      {"vocab_size", report.vocab_size},
+      {"vocab_size", report->vocab_size},
       {"palette", colours},
       {"clutter_measures",
        "mean_distractors: distractor products per item image; mean_target_area: visible target "
        "pixels (alpha > 0.5) / canvas pixels, averaged over item images"}};
-  for (const FmnistSetStats& s : report.sets) {
+  for (const FmnistSetStats& s : report->sets) {
     stats["sets"][s.name] = {{"listings", s.listings},
                              {"products", s.products},
                              {"queries", s.queries},
@@ -310,6 +305,30 @@ StatusOr<FmnistReport> BuildFmnistBenchmark(const FmnistOptions& o) {
                              {"mean_target_area", s.mean_target_area}};
   }
   TIGERFG_RETURN_IF_ERROR(WriteText(o.out_dir + "/stats.json", stats.dump(2) + "\n"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<FmnistReport> BuildFmnistBenchmark(const FmnistOptions& o) {
+  TIGERFG_RETURN_IF_ERROR(CheckOptions(o));
+  const std::string src = o.source_dir + "/";
+  TIGERFG_ASSIGN_OR_RETURN(const FmnistSource train,
+                           LoadFmnistIdx(src + "train-images-idx3-ubyte.gz",
+                                         src + "train-labels-idx1-ubyte.gz", o.max_source_images));
+  TIGERFG_ASSIGN_OR_RETURN(const FmnistSource test,
+                           LoadFmnistIdx(src + "t10k-images-idx3-ubyte.gz",
+                                         src + "t10k-labels-idx1-ubyte.gz", o.max_source_images));
+  std::error_code ec;
+  for (const char* sub : {"train", "eval_normal", "eval_cluttered"}) {
+    std::filesystem::create_directories(o.out_dir + "/" + sub, ec);
+    if (ec) return Status::Error(o.out_dir + "/" + sub + ": " + ec.message());
+  }
+  FmnistReport report;
+  TIGERFG_ASSIGN_OR_RETURN(FmnistSetStats train_stats, WriteTrainSet(o, train));
+  report.sets.push_back(train_stats);
+  TIGERFG_RETURN_IF_ERROR(WriteEvalSets(o, test, &report));
+  TIGERFG_RETURN_IF_ERROR(WriteVocabAndStats(o, &report));
   return report;
 }
 

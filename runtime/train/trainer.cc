@@ -1,32 +1,30 @@
-// runtime/train/trainer.cc — the training loop on one rank of any world size (DESIGN.md §3):
-// local forward, all-gather of the embeddings, this rank's loss rows against the global batch,
-// reduce-scatter of the embedding gradients, backward with bucketed gradient all-reduce, AdamW.
+// runtime/train/trainer.cc — the training loop on one rank of any world size (DESIGN.md §3): set
+// up, resume, then per step the data, the step (runtime/train/step_runner.h), metrics and
+// checkpoints, and the final weights.
 #include "runtime/train/trainer.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
 
 #include "comm/communicator.h"
-#include "comm/gather_with_grad.h"
-#include "comm/grad_buckets.h"
-#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/weights_io.h"
+#include "runtime/core/buffer.h"
 #include "runtime/core/peak_memory.h"
 #include "runtime/core/step_timer.h"
 #include "runtime/core/trace.h"
 #include "runtime/data/batch_source.h"
-#include "runtime/checkpoint/checkpoint.h"
 #include "runtime/train/flops.h"
 #include "runtime/train/metrics.h"
 #include "runtime/train/optimizer.h"
 #include "runtime/train/rank_agreement.h"
-#include "runtime/checkpoint/weights_io.h"
+#include "runtime/train/step_runner.h"
 
 namespace tigerfg::train {
 
@@ -74,12 +72,13 @@ Status TrimMetrics(const std::string& path, int64_t start_step) {
 // Rank 0 writes; every rank waits for it and learns whether it worked.
 Status SaveCheckpointOnRank0(RankAgreement& agree, const std::string& root,
                              const config::RunConfig& cfg, const ParamTable& table,
-                             const CheckpointState& state, int64_t fault_save_step) {
+                             const CheckpointState& state,
+                             const std::function<void(int64_t)>& mid_write) {
   Status saved = Status::Ok();
   if (agree.rank() == 0) {
     CheckpointWriteOptions write;
     write.keep_last = cfg.train().keep_last();
-    write.debug_exit_mid_write = state.step == fault_save_step;
+    if (mid_write) write.mid_write = [&mid_write, &state] { mid_write(state.step); };
     StatusOr<std::string> dir = SaveCheckpoint(root, cfg, table, state, write);
     if (dir.ok()) LOG(INFO) << "checkpoint " << *dir;
     saved = dir.ok() ? Status::Ok() : dir.status();
@@ -88,23 +87,6 @@ Status SaveCheckpointOnRank0(RankAgreement& agree, const std::string& root,
     return saved.ok() ? Status::Error("saving the checkpoint failed on rank 0") : saved;
   return Status::Ok();
 }
-
-// Buffers of the gathered global batch on the model's device, allocated once.
-struct GlobalBatch {
-  Buffer q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
-  Buffer terms;  // total, contrastive, srd, sdd of this rank, then their mean
-  GlobalBatch(const Context& ctx, int64_t global, int64_t local, int64_t embed, int64_t teacher_dim)
-      : q(ctx, DType::kF32, Shape{global, embed}),
-        e(ctx, DType::kF32, Shape{global, embed}),
-        teacher_items(ctx, DType::kF32, Shape{global, std::max<int64_t>(teacher_dim, 1)}),
-        product_ids(ctx, DType::kI64, Shape{global}),
-        local_ids(ctx, DType::kI64, Shape{local}),
-        dq(ctx, DType::kF32, Shape{global, embed}),
-        de(ctx, DType::kF32, Shape{global, embed}),
-        dq_local(ctx, DType::kF32, Shape{local, embed}),
-        de_local(ctx, DType::kF32, Shape{local, embed}),
-        terms(ctx, DType::kF32, Shape{4}) {}
-};
 
 // Host copies of the optimizer state for checkpoints (the moments may live on the GPU).
 struct HostState {
@@ -115,263 +97,291 @@ struct HostState {
         v(DType::kF32, Shape{table.trainable_numel()}) {}
 };
 
+// One training run on this rank, in the named steps Train loops over.
+class TrainRun {
+ public:
+  TrainRun(const config::RunConfig& cfg, const TrainOptions& options, comm::Communicator* comm,
+           const Context& ctx)
+      : cfg_(cfg),
+        tc_(cfg.train()),
+        options_(options),
+        comm_(comm),
+        ctx_(ctx),
+        rank_(comm->rank()),
+        world_(comm->world_size()),
+        writer_(rank_ == 0),
+        agree_(*comm, ctx) {}
+
+  Status SetUp();
+  Status Resume();
+  Status StartData();
+  Status Step(int64_t step);
+  Status MaybeCheckpoint(int64_t done);
+  StatusOr<TrainSummary> Finish();
+  int64_t start_step() const { return start_step_; }
+
+ private:
+  Status CheckOptions();
+  Status CreateModel();
+  Status LoadInitialParams();
+  Status OpenMetrics();
+  Status NextBatch(int64_t step, Batch** batch);
+  void Log(int64_t step, const StepResult& result);
+  // Every rank's status is agreed on; a failure elsewhere becomes `elsewhere`.
+  Status Agreed(const Status& mine, const std::string& elsewhere) {
+    if (agree_.AllOk(mine.ok())) return Status::Ok();
+    return mine.ok() ? Status::Error(elsewhere) : mine;
+  }
+
+  const config::RunConfig& cfg_;
+  const config::TrainConfig& tc_;
+  const TrainOptions& options_;
+  comm::Communicator* comm_;
+  const Context& ctx_;
+  const int rank_, world_;
+  const bool writer_;
+  int64_t global_batch_ = 0, local_batch_ = 0;
+  RankAgreement agree_;
+  profile::TraceWriter trace_;
+  std::unique_ptr<model::TigerFGModel> model_;
+  std::unique_ptr<HostState> host_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<BatchSource> source_;
+  std::unique_ptr<StepRunner> runner_;
+  std::unique_ptr<profile::PeakMemory> memory_;
+  MetricsWriter metrics_;
+  double flops_ = 0;
+  int64_t start_step_ = 0, start_cursor_ = 0;
+  TrainSummary summary_;
+  std::vector<double> step_times_;
+};
+
+Status TrainRun::CheckOptions() {
+  global_batch_ = tc_.global_batch();
+  if (global_batch_ % world_ != 0)
+    return Status::Error("train.global_batch: " + std::to_string(global_batch_) +
+                         " does not divide by the world size " + std::to_string(world_));
+  local_batch_ = global_batch_ / world_;
+  if (!(options_.peak_tflops > 0))
+    return Status::Error("--peak_tflops must be > 0, got " + std::to_string(options_.peak_tflops));
+  if (writer_) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.out_dir, ec);
+    if (ec) return Status::Error(options_.out_dir + ": cannot create: " + ec.message());
+  }
+  return Status::Ok();
+}
+
+// The model on ctx and the trace (an unwritable trace path fails before step 0).
+Status TrainRun::CreateModel() {
+  TIGERFG_ASSIGN_OR_RETURN(config::Precision precision,
+                           model::ResolvePrecision(cfg_.model(), tc_.precision(), ctx_));
+  model_ = std::make_unique<model::TigerFGModel>(cfg_.model(), local_batch_, ctx_, world_,
+                                                 precision, tc_.recompute_blocks());
+  if (!options_.trace_path.empty()) {
+    const Status opened =
+        trace_.Open(profile::RankTracePath(options_.trace_path, rank_, world_), rank_);
+    TIGERFG_RETURN_IF_ERROR(Agreed(opened, "opening the trace (--trace) failed on another rank"));
+  }
+  return Status::Ok();
+}
+
+// Parameters are initialised and loaded on the host, then copied to the model's device.
+Status TrainRun::LoadInitialParams() {
+  const ParamTable& table = model_->table();
+  host_ = std::make_unique<HostState>(table);
+  model::InitParams(table, cfg_.model(), static_cast<uint64_t>(tc_.seed()), host_->params.f32());
+  if (!options_.init_weights.empty()) {
+    const Status loaded =
+        LoadWeights(options_.init_weights, table, host_->params.f32(), /*require_all=*/true);
+    TIGERFG_RETURN_IF_ERROR(Agreed(loaded, "loading initial weights failed on another rank"));
+  }
+  if (!options_.teacher_weights.empty()) {
+    const Status loaded = model_->has_teacher()
+                              ? LoadWeights(options_.teacher_weights, table, host_->params.f32(),
+                                            /*require_all=*/true, {{"query.", "teacher."}})
+                              : Status::Error("--teacher_weights: the config has no model.teacher");
+    TIGERFG_RETURN_IF_ERROR(Agreed(loaded, "loading teacher weights failed on another rank"));
+  }
+  return Status::Ok();
+}
+
+Status TrainRun::SetUp() {
+  TIGERFG_RETURN_IF_ERROR(CheckOptions());
+  TIGERFG_RETURN_IF_ERROR(CreateModel());
+  TIGERFG_RETURN_IF_ERROR(LoadInitialParams());
+  optimizer_ = std::make_unique<AdamW>(model_->table(), cfg_.optim(), tc_.steps(), ctx_);
+  return Status::Ok();
+}
+
+// Parameters, moments, step and data cursor from options.resume_from (when given); then every
+// rank starts from rank 0's parameters.
+Status TrainRun::Resume() {
+  if (!options_.resume_from.empty()) {
+    auto resumed = LoadForResume(options_.resume_from, cfg_, model_->table(), host_->params.f32(),
+                                 host_->m.f32(), host_->v.f32());
+    TIGERFG_RETURN_IF_ERROR(Agreed(resumed.status(), "resuming failed on another rank"));
+    CopyFromHost(ctx_, optimizer_->m(), host_->m);
+    CopyFromHost(ctx_, optimizer_->v(), host_->v);
+    start_step_ = resumed->step;
+    start_cursor_ = resumed->cursor;
+    LOG(INFO) << "resuming from " << resumed->dir << " at step " << start_step_ << " (written by "
+              << resumed->world_size << " rank(s), now " << world_ << ")";
+  }
+  model_->CopyParamsFromHost(host_->params.f32());
+  comm_
+      ->Broadcast(
+          Tensor::F32(model_->params(), Shape{model_->table().total_numel()}, ctx_.device()), 0,
+          "init_params")
+      ->Wait();
+  return Status::Ok();
+}
+
+// The data source at the resumed cursor, the step runner and metrics.jsonl.
+Status TrainRun::StartData() {
+  auto source = CreateBatchSource(cfg_, rank_, world_, start_cursor_);
+  TIGERFG_RETURN_IF_ERROR(Agreed(source.status(), "the data source failed on another rank"));
+  source_ = std::move(*source);
+  runner_ = std::make_unique<StepRunner>(*model_, comm_, optimizer_.get(), cfg_.dist().bucket_mb());
+  TIGERFG_RETURN_IF_ERROR(OpenMetrics());
+  flops_ = StepFlops(cfg_.model(), global_batch_);
+  memory_ = std::make_unique<profile::PeakMemory>(ctx_);
+  return Status::Ok();
+}
+
+Status TrainRun::OpenMetrics() {
+  if (!writer_) return Status::Ok();
+  const std::string path = options_.out_dir + "/metrics.jsonl";
+  if (start_step_ > 0) TIGERFG_RETURN_IF_ERROR(TrimMetrics(path, start_step_));
+  return metrics_.Open(path, /*append=*/start_step_ > 0);
+}
+
+// The step's batch, checked on every rank: one rank's bad data stops all of them.
+Status TrainRun::NextBatch(int64_t step, Batch** batch) {
+  StatusOr<Batch*> next = source_->Next();
+  const Status data_ok = next.ok() ? model::ValidateBatch(cfg_.model(), **next) : next.status();
+  profile::StepTimer& timer = runner_->timer();
+  const int status_span = timer.BeginSpan("all_reduce status");
+  const bool all_ok = agree_.AllOk(data_ok.ok());
+  timer.EndSpan(status_span);
+  if (!all_ok)
+    return data_ok.ok()
+               ? Status::Error("step " + std::to_string(step) + ": the data failed on another rank")
+               : data_ok.WithContext("step " + std::to_string(step));
+  *batch = *next;
+  return Status::Ok();
+}
+
+Status TrainRun::Step(int64_t step) {
+  if (options_.before_step) options_.before_step(step);
+  runner_->BeginStep(step);
+  Batch* batch = nullptr;
+  TIGERFG_RETURN_IF_ERROR(NextBatch(step, &batch));
+  TIGERFG_ASSIGN_OR_RETURN(StepResult result, runner_->Run(*batch, step));
+  memory_->Sample();
+  trace_.WriteStep(*result.profile);
+  step_times_.push_back(result.profile->step_s);
+  if (step == start_step_) summary_.first_loss = result.global.total;
+  summary_.last_loss = result.global.total;
+  if (writer_) Log(step, result);
+  return Status::Ok();
+}
+
+// One metrics.jsonl line (and every log_every steps a log line) on rank 0.
+void TrainRun::Log(int64_t step, const StepResult& result) {
+  const profile::StepProfile& prof = *result.profile;
+  const auto phase_s = [&prof](Phase p) { return prof.phase_s[static_cast<int>(p)]; };
+  const double step_s = prof.step_s;
+  const double tflops = flops_ / step_s / 1e12;
+  const model::LossTerms& terms = result.global;
+  nlohmann::ordered_json rec;
+  rec["step"] = step;
+  rec["loss"] = terms.total;
+  // The terms travel as fp32 (the all-reduce); written as such.
+  rec["contrastive"] = static_cast<float>(terms.contrastive);
+  if (terms.has_srd) rec["srd"] = static_cast<float>(terms.srd);
+  if (terms.has_sdd) rec["sdd"] = static_cast<float>(terms.sdd);
+  rec["lr"] = result.optim.lr;
+  rec["grad_norm"] = result.optim.grad_norm;
+  rec["samples_per_s"] = static_cast<double>(global_batch_) / step_s;
+  rec["model_gflops"] = tflops * 1e3;
+  rec["model_tflops"] = tflops;
+  rec["mfu"] = tflops / (options_.peak_tflops * world_);
+  rec["peak_mem_bytes"] = memory_->peak_bytes();
+  rec["peak_mem_gib"] = memory_->peak_gib();
+  rec["step_s"] = step_s;
+  rec["data_s"] = phase_s(Phase::kDataWait);
+  rec["forward_s"] = phase_s(Phase::kForward);
+  rec["loss_s"] = phase_s(Phase::kLoss);
+  rec["backward_s"] = phase_s(Phase::kBackward);
+  rec["exposed_comm_s"] = phase_s(Phase::kExposedComm);
+  rec["optimizer_s"] = phase_s(Phase::kOptimizer);
+  rec["world_size"] = world_;
+  rec["samples_seen"] = source_->cursor();
+  metrics_.Write(rec);
+  if (tc_.log_every() > 0 && (step % tc_.log_every() == 0 || step + 1 == tc_.steps()))
+    LOG(INFO) << "step " << step << " loss " << terms.total << " lr " << result.optim.lr
+              << " grad_norm " << result.optim.grad_norm << " "
+              << rec["samples_per_s"].get<double>() << " samples/s";
+}
+
+// A checkpoint after `done` steps when train.checkpoint_every says so, and after the last step.
+Status TrainRun::MaybeCheckpoint(int64_t done) {
+  if (done != tc_.steps() && !(tc_.checkpoint_every() > 0 && done % tc_.checkpoint_every() == 0))
+    return Status::Ok();
+  if (writer_) {
+    model_->CopyParamsToHost(host_->params.f32());
+    CopyToHost(ctx_, host_->m, optimizer_->m());
+    CopyToHost(ctx_, host_->v, optimizer_->v());
+  }
+  const CheckpointState state{.step = done,
+                              .cursor = source_->cursor(),
+                              .world_size = world_,
+                              .params = host_->params.f32(),
+                              .m = host_->m.f32(),
+                              .v = host_->v.f32()};
+  return SaveCheckpointOnRank0(agree_, options_.out_dir + "/checkpoints", cfg_, model_->table(),
+                               state, options_.mid_checkpoint_write);
+}
+
+// The summary at the median step time, the trace closed and final.safetensors written.
+StatusOr<TrainSummary> TrainRun::Finish() {
+  TrainSummary summary = summary_;
+  summary.steps = tc_.steps() - start_step_;
+  summary.start_step = start_step_;
+  if (!step_times_.empty()) {
+    summary.median_step_s = profile::Median(step_times_);
+    summary.samples_per_s = static_cast<double>(global_batch_) / summary.median_step_s;
+    summary.model_tflops = flops_ / summary.median_step_s / 1e12;
+    summary.mfu = summary.model_tflops / (options_.peak_tflops * world_);
+  }
+  summary.peak_mem_bytes = memory_->peak_bytes();
+  const Status trace_closed = trace_.Close();
+  Status saved = Status::Ok();
+  if (writer_) {
+    model_->CopyParamsToHost(host_->params.f32());
+    saved = SaveWeights(options_.out_dir + "/final.safetensors", model_->table(),
+                        host_->params.f32(), {{"step", std::to_string(tc_.steps())}});
+  }
+  TIGERFG_RETURN_IF_ERROR(Agreed(saved, "saving failed on rank 0"));
+  if (!trace_closed.ok()) return trace_closed;
+  return summary;
+}
+
 }  // namespace
 
 StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& options,
                              comm::Communicator* comm, const Context& ctx) {
   CHECK(comm != nullptr) << "Train needs a communicator (the local one for a single process)";
-  const config::TrainConfig& tc = cfg.train();
-  const int rank = comm->rank(), world = comm->world_size();
-  const int64_t global_batch = tc.global_batch();
-  if (global_batch % world != 0)
-    return Status::Error("train.global_batch: " + std::to_string(global_batch) +
-                         " does not divide by the world size " + std::to_string(world));
-  const int64_t local_batch = global_batch / world;
-  if (!(options.peak_tflops > 0))
-    return Status::Error("--peak_tflops must be > 0, got " + std::to_string(options.peak_tflops));
-  const bool writer = rank == 0;
-  if (writer) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.out_dir, ec);
-    if (ec) return Status::Error(options.out_dir + ": cannot create: " + ec.message());
+  TrainRun run(cfg, options, comm, ctx);
+  TIGERFG_RETURN_IF_ERROR(run.SetUp());
+  TIGERFG_RETURN_IF_ERROR(run.Resume());
+  TIGERFG_RETURN_IF_ERROR(run.StartData());
+  for (int64_t step = run.start_step(); step < cfg.train().steps(); ++step) {
+    TIGERFG_RETURN_IF_ERROR(run.Step(step));
+    TIGERFG_RETURN_IF_ERROR(run.MaybeCheckpoint(step + 1));
   }
-
-  StatusOr<config::Precision> precision = model::ResolvePrecision(cfg.model(), tc.precision(), ctx);
-  if (!precision.ok()) return precision.status();
-  model::TigerFGModel model(cfg.model(), local_batch, ctx, world, *precision,
-                            tc.recompute_blocks());
-  RankAgreement agree(*comm, ctx);
-  profile::TraceWriter trace;
-  if (!options.trace_path.empty()) {
-    Status opened = trace.Open(profile::RankTracePath(options.trace_path, rank, world), rank);
-    if (!agree.AllOk(opened.ok()))
-      return opened.ok() ? Status::Error("opening the trace (--trace) failed on another rank")
-                         : opened;
-  }
-  const ParamTable& table = model.table();
-  // Parameters are initialised and loaded on the host, then copied to the model's device.
-  HostState host(table);
-  model::InitParams(table, cfg.model(), static_cast<uint64_t>(tc.seed()), host.params.f32());
-  if (!options.init_weights.empty()) {
-    Status loaded =
-        LoadWeights(options.init_weights, table, host.params.f32(), /*require_all=*/true);
-    if (!agree.AllOk(loaded.ok()))
-      return loaded.ok() ? Status::Error("loading initial weights failed on another rank") : loaded;
-  }
-  if (!options.teacher_weights.empty()) {
-    Status loaded = model.has_teacher()
-                        ? LoadWeights(options.teacher_weights, table, host.params.f32(),
-                                      /*require_all=*/true, {{"query.", "teacher."}})
-                        : Status::Error("--teacher_weights: the config has no model.teacher");
-    if (!agree.AllOk(loaded.ok()))
-      return loaded.ok() ? Status::Error("loading teacher weights failed on another rank") : loaded;
-  }
-  AdamW optimizer(table, cfg.optim(), tc.steps(), ctx);
-  int64_t start_step = 0, start_cursor = 0;
-  if (!options.resume_from.empty()) {
-    auto resumed = LoadForResume(options.resume_from, cfg, table, host.params.f32(), host.m.f32(),
-                                 host.v.f32());
-    if (!agree.AllOk(resumed.ok()))
-      return resumed.ok() ? Status::Error("resuming failed on another rank") : resumed.status();
-    CopyFromHost(ctx, optimizer.m(), host.m);
-    CopyFromHost(ctx, optimizer.v(), host.v);
-    start_step = resumed->step;
-    start_cursor = resumed->cursor;
-    LOG(INFO) << "resuming from " << resumed->dir << " at step " << start_step << " (written by "
-              << resumed->world_size << " rank(s), now " << world << ")";
-  }
-  model.CopyParamsFromHost(host.params.f32());
-  // Every rank starts from rank 0's parameters.
-  comm->Broadcast(Tensor::F32(model.params(), Shape{table.total_numel()}, ctx.device()), 0,
-                  "init_params")
-      ->Wait();
-  auto source = CreateBatchSource(cfg, rank, world, start_cursor);
-  if (!agree.AllOk(source.ok()))
-    return source.ok() ? Status::Error("the data source failed on another rank") : source.status();
-  comm::GradBucketer buckets(
-      comm, table, Tensor::F32(model.grads(), Shape{table.trainable_numel()}, ctx.device()),
-      cfg.dist().bucket_mb());
-  GlobalBatch g(ctx, global_batch, local_batch, model.embed_dim(), model.teacher_dim());
-  Buffer host_terms(DType::kF32, Shape{4});
-  const int64_t row0 = rank * local_batch;
-
-  MetricsWriter metrics;
-  const std::string metrics_path = options.out_dir + "/metrics.jsonl";
-  if (writer && start_step > 0) TIGERFG_RETURN_IF_ERROR(TrimMetrics(metrics_path, start_step));
-  if (writer) TIGERFG_RETURN_IF_ERROR(metrics.Open(metrics_path, /*append=*/start_step > 0));
-  const double flops = StepFlops(cfg.model(), global_batch);
-
-  profile::StepTimer timer(ctx);
-  profile::PeakMemory memory(ctx);
-  // A collective on the compute stream's timeline: from its launch to the end of its wait.
-  auto collective = [&timer](const char* name, auto&& launch) {
-    const int span = timer.BeginSpan(name);
-    launch()->Wait();
-    timer.EndSpan(span);
-  };
-  std::vector<int> bucket_spans(buckets.buckets().size(), -1);
-  auto bucket_span = [&timer, &bucket_spans](int b) {
-    bucket_spans[b] = timer.BeginSpan("all_reduce grad_bucket " + std::to_string(b));
-  };
-
-  TrainSummary summary;
-  std::vector<double> step_times;
-  for (int64_t step = start_step; step < tc.steps(); ++step) {
-    comm->set_step(step);
-    if (rank == options.fault_rank && step == options.fault_step) {
-      LOG(ERROR) << "fault injection: rank " << rank << " exits at step " << step;
-      std::_Exit(3);
-    }
-    timer.BeginStep(step, Phase::kDataWait);
-    StatusOr<Batch*> batch = (*source)->Next();
-    Status data_ok = batch.ok() ? model::ValidateBatch(cfg.model(), **batch) : batch.status();
-    const int status_span = timer.BeginSpan("all_reduce status");
-    const bool all_ok = agree.AllOk(data_ok.ok());
-    timer.EndSpan(status_span);
-    if (!all_ok)
-      return data_ok.ok() ? Status::Error("step " + std::to_string(step) +
-                                          ": the data failed on another rank")
-                          : data_ok.WithContext("step " + std::to_string(step));
-
-    timer.Enter(Phase::kForward);
-    model.ZeroGrads();
-    model.EncodeForward(**batch);
-    timer.Enter(Phase::kExposedComm);
-    collective("all_gather query_emb",
-               [&] { return comm::GatherWithGradForward(*comm, g.q.tensor(), model.query_emb()); });
-    collective("all_gather item_emb",
-               [&] { return comm::GatherWithGradForward(*comm, g.e.tensor(), model.item_emb()); });
-    Tensor teacher_items;
-    if (model.has_teacher()) {
-      teacher_items = g.teacher_items.tensor();
-      collective("all_gather teacher_item", [&] {
-        return comm::GatherWithGradForward(*comm, teacher_items, model.teacher_item());
-      });
-    }
-    CopyFromHost(ctx, g.local_ids.tensor(), (**batch).product_ids);
-    collective("all_gather product_ids", [&] {
-      return comm::GatherIds(*comm, g.product_ids.tensor(), g.local_ids.tensor());
-    });
-    timer.Enter(Phase::kLoss);
-    const model::LossTerms local =
-        model.LossForwardBackward(g.q.tensor(), g.e.tensor(), teacher_items, g.product_ids.tensor(),
-                                  row0, g.dq.tensor(), g.de.tensor());
-    timer.Enter(Phase::kExposedComm);
-    collective("reduce_scatter d_query_emb", [&] {
-      return comm::GatherWithGradBackward(*comm, g.dq_local.tensor(), g.dq.tensor());
-    });
-    collective("reduce_scatter d_item_emb", [&] {
-      return comm::GatherWithGradBackward(*comm, g.de_local.tensor(), g.de.tensor());
-    });
-    timer.Enter(Phase::kBackward);
-    model.EncodeBackward(g.dq_local.tensor(), g.de_local.tensor(),
-                         [&buckets, &bucket_span](const std::string& name) {
-                           const int before = buckets.launched();
-                           buckets.MarkReady(name);
-                           for (int b = before; b < buckets.launched(); ++b) bucket_span(b);
-                         });
-    // What backward did not hide: the buckets' remaining wait, then the loss terms' reduction.
-    timer.Enter(Phase::kExposedComm);
-    for (int b = buckets.launched(); b < static_cast<int>(bucket_spans.size()); ++b) bucket_span(b);
-    buckets.Finish();
-    // In reverse, so that the spans (launched in order, all waited for here) nest in the trace.
-    for (int b = static_cast<int>(bucket_spans.size()) - 1; b >= 0; --b)
-      timer.EndSpan(std::exchange(bucket_spans[b], -1));
-
-    // The loss of the global batch is the mean of the ranks' terms.
-    Buffer& terms = host_terms;
-    terms.f32()[0] = static_cast<float>(local.total);
-    terms.f32()[1] = static_cast<float>(local.contrastive);
-    terms.f32()[2] = static_cast<float>(local.srd);
-    terms.f32()[3] = static_cast<float>(local.sdd);
-    CopyFromHost(ctx, g.terms.tensor(), terms);
-    collective("all_reduce loss_terms", [&] {
-      return comm->AllReduce(g.terms.tensor(), comm::ReduceOp::kMean, "loss_terms");
-    });
-    CopyToHost(ctx, terms, g.terms.tensor());
-    const double loss = terms.f32()[0];
-    if (!std::isfinite(loss))
-      return Status::Error("step " + std::to_string(step) + ": loss is not finite (" +
-                           std::to_string(loss) + "); lower optim.lr?");
-    timer.Enter(Phase::kOptimizer);
-    const OptimStepInfo info = optimizer.Step(ctx, model.params(), model.grads(), step);
-    const profile::StepProfile& prof = timer.EndStep();
-    memory.Sample();
-    trace.WriteStep(prof);
-
-    const double step_s = prof.step_s;
-    step_times.push_back(step_s);
-    if (step == start_step) summary.first_loss = loss;
-    summary.last_loss = loss;
-    if (writer) {
-      const auto phase_s = [&prof](Phase p) { return prof.phase_s[static_cast<int>(p)]; };
-      const double tflops = flops / step_s / 1e12;
-      nlohmann::ordered_json rec;
-      rec["step"] = step;
-      rec["loss"] = loss;
-      rec["contrastive"] = terms.f32()[1];
-      if (local.has_srd) rec["srd"] = terms.f32()[2];
-      if (local.has_sdd) rec["sdd"] = terms.f32()[3];
-      rec["lr"] = info.lr;
-      rec["grad_norm"] = info.grad_norm;
-      rec["samples_per_s"] = static_cast<double>(global_batch) / step_s;
-      rec["model_gflops"] = tflops * 1e3;
-      rec["model_tflops"] = tflops;
-      rec["mfu"] = tflops / (options.peak_tflops * world);
-      rec["peak_mem_bytes"] = memory.peak_bytes();
-      rec["peak_mem_gib"] = memory.peak_gib();
-      rec["step_s"] = step_s;
-      rec["data_s"] = phase_s(Phase::kDataWait);
-      rec["forward_s"] = phase_s(Phase::kForward);
-      rec["loss_s"] = phase_s(Phase::kLoss);
-      rec["backward_s"] = phase_s(Phase::kBackward);
-      rec["exposed_comm_s"] = phase_s(Phase::kExposedComm);
-      rec["optimizer_s"] = phase_s(Phase::kOptimizer);
-      rec["world_size"] = world;
-      rec["samples_seen"] = (*source)->cursor();
-      metrics.Write(rec);
-      if (tc.log_every() > 0 && (step % tc.log_every() == 0 || step + 1 == tc.steps()))
-        LOG(INFO) << "step " << step << " loss " << loss << " lr " << info.lr << " grad_norm "
-                  << info.grad_norm << " " << rec["samples_per_s"].get<double>() << " samples/s";
-    }
-
-    const int64_t done = step + 1;
-    if (done == tc.steps() || (tc.checkpoint_every() > 0 && done % tc.checkpoint_every() == 0)) {
-      if (writer) {
-        model.CopyParamsToHost(host.params.f32());
-        CopyToHost(ctx, host.m, optimizer.m());
-        CopyToHost(ctx, host.v, optimizer.v());
-      }
-      const CheckpointState state{.step = done,
-                                  .cursor = (*source)->cursor(),
-                                  .world_size = world,
-                                  .params = host.params.f32(),
-                                  .m = host.m.f32(),
-                                  .v = host.v.f32()};
-      TIGERFG_RETURN_IF_ERROR(SaveCheckpointOnRank0(agree, options.out_dir + "/checkpoints", cfg,
-                                                    table, state, options.fault_save_step));
-    }
-  }
-  summary.steps = tc.steps() - start_step;
-  summary.start_step = start_step;
-  if (!step_times.empty()) {
-    summary.median_step_s = profile::Median(step_times);
-    summary.samples_per_s = static_cast<double>(global_batch) / summary.median_step_s;
-    summary.model_tflops = flops / summary.median_step_s / 1e12;
-    summary.mfu = summary.model_tflops / (options.peak_tflops * world);
-  }
-  summary.peak_mem_bytes = memory.peak_bytes();
-  const Status trace_closed = trace.Close();
-  Status saved = Status::Ok();
-  if (writer) {
-    model.CopyParamsToHost(host.params.f32());
-    saved = SaveWeights(options.out_dir + "/final.safetensors", table, host.params.f32(),
-                        {{"step", std::to_string(tc.steps())}});
-  }
-  if (!agree.AllOk(saved.ok()))
-    return saved.ok() ? Status::Error("saving failed on rank 0") : saved;
-  if (!trace_closed.ok()) return trace_closed;
-  return summary;
+  return run.Finish();
 }
 
 }  // namespace tigerfg::train

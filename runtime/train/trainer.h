@@ -3,6 +3,8 @@
 // out_dir/checkpoints and final.safetensors at the end.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,13 +27,12 @@ struct TrainOptions {
   // Optional safetensors whose query.* tensors become the frozen teacher.* (a first-stage query
   // tower; the teacher's ViT config must equal the query tower's), loaded after init_weights.
   std::string teacher_weights;
-  // Fault injection for the fault-tolerance tests: rank `fault_rank` exits abruptly (no cleanup,
-  // exit code 3) at the start of step `fault_step`. -1 = never.
-  int fault_rank = -1;
-  int64_t fault_step = -1;
-  // Fault injection: rank 0 exits abruptly (code 9) in the middle of writing the checkpoint of
-  // this step. -1 = never.
-  int64_t fault_save_step = -1;
+  // Fault injection for the fault-tolerance tests (empty = nothing): before_step(step) runs on
+  // every rank at the start of each step, before its data; mid_checkpoint_write(step) runs on
+  // rank 0 in the middle of writing the checkpoint of `step` (CheckpointWriteOptions::mid_write).
+  // The launcher's --debug_exit_at and --debug_exit_during_save install hooks that exit abruptly.
+  std::function<void(int64_t step)> before_step;
+  std::function<void(int64_t step)> mid_checkpoint_write;
   // Observability (DESIGN.md §7): the peak TFLOP/s of one accelerator, for MFU in metrics.jsonl,
   // and an optional Chrome trace (runtime/profile/trace.h); with several ranks rank r writes
   // trace_path with ".rank<r>" before its extension. An unwritable path fails before step 0.

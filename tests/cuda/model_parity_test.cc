@@ -8,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "comm/local_communicator.h"
 #include "configs/tigerfg.pb.h"
-#include "runtime/core/buffer.h"
 #include "model/tigerfg_model.h"
+#include "runtime/core/buffer.h"
 #include "runtime/core/safetensors.h"
-#include "runtime/train/optimizer.h"
 #include "runtime/data/synthetic_data.h"
+#include "runtime/train/optimizer.h"
+#include "runtime/train/step_runner.h"
 #include "tests/cuda/parity.h"
 #include "tests/model/spec_runner.h"
 
@@ -84,14 +86,16 @@ struct StepResult {
   Buffer query_emb, item_emb, ground_map;
 };
 
-// One Step on ctx from host parameters; every result copied back to the host.
+// One step (train::StepRunner) on ctx from host parameters; every result copied back to the host.
 StepResult RunStep(const Context& ctx, const config::ModelConfig& cfg,
                    const std::vector<float>& params, const Batch& batch,
                    config::Precision precision = config::FP32) {
   TigerFGModel model(cfg, batch.size(), ctx, /*world_size=*/1, precision);
   model.CopyParamsFromHost(params.data());
+  comm::LocalCommunicator comm(/*timeout_s=*/300, &ctx);
+  train::StepRunner runner(model, &comm);
   StepResult r;
-  r.terms = model.Step(batch);
+  r.terms = runner.Run(batch)->local;
   r.grads.resize(model.table().trainable_numel());
   model.CopyGradsToHost(r.grads.data());
   r.query_emb = ToHost(ctx, model.query_emb());
@@ -252,8 +256,8 @@ TEST(CudaModelBf16, MatchesSpec) {
   ExpectGpuMatchesSpec(kBf16);
 }
 
-// kSteps of Step + AdamW on one fixed synthetic batch (the loss must fall by memorising it); the
-// model, the gradients and the optimizer moments all stay on ctx's device.
+// kSteps of the step runner with AdamW on one fixed synthetic batch (the loss must fall by
+// memorising it); the model, the gradients and the optimizer moments all stay on ctx's device.
 std::vector<double> Train(const Context& ctx, const config::ModelConfig& cfg,
                           const config::OptimConfig& optim, const std::vector<float>& init,
                           const Batch& batch, int steps,
@@ -261,11 +265,10 @@ std::vector<double> Train(const Context& ctx, const config::ModelConfig& cfg,
   TigerFGModel model(cfg, batch.size(), ctx, /*world_size=*/1, precision);
   model.CopyParamsFromHost(init.data());
   train::AdamW optimizer(model.table(), optim, steps, ctx);
+  comm::LocalCommunicator comm(/*timeout_s=*/300, &ctx);
+  train::StepRunner runner(model, &comm, &optimizer);
   std::vector<double> losses;
-  for (int step = 0; step < steps; ++step) {
-    losses.push_back(model.Step(batch).total);
-    optimizer.Step(ctx, model.params(), model.grads(), step);
-  }
+  for (int step = 0; step < steps; ++step) losses.push_back(runner.Run(batch, step)->local.total);
   return losses;
 }
 

@@ -1,6 +1,6 @@
 // tests/model/model_distributed_test.cc — the distributed step of DESIGN.md §3 simulated in one
 // process: two ranks encode half the batch each, losses on the gathered embeddings, gradients
-// reduce-scattered and averaged, must equal one rank's Step on the whole batch.
+// reduce-scattered and averaged, must equal one rank's step on the whole batch.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "comm/local_communicator.h"
 #include "model/tigerfg_model.h"
+#include "runtime/train/step_runner.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
 
@@ -48,7 +50,9 @@ void ExpectTwoRanksMatchOne(const config::ModelConfig& cfg) {
   const Batch full = testing::RandomBatch(cfg, kGlobal, /*seed=*/21);
   TigerFGModel single(cfg, kGlobal, Context::Cpu());
   InitParams(single.table(), cfg, /*seed=*/4, single.params());
-  const LossTerms want = single.Step(full);
+  comm::LocalCommunicator comm;
+  train::StepRunner runner(single, &comm);
+  const LossTerms want = runner.Run(full)->local;
 
   std::vector<std::unique_ptr<TigerFGModel>> ranks;
   std::vector<Batch> shards;

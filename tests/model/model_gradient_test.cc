@@ -1,4 +1,4 @@
-// tests/model/model_gradient_test.cc — the whole model's analytic gradients (Step) against
+// tests/model/model_gradient_test.cc — the whole model's analytic gradients (one step) against
 // central differences of its total loss, with and without the teacher and the grounding.
 #include <gtest/gtest.h>
 
@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "comm/local_communicator.h"
 #include "model/tigerfg_model.h"
 #include "runtime/core/rng.h"
+#include "runtime/train/step_runner.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
 #include "tests/testing/gradcheck.h"
@@ -21,7 +23,9 @@ void CheckModelGradients(const config::ModelConfig& cfg, const std::vector<std::
   TigerFGModel model(cfg, kBatch, Context::Cpu());
   InitParams(model.table(), cfg, /*seed=*/11, model.params());
   const Batch batch = testing::RandomBatch(cfg, kBatch, /*seed=*/5);
-  const LossTerms terms = model.Step(batch);
+  comm::LocalCommunicator comm;
+  train::StepRunner runner(model, &comm);
+  const LossTerms terms = runner.Run(batch)->local;
   ASSERT_TRUE(std::isfinite(terms.total));
   EXPECT_EQ(terms.has_sdd, cfg.has_teacher());
   EXPECT_EQ(terms.has_srd, cfg.has_teacher() && cfg.ground_layers() > 0);
@@ -43,7 +47,7 @@ void CheckModelGradients(const config::ModelConfig& cfg, const std::vector<std::
     for (int64_t i = 0; i < spec.numel(); ++i) {
       scaled.f32()[i] = static_cast<float>(k * analytic[spec.offset + i]);
     }
-    auto loss = [&] { return k * model.Step(batch).total; };
+    auto loss = [&] { return k * runner.Run(batch)->local.total; };
     testing::ExpectGradientsMatch(loss, {model.table().View(model.params(), name)}, {scaled},
                                   /*step=*/1e-2, /*tolerance=*/2e-2, /*max_per_input=*/10);
   }
@@ -83,7 +87,9 @@ TEST(ModelGradient, ZeroWeightTermIsAbsent) {
   const auto cfg = testing::TinyModel(std::string(testing::kMiniOverrides) + ",model.w_srd=0");
   TigerFGModel model(cfg, 4, Context::Cpu());
   InitParams(model.table(), cfg, 3, model.params());
-  const LossTerms terms = model.Step(testing::RandomBatch(cfg, 4, 9));
+  comm::LocalCommunicator comm;
+  train::StepRunner runner(model, &comm);
+  const LossTerms terms = runner.Run(testing::RandomBatch(cfg, 4, 9))->local;
   EXPECT_FALSE(terms.has_srd);
   EXPECT_TRUE(terms.has_sdd);
   EXPECT_EQ(terms.srd, 0.0);

@@ -5,7 +5,9 @@
 
 #include <vector>
 
+#include "comm/local_communicator.h"
 #include "model/tigerfg_model.h"
+#include "runtime/train/step_runner.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
 
@@ -24,8 +26,10 @@ StepResult StepOnce(const config::ModelConfig& cfg, config::Precision precision,
   TigerFGModel model(cfg, kBatch, Context::Cpu(), /*world_size=*/1, precision, recompute);
   InitParams(model.table(), cfg, /*seed=*/21, model.params());
   const Batch batch = testing::RandomBatch(cfg, kBatch, /*seed=*/22);
+  comm::LocalCommunicator comm;
+  train::StepRunner runner(model, &comm);
   StepResult r;
-  r.terms = model.Step(batch);
+  r.terms = runner.Run(batch)->local;
   r.grads.assign(model.grads(), model.grads() + model.table().trainable_numel());
   r.activation_bytes = model.activation_bytes();
   return r;

@@ -10,9 +10,11 @@
 #include <set>
 #include <string>
 
+#include "comm/local_communicator.h"
 #include "configs/config.h"
 #include "model/tigerfg_model.h"
 #include "runtime/core/safetensors.h"
+#include "runtime/train/step_runner.h"
 #include "tests/model/spec_runner.h"
 
 namespace tigerfg::model {
@@ -65,7 +67,9 @@ void ExpectMatchesSpec(const std::string& overrides, int seed, const Tolerances&
   std::set<int64_t> products(batch.product_ids.i64(), batch.product_ids.i64() + kBatch);
   EXPECT_LT(products.size(), static_cast<size_t>(kBatch));
 
-  const LossTerms terms = model.Step(batch);
+  comm::LocalCommunicator comm;
+  train::StepRunner runner(model, &comm);
+  const LossTerms terms = runner.Run(batch)->local;
 
   auto ref_loss = [&](const std::string& name) { return g->tensors.at("loss/" + name).f32()[0]; };
   auto expect_loss = [&](const std::string& name, double value) {

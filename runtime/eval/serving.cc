@@ -1,39 +1,21 @@
-// launcher/embedding.cc — serving-model loading and batched one-tower embedding for eval/embed.
-#include "launcher/embedding.h"
+// runtime/eval/serving.cc — serving-model loading and batched one-tower embedding for eval/embed.
+#include "runtime/eval/serving.h"
 
 #include <algorithm>
-#include <cstring>
-#include <sstream>
+#include <utility>
 
-#include "runtime/core/buffer.h"
-#include "runtime/data/wordpiece.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/weights_io.h"
+#include "runtime/data/wordpiece.h"
 
-DEFINE_string(checkpoint, "", "eval, embed: a checkpoint directory or root (instead of --weights)");
-DEFINE_int32(embed_batch, 64, "eval, embed: samples per forward pass");
-
-namespace tigerfg::launcher {
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ','))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
-
-StatusOr<Tower> ParseTower(const std::string& name) {
-  if (name == "query") return Tower::kQuery;
-  if (name == "item") return Tower::kItem;
-  return Status::Error("--tower: expected query or item, got '" + name + "'");
-}
+namespace tigerfg::eval {
 
 StatusOr<std::unique_ptr<model::TigerFGModel>> LoadServingModel(const config::RunConfig& cfg,
-                                                                const std::string& weights,
-                                                                const std::string& checkpoint,
-                                                                int64_t batch, const Context& ctx) {
+                                                                const ServingOptions& options,
+                                                                const Context& ctx) {
+  const std::string& weights = options.weights;
+  const std::string& checkpoint = options.checkpoint;
+  const int64_t batch = options.batch;
   if (weights.empty() == checkpoint.empty())
     return Status::Error("give exactly one of --weights FILE or --checkpoint DIR");
   if (batch <= 0) return Status::Error("--embed_batch must be positive");
@@ -94,4 +76,4 @@ StatusOr<std::vector<int64_t>> EncodeTitle(const std::string& vocab, const std::
   return ids;
 }
 
-}  // namespace tigerfg::launcher
+}  // namespace tigerfg::eval

@@ -1,0 +1,70 @@
+// runtime/train/step_runner.h — the training step, written once for `train`, `bench`, `grads` and
+// the tests: forward, all-gather, loss rows, reduce-scatter, backward with gradient buckets, loss
+// terms all-reduce, AdamW, each phase timed and each collective a trace span (DESIGN.md §3).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "comm/grad_buckets.h"
+#include "model/tigerfg_model.h"
+#include "runtime/core/batch.h"
+#include "runtime/core/buffer.h"
+#include "runtime/core/status.h"
+#include "runtime/core/step_timer.h"
+#include "runtime/core/tensor.h"
+#include "runtime/train/optimizer.h"
+
+namespace tigerfg::train {
+
+struct StepResult {
+  model::LossTerms local;   // this rank's terms, as LossForwardBackward returns them
+  model::LossTerms global;  // the mean over ranks (fp32 all-reduce); `local` without communicator
+  OptimStepInfo optim;      // zeros without an optimizer
+  const profile::StepProfile* profile = nullptr;  // valid until the next step
+};
+
+class StepRunner {
+ public:
+  // `model` (and `comm`, `optimizer` when given) must outlive the runner.
+  // comm: the job's communicator (comm::LocalCommunicator for one process): the embeddings are
+  //   gathered into the global batch, the gradients go through buckets of bucket_mb megabytes and
+  //   every collective is a span of the step. nullptr: one process without collectives (the
+  //   gather is the identity; no exposed communication, no spans).
+  // optimizer: stepped at the end of each step when given.
+  StepRunner(model::TigerFGModel& model, comm::Communicator* comm, AdamW* optimizer = nullptr,
+             double bucket_mb = 25);
+  ~StepRunner();
+
+  // Starts the timing of `step` in the data-wait phase (the caller fetches its batch after this)
+  // and tells the communicator the step. Optional: Run begins the step itself when not called.
+  void BeginStep(int64_t step);
+
+  // The rest of the step on `batch` (exactly the model's local batch, on the host). product_ids:
+  // the batch's ids already on the model's device (bench stages them once); empty = staged here.
+  // With an optimizer, a global loss that is not finite is an error (the optimizer has not run).
+  StatusOr<StepResult> Run(const Batch& batch, int64_t step = 0, const Tensor& product_ids = {});
+
+  profile::StepTimer& timer() { return timer_; }
+
+ private:
+  struct Buffers;
+  Tensor StageProductIds(const Batch& batch, const Tensor& staged);
+  void Forward(const Batch& batch);
+  model::LossTerms LossWithoutComm(const Tensor& product_ids);
+  model::LossTerms GatherAndLoss(const Batch& batch, const Tensor& product_ids);
+  void Backward();
+  model::LossTerms ReduceLossTerms(const model::LossTerms& local);
+
+  model::TigerFGModel& model_;
+  comm::Communicator* comm_;
+  AdamW* optimizer_;
+  profile::StepTimer timer_;
+  std::unique_ptr<comm::GradBucketer> buckets_;
+  std::vector<int> bucket_spans_;
+  std::unique_ptr<Buffers> g_;
+};
+
+}  // namespace tigerfg::train
