@@ -10,9 +10,10 @@
 
 // X(Name, field, Ret, Params) for every op a backend implements, by family. Name is the public
 // function in namespace tigerfg::ops (its header says the contract), `field` its OpsBackend
-// member, Ret and Params its type. The public entry points check arguments once (ops/checks.h)
-// and call BackendFor(ctx.device()).field; ops/cpu/backend.cc and ops/cuda/backend.cc fill the
-// tables, tests/ops/backend_ops_test.cc has one case per op.
+// member, Ret and Params its type. The public entry points (ops/<family>.cc) check arguments
+// once (ops/checks.h) and call BackendForOp(ctx, OpKind::kName).field(...); ops/cpu/backend.cc
+// and ops/cuda/backend.cc fill the tables; tests/ops/backend_ops_test.cc runs every op's cases
+// (tests/testing/backend_cases*.cc) on every backend.
 #define TIGERFG_OPS(X)                                                                             \
   /* ops/linear.h, ops/patch_embed.h */                                                            \
   X(LinearForward, linear_forward, void,                                                           \
@@ -162,7 +163,8 @@ struct OpsBackend {
 #undef TIGERFG_OP_TYPE
 
   const char* name = nullptr;
-  // False where the backend cannot run `op` at `shape` (the caller falls back or refuses).
+  // False where the backend cannot run `op` at `shape` (the harness then skips the case there;
+  // a caller can fall back or refuse before it runs).
   bool (*supports)(OpKind op, const OpShape& shape) = nullptr;
 
 #define TIGERFG_OP_FIELD(Name, field, Ret, Params) Name##Fn field = nullptr;
