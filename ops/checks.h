@@ -1,5 +1,5 @@
-// ops/checks.h — argument checks of the ops' public entry points (ops/cpu/*.cc), run once before
-// an op dispatches to its CUDA twin, and the shapes the twins derive without checking again.
+// ops/checks.h — argument checks of the ops' public entry points (ops/*.cc), run once before an
+// op dispatches through the backend table, and the shapes the backends derive without checking.
 // Broken invariants, not user input: failures are CHECKs naming the op and the tensor.
 #pragma once
 
@@ -16,6 +16,16 @@ inline void CheckF32Shape(const Tensor& t, const Shape& shape, const char* op, c
                                   << ", not F32";
   CHECK(t.shape() == shape) << op << ": " << name << " is " << t.shape().ToString() << ", expected "
                             << shape.ToString();
+}
+
+// Rows of t[..., C] (none when C == 0), once the entry point has checked the last dimension.
+inline int64_t RowCount(const Tensor& t, int64_t C) { return C == 0 ? 0 : t.numel() / C; }
+
+// Checks that t is [..., C] and returns its rows.
+inline int64_t CheckRows(const Tensor& t, int64_t C, const char* op, const char* name) {
+  CHECK(t.ndim() >= 1 && t.dim(-1) == C)
+      << op << ": " << name << " " << t.shape().ToString() << ", last dimension must be " << C;
+  return RowCount(t, C);
 }
 
 // Self-attention over qkv[B, S, 3D] in the spec's (B, S, 3, heads, d) layout.

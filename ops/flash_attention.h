@@ -21,7 +21,9 @@ void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Ten
 
 // F32 elements of the backward's workspace (the CUDA kernels' fp32 dq accumulator and row
 // terms); the CPU twin needs none.
-int64_t FlashAttentionWorkspaceNumel(int64_t batch, int64_t seq, int64_t width, int heads);
+inline int64_t FlashAttentionWorkspaceNumel(int64_t batch, int64_t seq, int64_t width, int heads) {
+  return batch * seq * width + batch * heads * seq;
+}
 
 // dqkv[B, S, 3D] is written (=), same dtype as qkv. out and lse are the forward's outputs, dout
 // [B, S, D] has out's dtype. workspace: F32 with at least FlashAttentionWorkspaceNumel elements

@@ -1,4 +1,5 @@
-// ops/patch_embed.h — ViT patch embedding: a conv with kernel = stride = patch, done as im2col + GEMM.
+// ops/patch_embed.h — ViT patch embedding: a conv with kernel = stride = patch, done as im2col +
+// GEMM.
 #pragma once
 #include "runtime/core/context.h"
 #include "runtime/core/tensor.h"
@@ -11,6 +12,11 @@ namespace tigerfg::ops {
 // and is saved for the backward pass.
 void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor& img,
                        const Tensor& w, const Tensor& bias, int patch);
+
+// The forward's first step: cols[B, P, C·p·p] from img[B, C, H, W] (F32), patch `patch`:
+// cols[b, gy·(W/p) + gx, (c·p + ky)·p + kx] = img[b, c, gy·p + ky, gx·p + kx]. Every element of
+// cols is written.
+void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int patch);
 
 // dw[D, C, p, p] and dbias[D] accumulate (+=). Images are inputs: no image gradient.
 void PatchEmbedBackward(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& dout,

@@ -1,8 +1,6 @@
-// ops/cpu/attention.cc — multi-head self-attention core on the CPU: one (batch, head) pair per
-// OpenMP task whose products are single-threaded OpenBLAS calls reading q/k/v in place from the
+// ops/cpu/attention.cc — multi-head self-attention core on the CPU backend: one (batch, head) pair
+// per OpenMP task whose products are single-threaded OpenBLAS calls reading q/k/v in place from the
 // qkv layout through leading dimensions; probs are kept for the backward pass.
-#include "ops/attention.h"
-
 #include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -12,17 +10,15 @@
 #include <limits>
 #include <vector>
 
+#include "ops/backend.h"
 #include "ops/checks.h"
 #include "ops/cpu/vec_math.h"
-#include "ops/dispatch.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 // Below this many multiply-adds per call a single thread beats waking the team.
 constexpr int64_t kParallelWork = 1 << 15;
-
-using cpu::Exp8;
 
 float HorizontalMax(__m256 v) {
   alignas(32) float lanes[8];
@@ -80,18 +76,7 @@ void MaskedSoftmaxRow(float* row, const float* valid, int64_t n) {
 
 void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& qkv,
                           const Tensor& key_valid, int heads) {
-  const char* op = "SelfAttentionForward";
-  const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
-  CheckF32Shape(out, Shape({B, S, D}), op, "out");
-  CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
-  if (key_valid.defined()) {
-    CHECK(key_valid.dtype() == DType::kU8)
-        << op << ": key_valid is " << DTypeName(key_valid.dtype()) << ", not U8";
-    CHECK(key_valid.shape() == Shape({B, S}))
-        << op << ": key_valid is " << key_valid.shape().ToString() << ", expected [" << B << ", "
-        << S << "]";
-  }
-  TIGERFG_CUDA_DISPATCH(SelfAttentionForward(ctx, out, probs, qkv, key_valid, heads));
+  const auto [B, S, D, H, d] = QkvDims(qkv, heads);  // checked by ops/attention.cc
   const float* pqkv = qkv.f32();
   const uint8_t* pvalid =
       key_valid.defined() ? static_cast<const uint8_t*>(key_valid.data()) : nullptr;
@@ -126,12 +111,7 @@ void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Te
 
 void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
                            const Tensor& probs, int heads) {
-  const char* op = "SelfAttentionBackward";
-  const auto [B, S, D, H, d] = CheckQkv(qkv, heads, op);
-  CheckF32Shape(dqkv, qkv.shape(), op, "dqkv");
-  CheckF32Shape(dout, Shape({B, S, D}), op, "dout");
-  CheckF32Shape(probs, Shape({B, H, S, S}), op, "probs");
-  TIGERFG_CUDA_DISPATCH(SelfAttentionBackward(ctx, dqkv, dout, qkv, probs, heads));
+  const auto [B, S, D, H, d] = QkvDims(qkv, heads);  // checked by ops/attention.cc
   const float* pqkv = qkv.f32();
   const float* pdout = dout.f32();
   const float* pprobs = probs.f32();
@@ -176,4 +156,4 @@ void SelfAttentionBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, 
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,13 +1,14 @@
-// ops/cpu/embedding.cc — nn.Embedding on the CPU: row gather forward, scatter-add backward.
+// ops/cpu/embedding.cc — nn.Embedding on the CPU backend (ids checked against the vocabulary): row
+// gather forward, scatter-add backward.
 #include "ops/embedding.h"
 
 #include <omp.h>
 
 #include <algorithm>
 
-#include "ops/dispatch.h"
+#include "ops/backend.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 void CheckIds(const int64_t* ids, int64_t tokens, int64_t vocab) {
@@ -20,12 +21,7 @@ void CheckIds(const int64_t* ids, int64_t tokens, int64_t vocab) {
 }  // namespace
 
 void EmbeddingForward(const Context& ctx, Tensor out, const Tensor& ids, const Tensor& table) {
-  TIGERFG_CUDA_DISPATCH(EmbeddingForward(ctx, out, ids, table));
-  CHECK_EQ(table.ndim(), 2) << "embedding: table must be [V, D], got " << table.shape().ToString();
-  const int64_t V = table.dim(0), D = table.dim(1), T = ids.numel();
-  CHECK(out.ndim() >= 1 && out.dim(-1) == D && out.numel() == T * D)
-      << "embedding: out " << out.shape().ToString() << " for ids " << ids.shape().ToString()
-      << " and table " << table.shape().ToString();
+  const int64_t V = table.dim(0), D = table.dim(1), T = ids.numel();  // shapes checked on entry
   const int64_t* pid = ids.i64();
   CheckIds(pid, T, V);
   const float* src = table.f32();
@@ -35,13 +31,7 @@ void EmbeddingForward(const Context& ctx, Tensor out, const Tensor& ids, const T
 }
 
 void EmbeddingBackward(const Context& ctx, Tensor dtable, const Tensor& dout, const Tensor& ids) {
-  TIGERFG_CUDA_DISPATCH(EmbeddingBackward(ctx, dtable, dout, ids));
-  CHECK_EQ(dtable.ndim(), 2) << "embedding: dtable must be [V, D], got "
-                             << dtable.shape().ToString();
-  const int64_t V = dtable.dim(0), D = dtable.dim(1), T = ids.numel();
-  CHECK(dout.ndim() >= 1 && dout.dim(-1) == D && dout.numel() == T * D)
-      << "embedding: dout " << dout.shape().ToString() << " for ids " << ids.shape().ToString()
-      << " and dtable " << dtable.shape().ToString();
+  const int64_t V = dtable.dim(0), D = dtable.dim(1), T = ids.numel();  // shapes checked on entry
   const int64_t* pid = ids.i64();
   CheckIds(pid, T, V);
   const float* src = dout.f32();
@@ -62,4 +52,4 @@ void EmbeddingBackward(const Context& ctx, Tensor dtable, const Tensor& dout, co
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

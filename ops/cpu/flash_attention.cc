@@ -1,4 +1,4 @@
-// ops/cpu/flash_attention.cc — the CPU twin of the fused attention: per (batch, head) the scores
+// ops/cpu/flash_attention.cc — the fused attention on the CPU backend: per (batch, head) the scores
 // of one query row at a time, its log-sum-exp saved instead of its probabilities, and a backward
 // that recomputes them. Computes in fp32 (BF16 arguments are staged); the reference for CUDA.
 #include "ops/flash_attention.h"
@@ -8,41 +8,14 @@
 #include <limits>
 #include <vector>
 
+#include "ops/backend.h"
+#include "ops/checks.h"
 #include "ops/cpu/staging.h"
-#include "ops/dispatch.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-struct Dims {
-  int64_t batch, seq, width, heads, head_dim;
-};
-
-Dims CheckArgs(const Tensor& qkv, const Tensor& key_valid, const Tensor& lse, int heads,
-               const char* op) {
-  CHECK_EQ(qkv.ndim(), 3) << op << ": qkv must be [B, S, 3D], got " << qkv.shape().ToString();
-  CHECK_GT(heads, 0) << op << ": heads must be positive";
-  CHECK_EQ(qkv.dim(2) % (3 * heads), 0) << op << ": qkv " << qkv.shape().ToString()
-                                        << " is not [B, S, 3 * heads * d], heads " << heads;
-  const Dims n{qkv.dim(0), qkv.dim(1), qkv.dim(2) / 3, heads, qkv.dim(2) / (3 * heads)};
-  CHECK(lse.dtype() == DType::kF32 && lse.shape() == Shape({n.batch, heads, n.seq}))
-      << op << ": lse is " << DTypeName(lse.dtype()) << " " << lse.shape().ToString()
-      << ", expected F32 [" << n.batch << ", " << heads << ", " << n.seq << "]";
-  if (key_valid.defined()) {
-    CHECK(key_valid.dtype() == DType::kU8 && key_valid.shape() == Shape({n.batch, n.seq}))
-        << op << ": key_valid is " << DTypeName(key_valid.dtype()) << " "
-        << key_valid.shape().ToString() << ", expected U8 [" << n.batch << ", " << n.seq << "]";
-  }
-  return n;
-}
-
-void CheckLike(const Tensor& t, const Shape& shape, DType dtype, const char* op, const char* name) {
-  CHECK(t.shape() == shape && t.dtype() == dtype)
-      << op << ": " << name << " is " << DTypeName(t.dtype()) << " " << t.shape().ToString()
-      << ", expected " << DTypeName(dtype) << " " << shape.ToString();
-}
 
 // Addresses of head h of token s in sample b: q, k, v rows of the qkv layout.
 struct HeadView {
@@ -76,16 +49,10 @@ float Scores(const HeadView& hv, const uint8_t* valid, int64_t b, int64_t i, int
 
 }  // namespace
 
-int64_t FlashAttentionWorkspaceNumel(int64_t batch, int64_t seq, int64_t width, int heads) {
-  return batch * seq * width + batch * heads * seq;
-}
-
 void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
                            const Tensor& key_valid, int heads) {
   const char* op = "FlashAttentionForward";
-  const Dims n = CheckArgs(qkv, key_valid, lse, heads, op);
-  CheckLike(out, Shape({n.batch, n.seq, n.width}), qkv.dtype(), op, "out");
-  TIGERFG_CUDA_DISPATCH(FlashAttentionForward(ctx, out, lse, qkv, key_valid, heads));
+  const AttentionDims n = QkvDims(qkv, heads);  // checked by ops/flash_attention.cc
   if (IsBF16(qkv)) {
     const StagedF32 o(out, /*read=*/false), q(qkv);
     FlashAttentionForward(ctx, o.get(), lse, q.get(), key_valid, heads);
@@ -130,13 +97,7 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
                             const Tensor& qkv, const Tensor& out, const Tensor& lse,
                             const Tensor& key_valid, int heads) {
   const char* op = "FlashAttentionBackward";
-  const Dims n = CheckArgs(qkv, key_valid, lse, heads, op);
-  const Shape token_shape({n.batch, n.seq, n.width});
-  CheckLike(dqkv, qkv.shape(), qkv.dtype(), op, "dqkv");
-  CheckLike(out, token_shape, qkv.dtype(), op, "out");
-  CheckLike(dout, token_shape, qkv.dtype(), op, "dout");
-  TIGERFG_CUDA_DISPATCH(
-      FlashAttentionBackward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads));
+  const AttentionDims n = QkvDims(qkv, heads);  // checked by ops/flash_attention.cc
   if (IsBF16(qkv)) {
     const StagedF32 dq(dqkv, /*read=*/false), q(qkv), o(out), d_o(dout);
     FlashAttentionBackward(ctx, dq.get(), Tensor(), d_o.get(), q.get(), o.get(), lse, key_valid,
@@ -183,4 +144,4 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,5 +1,5 @@
 // ops/cpu/grounding.cc — grounding cross-attention (one guide query per sample over N patch
-// tokens) and the head mean of its map, on the CPU, one (batch, head) pair per OpenMP task.
+// tokens) and the head mean of its map, on the CPU backend, one (batch, head) pair per OpenMP task.
 #include "ops/grounding.h"
 
 #include <omp.h>
@@ -8,17 +8,13 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/backend.h"
 #include "ops/checks.h"
-#include "ops/dispatch.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& q,
                                const Tensor& kv, int heads) {
-  const char* op = "GroundingAttentionForward";
-  const auto [B, N, D, H, d] = CheckQueryKeys(q, kv, heads, op);
-  CheckF32Shape(out, Shape({B, D}), op, "out");
-  CheckF32Shape(probs, Shape({B, H, N}), op, "probs");
-  TIGERFG_CUDA_DISPATCH(GroundingAttentionForward(ctx, out, probs, q, kv, heads));
+  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/grounding.cc
   const float* pq = q.f32();
   const float* pkv = kv.f32();
   float* pout = out.f32();
@@ -63,15 +59,7 @@ void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, con
 void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const Tensor& dout,
                                 const Tensor& dprobs, const Tensor& q, const Tensor& kv,
                                 const Tensor& probs, int heads) {
-  const char* op = "GroundingAttentionBackward";
-  const auto [B, N, D, H, d] = CheckQueryKeys(q, kv, heads, op);
-  CheckF32Shape(dq, q.shape(), op, "dq");
-  CheckF32Shape(dkv, kv.shape(), op, "dkv");
-  CheckF32Shape(dout, Shape({B, D}), op, "dout");
-  CheckF32Shape(probs, Shape({B, H, N}), op, "probs");
-  if (dprobs.defined()) CheckF32Shape(dprobs, Shape({B, H, N}), op, "dprobs");
-  TIGERFG_CUDA_DISPATCH(
-      GroundingAttentionBackward(ctx, dq, dkv, dout, dprobs, q, kv, probs, heads));
+  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/grounding.cc
   const float* pq = q.f32();
   const float* pkv = kv.f32();
   const float* pdout = dout.f32();
@@ -124,11 +112,7 @@ void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const
 }
 
 void HeadMeanForward(const Context& ctx, Tensor amap, const Tensor& probs) {
-  CHECK(probs.dtype() == DType::kF32 && probs.ndim() == 3)
-      << "HeadMeanForward: probs must be F32 [B, heads, N], got " << probs.shape().ToString();
   const int64_t B = probs.dim(0), H = probs.dim(1), N = probs.dim(2);
-  CheckF32Shape(amap, Shape({B, N}), "HeadMeanForward", "amap");
-  TIGERFG_CUDA_DISPATCH(HeadMeanForward(ctx, amap, probs));
   const float* pp = probs.f32();
   float* pa = amap.f32();
   const float inv = 1.0f / static_cast<float>(H);
@@ -146,11 +130,7 @@ void HeadMeanForward(const Context& ctx, Tensor amap, const Tensor& probs) {
 }
 
 void HeadMeanBackward(const Context& ctx, Tensor dprobs, const Tensor& damap) {
-  CHECK(dprobs.dtype() == DType::kF32 && dprobs.ndim() == 3)
-      << "HeadMeanBackward: dprobs must be F32 [B, heads, N], got " << dprobs.shape().ToString();
   const int64_t B = dprobs.dim(0), H = dprobs.dim(1), N = dprobs.dim(2);
-  CheckF32Shape(damap, Shape({B, N}), "HeadMeanBackward", "damap");
-  TIGERFG_CUDA_DISPATCH(HeadMeanBackward(ctx, dprobs, damap));
   const float* pa = damap.f32();
   float* pp = dprobs.f32();
   const float inv = 1.0f / static_cast<float>(H);
@@ -163,4 +143,4 @@ void HeadMeanBackward(const Context& ctx, Tensor dprobs, const Tensor& damap) {
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,5 +1,5 @@
-// ops/cpu/layernorm.cc — LayerNorm over the last dimension on the CPU: rows in parallel, row
-// statistics accumulated in double so long rows and large means lose nothing against PyTorch.
+// ops/cpu/layernorm.cc — LayerNorm over the last dimension on the CPU backend: rows in parallel,
+// row statistics accumulated in double so long rows and large means lose nothing against PyTorch.
 // The row loops are templated on the activation element type (float or bf16), chosen once per call.
 #include "ops/layernorm.h"
 
@@ -9,19 +9,14 @@
 #include <cmath>
 #include <vector>
 
-#include "ops/dispatch.h"
+#include "ops/backend.h"
+#include "ops/checks.h"
 #include "runtime/core/bf16.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 constexpr int64_t kParallelElements = 1 << 14;
-
-int64_t Rows(const Tensor& t, int64_t C, const char* name) {
-  CHECK(t.ndim() >= 1 && t.dim(-1) == C)
-      << "layernorm: " << name << " " << t.shape().ToString() << ", last dimension must be " << C;
-  return t.numel() / std::max<int64_t>(C, 1);
-}
 
 // Rows of out[N, C] (float or bf16) from x[N, C] (float).
 template <typename OutT>
@@ -96,17 +91,8 @@ void LayerNormBackwardRows(DxT* pdx, double* partials, int threads, const DoutT*
 
 void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
                       const Tensor& gamma, const Tensor& beta, float eps) {
-  CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
-  const int64_t C = gamma.dim(0);
-  CHECK(beta.shape() == gamma.shape()) << "layernorm: beta " << beta.shape().ToString();
-  CHECK(out.shape() == x.shape()) << "layernorm: out " << out.shape().ToString() << " vs x "
-                                  << x.shape().ToString();
-  const int64_t N = Rows(x, C, "x");
-  CHECK(C > 0 || N == 0) << "layernorm: empty feature dimension";
-  CHECK(mean.numel() == N && rstd.numel() == N)
-      << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
-      << " for " << N << " rows";
-  TIGERFG_CUDA_DISPATCH(LayerNormForward(ctx, out, mean, rstd, x, gamma, beta, eps));
+  // Shapes checked by the public entry point (ops/layernorm.cc).
+  const int64_t C = gamma.dim(0), N = RowCount(x, C);
   VisitFloatDType(out.dtype(), "layernorm", "out", [&](auto out_type) {
     using OutT = decltype(out_type);
     LayerNormForwardRows(ElementsOf<OutT>(out), mean.f32(), rstd.f32(), x.f32(), gamma.f32(),
@@ -117,20 +103,7 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
 void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                        const Tensor& rstd, bool accumulate_dx) {
-  CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
-  const int64_t C = gamma.dim(0);
-  CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
-      << "layernorm: dgamma " << dgamma.shape().ToString() << " / dbeta "
-      << dbeta.shape().ToString() << " vs gamma " << gamma.shape().ToString();
-  CHECK(dx.shape() == x.shape() && dout.shape() == x.shape())
-      << "layernorm: dx " << dx.shape().ToString() << " / dout " << dout.shape().ToString()
-      << " vs x " << x.shape().ToString();
-  const int64_t N = Rows(x, C, "x");
-  CHECK(mean.numel() == N && rstd.numel() == N)
-      << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
-      << " for " << N << " rows";
-  TIGERFG_CUDA_DISPATCH(
-      LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx));
+  const int64_t C = gamma.dim(0), N = RowCount(x, C);  // checked on entry
   if (N == 0 || C == 0) return;
   // Each thread sums dgamma/dbeta over its own rows into partial[t] = [dgamma C | dbeta C], in
   // the same pass that writes dx; the partials are added up afterwards.
@@ -164,4 +137,4 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,4 +1,5 @@
-// ops/cpu/linear.cc — nn.Linear on the CPU: OpenBLAS SGEMM for the products, OpenMP for the bias.
+// ops/cpu/linear.cc — nn.Linear on the CPU backend: OpenBLAS SGEMM for the products, OpenMP for the
+// bias.
 #include "ops/linear.h"
 
 #include <cblas.h>
@@ -7,18 +8,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/backend.h"
+#include "ops/checks.h"
 #include "ops/cpu/staging.h"
-#include "ops/dispatch.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
-
-// Rows of x[..., I] when the last dimension is the feature one.
-int64_t Rows(const Tensor& t, int64_t features) {
-  CHECK_GE(t.ndim(), 1) << "linear: scalar tensor";
-  CHECK_EQ(t.dim(-1), features) << "linear: last dimension of " << t.shape().ToString();
-  return t.numel() / std::max<int64_t>(features, 1);
-}
 
 // dbias[O] += Σ_n dout[n, O]. Rows are split across threads, each summing its share in double
 // (N reaches ~10^5 rows), then the partial sums are added up serially.
@@ -54,17 +49,10 @@ struct ForwardDims {
   int64_t N, O, I;
 };
 
-ForwardDims CheckForward(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias) {
-  CHECK_EQ(w.ndim(), 2) << "linear: weight must be [O, I], got " << w.shape().ToString();
+// Shapes checked by the public entry point (ops/linear.cc).
+ForwardDims DimsOf(const Tensor& x, const Tensor& w) {
   const int64_t O = w.dim(0), I = w.dim(1);
-  const int64_t N = Rows(x, I);
-  CHECK_EQ(Rows(out, O), N) << "linear: out " << out.shape().ToString() << " for x "
-                            << x.shape().ToString() << " and w " << w.shape().ToString();
-  if (bias.defined()) {
-    CHECK(bias.ndim() == 1 && bias.dim(0) == O)
-        << "linear: bias " << bias.shape().ToString() << " for " << O << " outputs";
-  }
-  return {N, O, I};
+  return {RowCount(x, I), O, I};
 }
 
 // y[N, O] = residual + bias + x · w^T, residual and bias optional (y may be residual): the rows
@@ -101,53 +89,40 @@ void ForwardRows(float* y, const float* x, const float* w, const float* bias, co
 
 void LinearForward(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                    const Tensor& bias) {
-  TIGERFG_CUDA_DISPATCH(LinearForward(ctx, out, x, w, bias));
   if (IsBF16(out) || IsBF16(x) || IsBF16(w)) {
     const StagedF32 o(out, /*read=*/false), xs(x), ws(w);
     LinearForward(ctx, o.get(), xs.get(), ws.get(), bias);
     o.WriteBack();
     return;
   }
-  const ForwardDims d = CheckForward(out, x, w, bias);
-  ForwardRows(out.f32(), x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, nullptr, d);
+  ForwardRows(out.f32(), x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, nullptr,
+              DimsOf(x, w));
 }
 
 void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Tensor& w,
                       const Tensor& bias, const Tensor& residual) {
-  TIGERFG_CUDA_DISPATCH(LinearForwardAdd(ctx, out, x, w, bias, residual));
-  CHECK(residual.shape() == out.shape())
-      << "linear: residual " << residual.shape().ToString() << " vs out " << out.shape().ToString();
   if (IsBF16(x) || IsBF16(w)) {
     const StagedF32 xs(x), ws(w);
     LinearForwardAdd(ctx, out, xs.get(), ws.get(), bias, residual);
     return;
   }
-  const ForwardDims d = CheckForward(out, x, w, bias);
   ForwardRows(out.f32(), x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, residual.f32(),
-              d);
+              DimsOf(x, w));
 }
 
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w) {
-  TIGERFG_CUDA_DISPATCH(LinearBackward(ctx, dx, dw, dbias, dout, x, w));
   if (IsBF16(dx) || IsBF16(dout) || IsBF16(x) || IsBF16(w)) {
     const StagedF32 d(dx, /*read=*/false), ds(dout), xs(x), ws(w);
     LinearBackward(ctx, d.get(), dw, dbias, ds.get(), xs.get(), ws.get());
     d.WriteBack();
     return;
   }
-  CHECK_EQ(dw.ndim(), 2) << "linear: dw must be [O, I], got " << dw.shape().ToString();
   const int64_t O = dw.dim(0), I = dw.dim(1);
-  const int64_t N = Rows(x, I);
-  CHECK_EQ(Rows(dout, O), N) << "linear: dout " << dout.shape().ToString() << " for x "
-                             << x.shape().ToString();
+  const int64_t N = RowCount(x, I);
   const float* pd = dout.f32();
   const float* px = x.f32();
   if (dx.defined()) {
-    CHECK(w.shape() == dw.shape())
-        << "linear: w " << w.shape().ToString() << " vs dw " << dw.shape().ToString();
-    CHECK(dx.shape() == x.shape())
-        << "linear: dx " << dx.shape().ToString() << " vs x " << x.shape().ToString();
     float* pdx = dx.f32();
     if (O == 0) {
       std::fill(pdx, pdx + N * I, 0.0f);
@@ -162,11 +137,7 @@ void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, cons
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, N, 1.0f, pd, O, px, I, 1.0f,
                 dw.f32(), I);
   }
-  if (dbias.defined()) {
-    CHECK(dbias.ndim() == 1 && dbias.dim(0) == O)
-        << "linear: dbias " << dbias.shape().ToString() << " for " << O << " outputs";
-    if (N > 0 && O > 0) AccumulateColumnSums(dbias.f32(), pd, N, O);
-  }
+  if (dbias.defined() && N > 0 && O > 0) AccumulateColumnSums(dbias.f32(), pd, N, O);
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,5 +1,5 @@
-// ops/cpu/losses.cc — the TIGER-FG loss terms on the CPU (scaled logits, multi-positive InfoNCE,
-// SDD, SRD) for a rank's local rows of the global batch; reductions in double.
+// ops/cpu/losses.cc — the TIGER-FG loss terms on the CPU backend (scaled logits, multi-positive
+// InfoNCE, SDD, SRD) for a rank's local rows of the global batch; reductions in double.
 #include "ops/losses.h"
 
 #include <cblas.h>
@@ -8,33 +8,14 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/backend.h"
 #include "ops/checks.h"
-#include "ops/dispatch.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 constexpr double kTeacherLogFloor = 1e-30;  // p_t.clamp_min(1e-30).log() in kl_rows
 constexpr float kMapLogFloor = 1e-8f;       // amap.clamp_min(LOG_FLOOR).log() in the spec
-
-void CheckF32Matrix(const Tensor& t, const char* op, const char* name) {
-  CHECK(t.dtype() == DType::kF32 && t.ndim() == 2)
-      << op << ": " << name << " must be an F32 matrix, got " << DTypeName(t.dtype()) << " "
-      << t.shape().ToString();
-}
-
-// logits[b, G] against product_ids[G] (I64) for rows [row0, row0 + b).
-void CheckNceInputs(const Tensor& logits, const Tensor& product_ids, int64_t row0, const char* op) {
-  CheckF32Matrix(logits, op, "logits");
-  CHECK(product_ids.dtype() == DType::kI64)
-      << op << ": product_ids is " << DTypeName(product_ids.dtype()) << ", not I64";
-  CHECK(product_ids.ndim() == 1 && product_ids.dim(0) == logits.dim(1))
-      << op << ": product_ids is " << product_ids.shape().ToString() << ", logits "
-      << logits.shape().ToString();
-  CHECK(row0 >= 0 && row0 + logits.dim(0) <= logits.dim(1))
-      << op << ": local rows [" << row0 << ", " << row0 + logits.dim(0) << ") outside the batch of "
-      << logits.dim(1);
-}
 
 // log Σ_j exp(x_j) over the j with keep(j), max-shifted; -inf when nothing is kept.
 template <typename Keep>
@@ -65,20 +46,8 @@ double DotAll(const float* a, const float* b, int64_t n) {
 void ScaledLogitsForward(const Context& ctx, Tensor row_logits, Tensor col_logits, Tensor scale,
                          const Tensor& q, const Tensor& e, const Tensor& logit_scale,
                          float max_scale, int64_t row0) {
-  const char* op = "ScaledLogitsForward";
-  CheckF32Matrix(q, op, "q");
   const int64_t G = q.dim(0), E = q.dim(1);
-  CheckF32Shape(e, q.shape(), op, "e");
-  CheckF32Matrix(row_logits, op, "row_logits");
   const int64_t b = row_logits.dim(0);
-  CHECK(row0 >= 0 && row0 + b <= G)
-      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
-  CheckF32Shape(row_logits, Shape({b, G}), op, "row_logits");
-  if (col_logits.defined()) CheckF32Shape(col_logits, Shape({b, G}), op, "col_logits");
-  CheckF32Shape(scale, Shape({1}), op, "scale");
-  CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
-  TIGERFG_CUDA_DISPATCH(
-      ScaledLogitsForward(ctx, row_logits, col_logits, scale, q, e, logit_scale, max_scale, row0));
   const float s = std::min(std::exp(logit_scale.f32()[0]), max_scale);
   scale.f32()[0] = s;
   const float* pq = q.f32();
@@ -95,23 +64,8 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
                           const Tensor& drow_logits, const Tensor& dcol_logits, const Tensor& q,
                           const Tensor& e, const Tensor& logit_scale, const Tensor& scale,
                           float max_scale, int64_t row0) {
-  const char* op = "ScaledLogitsBackward";
-  CheckF32Matrix(q, op, "q");
   const int64_t G = q.dim(0), E = q.dim(1);
-  CheckF32Shape(e, q.shape(), op, "e");
-  CheckF32Shape(dq, q.shape(), op, "dq");
-  CheckF32Shape(de, q.shape(), op, "de");
-  CheckF32Matrix(drow_logits, op, "drow_logits");
   const int64_t b = drow_logits.dim(0);
-  CHECK(row0 >= 0 && row0 + b <= G)
-      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
-  CheckF32Shape(drow_logits, Shape({b, G}), op, "drow_logits");
-  if (dcol_logits.defined()) CheckF32Shape(dcol_logits, Shape({b, G}), op, "dcol_logits");
-  CheckF32Shape(dlogit_scale, Shape({1}), op, "dlogit_scale");
-  CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
-  CheckF32Shape(scale, Shape({1}), op, "scale");
-  TIGERFG_CUDA_DISPATCH(ScaledLogitsBackward(ctx, dq, de, dlogit_scale, drow_logits, dcol_logits, q,
-                                             e, logit_scale, scale, max_scale, row0));
   const float s = scale.f32()[0];
   const float* pq = q.f32();
   const float* pe = e.f32();
@@ -144,10 +98,7 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
 
 void MultiPositiveNceForward(const Context& ctx, Tensor loss, const Tensor& logits,
                              const Tensor& product_ids, int64_t row0) {
-  CheckNceInputs(logits, product_ids, row0, "MultiPositiveNceForward");
-  CheckF32Shape(loss, Shape({1}), "MultiPositiveNceForward", "loss");
   const int64_t b = logits.dim(0), G = logits.dim(1);
-  TIGERFG_CUDA_DISPATCH(MultiPositiveNceForward(ctx, loss, logits, product_ids, row0));
   const float* pl = logits.f32();
   const int64_t* pid = product_ids.i64();
   double total = 0;
@@ -163,10 +114,7 @@ void MultiPositiveNceForward(const Context& ctx, Tensor loss, const Tensor& logi
 
 void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss, const Tensor& logits,
                               const Tensor& product_ids, int64_t row0) {
-  CheckNceInputs(logits, product_ids, row0, "MultiPositiveNceBackward");
-  CheckF32Shape(dlogits, logits.shape(), "MultiPositiveNceBackward", "dlogits");
   const int64_t b = logits.dim(0), G = logits.dim(1);
-  TIGERFG_CUDA_DISPATCH(MultiPositiveNceBackward(ctx, dlogits, dloss, logits, product_ids, row0));
   const float* pl = logits.f32();
   const int64_t* pid = product_ids.i64();
   float* pd = dlogits.f32();
@@ -187,18 +135,8 @@ void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss, c
 
 void SddLossForward(const Context& ctx, Tensor loss, Tensor p_teacher, const Tensor& student_logits,
                     const Tensor& teacher_q, const Tensor& teacher_items, float tau) {
-  const char* op = "SddLossForward";
-  CheckF32Matrix(student_logits, op, "student_logits");
   const int64_t b = student_logits.dim(0), G = student_logits.dim(1);
-  CheckF32Matrix(teacher_items, op, "teacher_items");
   const int64_t Et = teacher_items.dim(1);
-  CheckF32Shape(teacher_items, Shape({G, Et}), op, "teacher_items");
-  CheckF32Shape(teacher_q, Shape({b, Et}), op, "teacher_q");
-  CheckF32Shape(p_teacher, Shape({b, G}), op, "p_teacher");
-  CheckF32Shape(loss, Shape({1}), op, "loss");
-  CHECK_GT(tau, 0.0f) << op << ": tau must be positive";
-  TIGERFG_CUDA_DISPATCH(
-      SddLossForward(ctx, loss, p_teacher, student_logits, teacher_q, teacher_items, tau));
   float* pt = p_teacher.f32();
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, G, Et, 1.0f / tau, teacher_q.f32(), Et,
               teacher_items.f32(), Et, 0.0f, pt, G);
@@ -220,12 +158,7 @@ void SddLossForward(const Context& ctx, Tensor loss, Tensor p_teacher, const Ten
 
 void SddLossBackward(const Context& ctx, Tensor dstudent_logits, float dloss,
                      const Tensor& p_teacher, const Tensor& student_logits) {
-  const char* op = "SddLossBackward";
-  CheckF32Matrix(student_logits, op, "student_logits");
-  CheckF32Shape(p_teacher, student_logits.shape(), op, "p_teacher");
-  CheckF32Shape(dstudent_logits, student_logits.shape(), op, "dstudent_logits");
   const int64_t b = student_logits.dim(0), G = student_logits.dim(1);
-  TIGERFG_CUDA_DISPATCH(SddLossBackward(ctx, dstudent_logits, dloss, p_teacher, student_logits));
   const float* pt = p_teacher.f32();
   const float* ps = student_logits.f32();
   float* pd = dstudent_logits.f32();
@@ -245,18 +178,8 @@ void SddLossBackward(const Context& ctx, Tensor dstudent_logits, float dloss,
 
 void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const Tensor& amap,
                     const Tensor& teacher_patches, const Tensor& teacher_q, float tau_map) {
-  const char* op = "SrdLossForward";
-  CheckF32Matrix(amap, op, "amap");
   const int64_t b = amap.dim(0), N = amap.dim(1);
-  CheckF32Matrix(teacher_q, op, "teacher_q");
   const int64_t Et = teacher_q.dim(1);
-  CheckF32Shape(teacher_q, Shape({b, Et}), op, "teacher_q");
-  CheckF32Shape(teacher_patches, Shape({b, N, Et}), op, "teacher_patches");
-  CheckF32Shape(teacher_map, Shape({b, N}), op, "teacher_map");
-  CheckF32Shape(loss, Shape({1}), op, "loss");
-  CHECK_GT(tau_map, 0.0f) << op << ": tau_map must be positive";
-  TIGERFG_CUDA_DISPATCH(
-      SrdLossForward(ctx, loss, teacher_map, amap, teacher_patches, teacher_q, tau_map));
   const float* ptp = teacher_patches.f32();
   const float* ptq = teacher_q.f32();
   const float* pa = amap.f32();
@@ -280,12 +203,7 @@ void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const T
 
 void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
                      const Tensor& amap) {
-  const char* op = "SrdLossBackward";
-  CheckF32Matrix(amap, op, "amap");
-  CheckF32Shape(teacher_map, amap.shape(), op, "teacher_map");
-  CheckF32Shape(damap, amap.shape(), op, "damap");
   const int64_t b = amap.dim(0), n_total = amap.numel();
-  TIGERFG_CUDA_DISPATCH(SrdLossBackward(ctx, damap, dloss, teacher_map, amap));
   const float* pm = teacher_map.f32();
   const float* pa = amap.f32();
   float* pd = damap.f32();
@@ -293,4 +211,4 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
   for (int64_t k = 0; k < n_total; ++k) pd[k] = pa[k] > kMapLogFloor ? -g * pm[k] / pa[k] : 0.0f;
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,35 +1,22 @@
-// ops/cpu/normalize.cc — F.normalize(x, dim=-1) on the CPU, rows in parallel.
+// ops/cpu/normalize.cc — F.normalize(x, dim=-1) on the CPU backend, rows in parallel.
 #include "ops/normalize.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "ops/dispatch.h"
+#include "ops/backend.h"
+#include "ops/checks.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 constexpr float kNormEps = 1e-12f;  // F.normalize's default eps
 constexpr int64_t kParallelElements = 1 << 14;
 
-// Rows of t[..., D], checking the last dimension.
-int64_t Rows(const Tensor& t, int64_t D, const char* name) {
-  CHECK(t.ndim() >= 1 && t.dim(-1) == D)
-      << "l2normalize: " << name << " " << t.shape().ToString() << ", last dimension must be " << D;
-  return t.numel() / std::max<int64_t>(D, 1);
-}
-
 }  // namespace
 
 void L2NormalizeForward(const Context& ctx, Tensor out, Tensor norm, const Tensor& x) {
-  TIGERFG_CUDA_DISPATCH(L2NormalizeForward(ctx, out, norm, x));
-  CHECK_GE(x.ndim(), 1) << "l2normalize: scalar x";
-  CHECK(out.shape() == x.shape()) << "l2normalize: out " << out.shape().ToString() << " vs x "
-                                  << x.shape().ToString();
-  const int64_t D = x.dim(-1);
-  const int64_t N = Rows(x, D, "x");
-  CHECK_EQ(norm.numel(), N) << "l2normalize: norm " << norm.shape().ToString() << " for " << N
-                            << " rows";
+  const int64_t D = x.dim(-1), N = RowCount(x, D);  // shapes checked by ops/normalize.cc
   const float* px = x.f32();
   float* py = out.f32();
   float* pn = norm.f32();
@@ -50,15 +37,7 @@ void L2NormalizeForward(const Context& ctx, Tensor out, Tensor norm, const Tenso
 
 void L2NormalizeBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out,
                          const Tensor& norm) {
-  TIGERFG_CUDA_DISPATCH(L2NormalizeBackward(ctx, dx, dout, out, norm));
-  CHECK_GE(out.ndim(), 1) << "l2normalize: scalar out";
-  CHECK(dx.shape() == out.shape() && dout.shape() == out.shape())
-      << "l2normalize: dx " << dx.shape().ToString() << " / dout " << dout.shape().ToString()
-      << " vs out " << out.shape().ToString();
-  const int64_t D = out.dim(-1);
-  const int64_t N = Rows(out, D, "out");
-  CHECK_EQ(norm.numel(), N) << "l2normalize: norm " << norm.shape().ToString() << " for " << N
-                            << " rows";
+  const int64_t D = out.dim(-1), N = RowCount(out, D);  // shapes checked by ops/normalize.cc
   const float* py = out.f32();
   const float* pd = dout.f32();
   const float* pn = norm.f32();
@@ -80,4 +59,4 @@ void L2NormalizeBackward(const Context& ctx, Tensor dx, const Tensor& dout, cons
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

@@ -1,5 +1,5 @@
-// ops/cpu/softmax.cc — softmax and log-softmax over the last dimension on the CPU: max-shifted,
-// rows in parallel, sums in double.
+// ops/cpu/softmax.cc — softmax and log-softmax over the last dimension on the CPU backend:
+// max-shifted, rows in parallel, sums in double.
 #include "ops/softmax.h"
 
 #include <immintrin.h>
@@ -8,18 +8,16 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/backend.h"
 #include "ops/cpu/vec_math.h"
-#include "ops/dispatch.h"
 
-namespace tigerfg::ops {
+namespace tigerfg::ops::cpu {
 namespace {
 
 constexpr int64_t kParallelElements = 1 << 14;
 
-// Rows and columns of a [..., C] pair with equal shapes.
-void RowsCols(const Tensor& a, const Tensor& b, const char* what, int64_t* rows, int64_t* cols) {
-  CHECK(a.ndim() >= 1 && a.shape() == b.shape())
-      << what << ": shapes " << a.shape().ToString() << " and " << b.shape().ToString();
+// Rows and columns of a [..., C] tensor (shapes checked by ops/softmax.cc).
+void RowsCols(const Tensor& a, int64_t* rows, int64_t* cols) {
   *cols = a.dim(-1);
   *rows = *cols == 0 ? 0 : a.numel() / *cols;
 }
@@ -39,9 +37,8 @@ float RowMax(const float* x, int64_t C) {
 }  // namespace
 
 void SoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
-  TIGERFG_CUDA_DISPATCH(SoftmaxForward(ctx, out, x));
   int64_t N, C;
-  RowsCols(out, x, "softmax", &N, &C);
+  RowsCols(x, &N, &C);
   const float* px = x.f32();
   float* py = out.f32();
 #pragma omp parallel for if (N * C > kParallelElements)
@@ -57,10 +54,8 @@ void SoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
 }
 
 void SoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out) {
-  TIGERFG_CUDA_DISPATCH(SoftmaxBackward(ctx, dx, dout, out));
   int64_t N, C;
-  RowsCols(dout, out, "softmax backward", &N, &C);
-  CHECK(dx.shape() == out.shape()) << "softmax backward: dx " << dx.shape().ToString();
+  RowsCols(out, &N, &C);
   const float* pd = dout.f32();
   const float* py = out.f32();
   float* pdx = dx.f32();
@@ -79,9 +74,8 @@ void SoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Te
 }
 
 void LogSoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
-  TIGERFG_CUDA_DISPATCH(LogSoftmaxForward(ctx, out, x));
   int64_t N, C;
-  RowsCols(out, x, "log_softmax", &N, &C);
+  RowsCols(x, &N, &C);
   const float* px = x.f32();
   float* py = out.f32();
 #pragma omp parallel for if (N * C > kParallelElements)
@@ -97,10 +91,8 @@ void LogSoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
 }
 
 void LogSoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out) {
-  TIGERFG_CUDA_DISPATCH(LogSoftmaxBackward(ctx, dx, dout, out));
   int64_t N, C;
-  RowsCols(dout, out, "log_softmax backward", &N, &C);
-  CHECK(dx.shape() == out.shape()) << "log_softmax backward: dx " << dx.shape().ToString();
+  RowsCols(out, &N, &C);
   const float* pd = dout.f32();
   const float* py = out.f32();
   float* pdx = dx.f32();
@@ -123,4 +115,4 @@ void LogSoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const
   }
 }
 
-}  // namespace tigerfg::ops
+}  // namespace tigerfg::ops::cpu

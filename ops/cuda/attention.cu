@@ -2,9 +2,9 @@
 // GEMMs over the batch read q/k/v in place from the qkv layout, and a masked row-softmax kernel.
 #include <cmath>
 
+#include "ops/backend.h"
 #include "ops/checks.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -87,7 +87,7 @@ void RunBatched(const Context& ctx, const HeadGemm& h, int64_t batch) {
 
 void SelfAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& qkv,
                           const Tensor& key_valid, int heads) {
-  // Arguments were checked by the public entry point (ops/cpu/attention.cc).
+  // Arguments were checked by the public entry point (ops/attention.cc).
   const auto [B, S, D, H, d] = QkvDims(qkv, heads);
   const auto* valid = key_valid.defined() ? static_cast<const uint8_t*>(key_valid.data()) : nullptr;
   if (B == 0 || S == 0 || D == 0) return;

@@ -3,9 +3,9 @@
 // converts the whole flat parameter buffer, ~200M elements, every step).
 #include <cstdint>
 
+#include "ops/backend.h"
 #include "ops/cuda/bf16.cuh"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {

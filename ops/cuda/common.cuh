@@ -29,13 +29,6 @@ inline unsigned GridFor(int64_t n) {
   return static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, 1 << 16));
 }
 
-// Rows of t[..., C] with last dimension C.
-inline int64_t RowsOf(const Tensor& t, int64_t C, const char* op, const char* name) {
-  CHECK(t.ndim() >= 1 && t.dim(-1) == C)
-      << op << ": " << name << " " << t.shape().ToString() << ", last dimension must be " << C;
-  return C == 0 ? 0 : t.numel() / C;
-}
-
 // Sum of v over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the
 // result. `shared` holds 32 doubles; the block must reach this call uniformly.
 __device__ inline double BlockSum(double v, double* shared) {

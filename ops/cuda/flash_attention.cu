@@ -10,8 +10,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "ops/backend.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 #include "ops/flash_attention.h"
 
 namespace tigerfg::ops::cuda {

@@ -2,9 +2,9 @@
 // tokens) and the head mean of its map on CUDA: one block per (batch, head) pair.
 #include <cmath>
 
+#include "ops/backend.h"
 #include "ops/checks.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -110,7 +110,7 @@ __global__ void HeadMeanBackwardKernel(float* dprobs, const float* damap, int64_
 
 void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, const Tensor& q,
                                const Tensor& kv, int heads) {
-  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/cpu/grounding.cc
+  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/grounding.cc
   if (B == 0 || D == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   GroundingForwardKernel<<<static_cast<unsigned>(B * H), kThreads, 0, Stream(ctx)>>>(
@@ -121,7 +121,7 @@ void GroundingAttentionForward(const Context& ctx, Tensor out, Tensor probs, con
 void GroundingAttentionBackward(const Context& ctx, Tensor dq, Tensor dkv, const Tensor& dout,
                                 const Tensor& dprobs, const Tensor& q, const Tensor& kv,
                                 const Tensor& probs, int heads) {
-  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/cpu/grounding.cc
+  const auto [B, N, D, H, d] = QueryKeyDims(q, kv, heads);  // checked by ops/grounding.cc
   if (B == 0 || D == 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   Scratch ds(ctx, static_cast<size_t>(B * H * N) * sizeof(float));

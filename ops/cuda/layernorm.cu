@@ -1,9 +1,9 @@
 // ops/cuda/layernorm.cu — LayerNorm over the last dimension on CUDA: one block per row with row
 // statistics in double (as the CPU twin), dgamma/dbeta as deterministic column sums. Kernels are
 // templated on the activation element type (float, or uint16_t holding a bf16).
+#include "ops/backend.h"
 #include "ops/cuda/bf16.cuh"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 #include "runtime/core/bf16.h"
 
 namespace tigerfg::ops::cuda {
@@ -84,7 +84,7 @@ struct Dout {
 
 void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const Tensor& x,
                       const Tensor& gamma, const Tensor& beta, float eps) {
-  // Arguments were checked by the public entry point (ops/cpu/layernorm.cc).
+  // Arguments were checked by the public entry point (ops/layernorm.cc).
   const int64_t C = gamma.dim(0), N = C == 0 ? 0 : x.numel() / C;
   if (N == 0) return;
   VisitFloatDType(out.dtype(), "layernorm", "out", [&](auto out_type) {

@@ -1,11 +1,11 @@
 // ops/cuda/losses.cu — the TIGER-FG loss terms on CUDA (scaled logits, multi-positive InfoNCE,
 // SDD, SRD) for a rank's local rows: GEMMs through cuBLASLt, one block per loss row with
 // reductions in double, and the mean written to loss[1] on the device. Arguments arrive checked by
-// the public entry points (ops/cpu/losses.cc), which validate shapes before dispatching here.
+// the public entry points (ops/losses.cc), which validate shapes before dispatching here.
 #include <cmath>
 
+#include "ops/backend.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {

@@ -1,8 +1,8 @@
 // ops/cuda/optim.cu — AdamW over flat buffers and the sum of squares (gradient norm) on CUDA.
 #include <cmath>
 
+#include "ops/backend.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -46,8 +46,7 @@ __global__ void SumPartialsKernel(double* total, const double* partial, int coun
 
 void AdamWUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, const Tensor& grads,
                  const AdamWHyper& h) {
-  const int64_t n = params.numel();
-  CHECK(m.numel() == n && v.numel() == n && grads.numel() == n) << "AdamWUpdate: sizes differ";
+  const int64_t n = params.numel();  // sizes checked by ops/optim.cc
   if (n == 0) return;
   const double bc1 = 1.0 - std::pow(static_cast<double>(h.beta1), static_cast<double>(h.step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(h.beta2), static_cast<double>(h.step));

@@ -1,7 +1,7 @@
 // ops/cuda/patch_embed.cu — the CUDA twin of the patch embedding's im2col (the GEMM after it is
 // the Linear op's own twin).
+#include "ops/backend.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -24,7 +24,7 @@ __global__ void Im2ColKernel(float* cols, const float* img, int64_t B, int64_t C
 }  // namespace
 
 void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int patch) {
-  // Shapes were checked by PatchEmbedForward (ops/cpu/patch_embed.cc).
+  // Shapes were checked by the public entry point (ops/patch_embed.cc).
   const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3), p = patch;
   const int64_t total = cols.numel();
   if (total == 0) return;

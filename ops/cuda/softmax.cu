@@ -2,8 +2,8 @@
 // row, max-shifted, sums in double (as the CPU twin).
 #include <cmath>
 
+#include "ops/backend.h"
 #include "ops/cuda/common.cuh"
-#include "ops/cuda/cuda_ops.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -65,10 +65,8 @@ __global__ void LogSoftmaxBackwardKernel(float* dx, const float* dout, const flo
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dxr[c] = dr[c] - expf(yr[c]) * s;
 }
 
-// Rows and columns of a [..., C] pair with equal shapes.
-int64_t RowsCols(const Tensor& a, const Tensor& b, const char* what, int64_t* cols) {
-  CHECK(a.ndim() >= 1 && a.shape() == b.shape())
-      << what << ": shapes " << a.shape().ToString() << " and " << b.shape().ToString();
+// Rows and columns of a [..., C] tensor (shapes checked by ops/softmax.cc).
+int64_t RowsCols(const Tensor& a, int64_t* cols) {
   *cols = a.dim(-1);
   return *cols == 0 ? 0 : a.numel() / *cols;
 }
@@ -77,7 +75,7 @@ int64_t RowsCols(const Tensor& a, const Tensor& b, const char* what, int64_t* co
 
 void SoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
   int64_t C;
-  const int64_t N = RowsCols(out, x, "softmax", &C);
+  const int64_t N = RowsCols(x, &C);
   if (N == 0) return;
   SoftmaxForwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(out.f32(), x.f32(),
                                                                                C);
@@ -86,8 +84,7 @@ void SoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
 
 void SoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out) {
   int64_t C;
-  const int64_t N = RowsCols(dout, out, "softmax backward", &C);
-  CHECK(dx.shape() == out.shape()) << "softmax backward: dx " << dx.shape().ToString();
+  const int64_t N = RowsCols(out, &C);
   if (N == 0) return;
   SoftmaxBackwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
       dx.f32(), dout.f32(), out.f32(), C);
@@ -96,7 +93,7 @@ void SoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Te
 
 void LogSoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
   int64_t C;
-  const int64_t N = RowsCols(out, x, "log_softmax", &C);
+  const int64_t N = RowsCols(x, &C);
   if (N == 0) return;
   LogSoftmaxForwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(out.f32(),
                                                                                   x.f32(), C);
@@ -105,8 +102,7 @@ void LogSoftmaxForward(const Context& ctx, Tensor out, const Tensor& x) {
 
 void LogSoftmaxBackward(const Context& ctx, Tensor dx, const Tensor& dout, const Tensor& out) {
   int64_t C;
-  const int64_t N = RowsCols(dout, out, "log_softmax backward", &C);
-  CHECK(dx.shape() == out.shape()) << "log_softmax backward: dx " << dx.shape().ToString();
+  const int64_t N = RowsCols(out, &C);
   if (N == 0) return;
   LogSoftmaxBackwardKernel<<<static_cast<unsigned>(N), kThreads, 0, Stream(ctx)>>>(
       dx.f32(), dout.f32(), out.f32(), C);

@@ -1,0 +1,59 @@
+// ops/flash_attention.cc — the public fused-attention ops: shapes and dtypes checked once, then
+// the device's backend (which may take fewer dtypes and head sizes: OpsBackend::supports).
+#include "ops/flash_attention.h"
+
+#include "ops/backend.h"
+#include "ops/checks.h"
+
+namespace tigerfg::ops {
+namespace {
+
+AttentionDims CheckArgs(const Tensor& qkv, const Tensor& key_valid, const Tensor& lse, int heads,
+                        const char* op) {
+  CHECK_EQ(qkv.ndim(), 3) << op << ": qkv must be [B, S, 3D], got " << qkv.shape().ToString();
+  CHECK_GT(heads, 0) << op << ": heads must be positive";
+  CHECK_EQ(qkv.dim(2) % (3 * heads), 0) << op << ": qkv " << qkv.shape().ToString()
+                                        << " is not [B, S, 3 * heads * d], heads " << heads;
+  const AttentionDims n = QkvDims(qkv, heads);
+  CHECK(lse.dtype() == DType::kF32 && lse.shape() == Shape({n.batch, heads, n.seq}))
+      << op << ": lse is " << DTypeName(lse.dtype()) << " " << lse.shape().ToString()
+      << ", expected F32 [" << n.batch << ", " << heads << ", " << n.seq << "]";
+  if (key_valid.defined()) {
+    CHECK(key_valid.dtype() == DType::kU8 && key_valid.shape() == Shape({n.batch, n.seq}))
+        << op << ": key_valid is " << DTypeName(key_valid.dtype()) << " "
+        << key_valid.shape().ToString() << ", expected U8 [" << n.batch << ", " << n.seq << "]";
+  }
+  return n;
+}
+
+void CheckLike(const Tensor& t, const Shape& shape, DType dtype, const char* op, const char* name) {
+  CHECK(t.shape() == shape && t.dtype() == dtype)
+      << op << ": " << name << " is " << DTypeName(t.dtype()) << " " << t.shape().ToString()
+      << ", expected " << DTypeName(dtype) << " " << shape.ToString();
+}
+
+}  // namespace
+
+void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
+                           const Tensor& key_valid, int heads) {
+  const char* op = "FlashAttentionForward";
+  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
+  CheckLike(out, Shape({n.batch, n.seq, n.width}), qkv.dtype(), op, "out");
+  BackendForOp(ctx, OpKind::kFlashAttentionForward)
+      .flash_attention_forward(ctx, out, lse, qkv, key_valid, heads);
+}
+
+void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
+                            const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& key_valid, int heads) {
+  const char* op = "FlashAttentionBackward";
+  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
+  const Shape token_shape({n.batch, n.seq, n.width});
+  CheckLike(dqkv, qkv.shape(), qkv.dtype(), op, "dqkv");
+  CheckLike(out, token_shape, qkv.dtype(), op, "out");
+  CheckLike(dout, token_shape, qkv.dtype(), op, "dout");
+  BackendForOp(ctx, OpKind::kFlashAttentionBackward)
+      .flash_attention_backward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
+}
+
+}  // namespace tigerfg::ops

@@ -1,0 +1,173 @@
+// tests/testing/backend_cases_dense.cc — harness cases of the GEMM ops (Linear, the patch
+// embedding's Im2Col), Cast and the optimizer ops, at several shapes, F32 and BF16.
+#include <cmath>
+
+#include "ops/cast.h"
+#include "ops/linear.h"
+#include "ops/optim.h"
+#include "ops/patch_embed.h"
+#include "tests/testing/backend_cases.h"
+#include "tests/testing/gradcheck.h"
+
+namespace tigerfg::testing {
+namespace {
+
+using ops::OpKind;
+
+constexpr DType kF32 = DType::kF32, kBF16 = DType::kBF16;
+
+struct LinearShape {
+  Shape x;  // [..., I]
+  int64_t out_features;
+  bool bias;
+};
+
+const LinearShape kLinearShapes[] = {
+    {Shape({5, 7}), 3, true}, {Shape({2, 3, 16}), 24, false}, {Shape({64, 48}), 96, true}};
+
+Shape WithLast(const Shape& s, int64_t last) {
+  std::vector<int64_t> dims = s.dims();
+  dims.back() = last;
+  return Shape(dims);
+}
+
+void AddLinearCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 100;
+  for (const LinearShape& ls : kLinearShapes) {
+    const int64_t I = ls.x.dims().back(), O = ls.out_features;
+    const Shape y = WithLast(ls.x, O);
+    for (DType dt : {kF32, kBF16}) {
+      Rng rng(++seed);
+      const std::string label = Describe(ls.x, dt) + " -> " + std::to_string(O);
+      cases.push_back({OpKind::kLinearForward,
+                       label,
+                       {dt},
+                       Tensors(Out("out", y, dt), In("x", ls.x, rng, dt), In("w", {O, I}, rng, dt),
+                               ls.bias ? In("bias", {O}, rng) : Absent("bias")),
+                       [](const Context& ctx, const CaseTensors& t) {
+                         ops::LinearForward(ctx, t[0], t[1], t[2], t[3]);
+                         return 0.0;
+                       }});
+      cases.push_back(
+          {OpKind::kLinearForwardAdd,
+           label,
+           {dt},
+           Tensors(Out("out", y), In("x", ls.x, rng, dt), In("w", {O, I}, rng, dt),
+                   ls.bias ? In("bias", {O}, rng) : Absent("bias"), In("residual", y, rng)),
+           [](const Context& ctx, const CaseTensors& t) {
+             ops::LinearForwardAdd(ctx, t[0], t[1], t[2], t[3], t[4]);
+             return 0.0;
+           }});
+      cases.push_back(
+          {OpKind::kLinearBackward,
+           label,
+           {dt},
+           Tensors(Out("dx", ls.x, dt), InOut("dw", {O, I}, rng),
+                   ls.bias ? InOut("dbias", {O}, rng) : Absent("dbias"), In("dout", y, rng, dt),
+                   In("x", ls.x, rng, dt), In("w", {O, I}, rng, dt)),
+           [](const Context& ctx, const CaseTensors& t) {
+             ops::LinearBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5]);
+             return 0.0;
+           }});
+    }
+  }
+  // The weight-only backward (the patch embedding's: no dx, no w).
+  Rng rng(++seed);
+  cases.push_back({OpKind::kLinearBackward,
+                   "[12, 20] -> 8, no dx",
+                   {},
+                   Tensors(Absent("dx"), InOut("dw", {8, 20}, rng), InOut("dbias", {8}, rng),
+                           In("dout", {12, 8}, rng), In("x", {12, 20}, rng), Absent("w")),
+                   [](const Context& ctx, const CaseTensors& t) {
+                     ops::LinearBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5]);
+                     return 0.0;
+                   }});
+}
+
+void AddIm2ColCases(std::vector<OpCase>& cases) {
+  struct Im2ColShape {
+    int64_t B, C, H, W;
+    int p;
+  };
+  uint64_t seed = 200;
+  for (const Im2ColShape& s :
+       {Im2ColShape{2, 3, 8, 12, 4}, Im2ColShape{1, 1, 4, 4, 2}, Im2ColShape{3, 2, 9, 6, 3}}) {
+    Rng rng(++seed);
+    const int64_t P = (s.H / s.p) * (s.W / s.p), K = s.C * s.p * s.p;
+    const int patch = s.p;
+    cases.push_back({OpKind::kIm2Col,
+                     Describe({s.B, s.C, s.H, s.W}) + " patch " + std::to_string(s.p),
+                     {},
+                     Tensors(Out("cols", {s.B, P, K}), In("img", {s.B, s.C, s.H, s.W}, rng)),
+                     [patch](const Context& ctx, const CaseTensors& t) {
+                       ops::Im2Col(ctx, t[0], t[1], patch);
+                       return 0.0;
+                     }});
+  }
+}
+
+void AddCastCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 300;
+  for (int64_t n : {int64_t{1}, int64_t{1001}, int64_t{4096}}) {
+    for (DType from : {kF32, kBF16}) {
+      for (DType to : {kF32, kBF16}) {
+        Rng rng(++seed);
+        cases.push_back({OpKind::kCast,
+                         Describe({n}, from) + " -> " + DTypeName(to),
+                         {from},
+                         Tensors(Out("out", {n}, to), In("in", {n}, rng, from, 3.0f)),
+                         [](const Context& ctx, const CaseTensors& t) {
+                           ops::Cast(ctx, t[0], t[1]);
+                           return 0.0;
+                         }});
+      }
+    }
+  }
+}
+
+void AddOptimizerCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 400;
+  for (int64_t n : {int64_t{7}, int64_t{5000}, int64_t{70000}}) {
+    Rng rng(++seed);
+    // v is a second moment: non-negative.
+    Buffer v = RandomBuffer({n}, rng, 0.1f);
+    for (int64_t i = 0; i < n; ++i) v.f32()[i] = std::abs(v.f32()[i]);
+    ops::AdamWHyper h;
+    h.lr = 1e-3f;
+    h.weight_decay = 0.05f;
+    h.step = 3;
+    h.grad_scale = 0.5f;
+    cases.push_back({OpKind::kAdamWUpdate,
+                     Describe({n}),
+                     {},
+                     Tensors(InOut("params", {n}, rng), InOut("m", {n}, rng),
+                             Given("v", std::move(v), Role::kInOut), In("grads", {n}, rng)),
+                     [h](const Context& ctx, const CaseTensors& t) {
+                       ops::AdamWUpdate(ctx, t[0], t[1], t[2], t[3], h);
+                       return 0.0;
+                     }});
+  }
+  // Sizes under the CPU's parallel threshold (16384): its OpenMP reduction adds the threads'
+  // partial sums in arrival order, which is not bit-reproducible.
+  for (int64_t n : {int64_t{1}, int64_t{333}, int64_t{16384}}) {
+    Rng rng(++seed);
+    cases.push_back(
+        {OpKind::kSumOfSquares,
+         Describe({n}),
+         {},
+         Tensors(In("x", {n}, rng)),
+         [](const Context& ctx, const CaseTensors& t) { return ops::SumOfSquares(ctx, t[0]); },
+         1e-9});
+  }
+}
+
+}  // namespace
+
+void AddDenseCases(std::vector<OpCase>& cases) {
+  AddLinearCases(cases);
+  AddIm2ColCases(cases);
+  AddCastCases(cases);
+  AddOptimizerCases(cases);
+}
+
+}  // namespace tigerfg::testing
