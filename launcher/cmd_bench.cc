@@ -81,8 +81,11 @@ int RunBench() {
   StatusOr<config::Precision> precision =
       model::ResolvePrecision(cfg->model(), cfg->train().precision(), ctx);
   if (!precision.ok()) return ReportError("bench", precision.status());
+  StatusOr<model::AttentionKernel> attention =
+      model::ResolveAttention(cfg->model(), cfg->train().attention(), *precision, ctx);
+  if (!attention.ok()) return ReportError("bench", attention.status());
   model::TigerFGModel net(cfg->model(), batch_size, ctx, /*world_size=*/1, *precision,
-                          cfg->train().recompute_blocks());
+                          cfg->train().recompute_blocks(), *attention);
   {
     Buffer host(DType::kF32, Shape{net.table().total_numel()});
     model::InitParams(net.table(), cfg->model(), cfg->train().seed(), host.f32());
@@ -142,6 +145,7 @@ int RunBench() {
   result["device"] =
       ctx.is_cuda() ? "cuda" : "cpu x" + std::to_string(omp_get_max_threads()) + " threads";
   result["precision"] = config::Precision_Name(net.precision());
+  result["attention"] = model::AttentionKernelName(net.attention());
   result["recompute_blocks"] = cfg->train().recompute_blocks();
   result["activation_bytes"] = net.activation_bytes();
   result["steps"] = steps;

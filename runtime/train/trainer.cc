@@ -138,8 +138,11 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
 
   StatusOr<config::Precision> precision = model::ResolvePrecision(cfg.model(), tc.precision(), ctx);
   if (!precision.ok()) return precision.status();
-  model::TigerFGModel model(cfg.model(), local_batch, ctx, world, *precision,
-                            tc.recompute_blocks());
+  StatusOr<model::AttentionKernel> attention =
+      model::ResolveAttention(cfg.model(), tc.attention(), *precision, ctx);
+  if (!attention.ok()) return attention.status();
+  model::TigerFGModel model(cfg.model(), local_batch, ctx, world, *precision, tc.recompute_blocks(),
+                            *attention);
   RankAgreement agree(*comm, ctx);
   profile::TraceWriter trace;
   if (!options.trace_path.empty()) {
