@@ -1,7 +1,7 @@
 // runtime/core/param_table.h — the one table of parameter names and shapes, and the flat buffers
 // laid out by it. Names are the spec's state_dict names. Trainable parameters come first, frozen
-// ones (the teacher) after, so gradients and optimizer state cover the prefix [0,
-// trainable_numel()).
+// ones (the teacher) after, so gradients and optimizer state cover the prefix
+// [0, trainable_numel()).
 //
 // Alignment: every tensor's offset is a multiple of alignment() elements, by default
 // kParamAlignment = 64 (256 bytes of fp32). The fp32 buffers laid out by the table (parameters,
