@@ -20,17 +20,20 @@ GradBucketer::GradBucketer(Communicator* comm, const ParamTable& table, Tensor g
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     if (!it->trainable || it->numel() == 0) continue;
     // Reverse order: a bucket grows downwards in the buffer, so it stays one contiguous range.
+    // The buckets partition [0, trainable_numel()): each one also covers the alignment gaps
+    // above its tensors (ParamTable: zero on every rank, so their mean stays zero).
     if (buckets_.empty() || buckets_.back().end - buckets_.back().begin >= bucket_elems) {
-      const int64_t end = it->offset + it->numel();
+      const int64_t end = buckets_.empty() ? table.trainable_numel() : buckets_.back().begin;
       buckets_.push_back({end, end, 0});
     }
     Bucket& bucket = buckets_.back();
-    CHECK_EQ(it->offset + it->numel(), bucket.begin)
-        << "parameter " << it->name << " is not adjacent to the next one";
+    CHECK_LE(it->offset + it->numel(), bucket.begin)
+        << "parameter " << it->name << " overlaps the next one";
     bucket.begin = it->offset;
     bucket.num_params++;
     bucket_of_[it->name] = static_cast<int>(buckets_.size()) - 1;
   }
+  if (!buckets_.empty()) buckets_.back().begin = 0;  // and the gap below the first tensor, if any
   ready_count_.assign(buckets_.size(), 0);
 }
 

@@ -23,7 +23,8 @@ class GradBucketer {
   // `grads`: the flat gradient buffer laid out by `table` (F32 or BF16, at least
   // trainable_numel() elements, on the communicator's device). Buckets hold the trainable
   // parameters in reverse table order (the order backward finishes them), each closed once it
-  // reaches bucket_mb megabytes (a parameter larger than that gets a bucket of its own).
+  // reaches bucket_mb megabytes (a parameter larger than that gets a bucket of its own). The
+  // buckets' ranges partition [0, trainable_numel()), the table's alignment gaps included.
   GradBucketer(Communicator* comm, const ParamTable& table, Tensor grads, double bucket_mb);
 
   // `name`'s gradient is final for this step. Buckets launch in bucket order (the same on every

@@ -132,6 +132,7 @@ nlohmann::ordered_json BenchJson(const config::RunConfig& cfg, const BenchOption
   result["device"] =
       ctx.is_cuda() ? "cuda" : "cpu x" + std::to_string(omp_get_max_threads()) + " threads";
   result["precision"] = config::Precision_Name(net.precision());
+  result["attention"] = model::AttentionKernelName(net.attention());
   result["recompute_blocks"] = cfg.train().recompute_blocks();
   result["activation_bytes"] = net.activation_bytes();
   result["steps"] = o.steps;
@@ -171,8 +172,11 @@ StatusOr<nlohmann::ordered_json> Bench(const config::RunConfig& cfg, const Bench
   TIGERFG_ASSIGN_OR_RETURN(const Context ctx, SelectDevice(cfg.train().device(), "local"));
   TIGERFG_ASSIGN_OR_RETURN(config::Precision precision,
                            model::ResolvePrecision(cfg.model(), cfg.train().precision(), ctx));
+  TIGERFG_ASSIGN_OR_RETURN(
+      const model::AttentionKernel attention,
+      model::ResolveAttention(cfg.model(), cfg.train().attention(), precision, ctx));
   model::TigerFGModel net(cfg.model(), o.batch_size, ctx, /*world_size=*/1, precision,
-                          cfg.train().recompute_blocks());
+                          cfg.train().recompute_blocks(), attention);
   {
     Buffer host(DType::kF32, Shape{net.table().total_numel()});
     model::InitParams(net.table(), cfg.model(), cfg.train().seed(), host.f32());

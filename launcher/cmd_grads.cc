@@ -83,7 +83,11 @@ int RunGrads() {
   StatusOr<config::Precision> precision =
       model::ResolvePrecision(cfg->model(), cfg->train().precision(), ctx);
   if (!precision.ok()) return ReportError("grads", precision.status());
-  model::TigerFGModel net(cfg->model(), batch->size(), ctx, /*world_size=*/1, *precision);
+  StatusOr<model::AttentionKernel> attention =
+      model::ResolveAttention(cfg->model(), cfg->train().attention(), *precision, ctx);
+  if (!attention.ok()) return ReportError("grads", attention.status());
+  model::TigerFGModel net(cfg->model(), batch->size(), ctx, /*world_size=*/1, *precision,
+                          /*recompute_blocks=*/false, *attention);
   const ParamTable& table = net.table();
   Buffer params(DType::kF32, Shape{table.total_numel()});
   Status loaded = train::LoadWeights(FLAGS_weights, table, params.f32(), /*require_all=*/true);

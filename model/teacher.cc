@@ -7,8 +7,8 @@
 namespace tigerfg::model {
 
 Teacher::Teacher(const ParamStore& store, const config::ViTConfig& cfg, int64_t batch,
-                 ActivationArena* arena)
-    : vit_(store, "teacher.", cfg, batch, /*trainable=*/false, arena) {
+                 ActivationArena* arena, AttentionKernel attention)
+    : vit_(store, "teacher.", cfg, batch, /*trainable=*/false, arena, attention) {
   const int64_t d = cfg.width(), n = vit_.tokens_per_image() - 1;
   arena->Plan(&raw_cls_, Shape{batch, 1, d});
   arena->Plan(&raw_patches_, Shape{batch, n, d});

@@ -10,7 +10,7 @@ namespace tigerfg::model {
 class Teacher {
  public:
   Teacher(const ParamStore& store, const config::ViTConfig& cfg, int64_t batch,
-          ActivationArena* arena);
+          ActivationArena* arena, AttentionKernel attention);
   void Forward(const Context& ctx, const Tensor& query_img, const Tensor& item_img);
   Tensor query_cls() const { return query_cls_; }  // [B, Et]
   Tensor item_cls() const { return item_cls_; }    // [B, Et]

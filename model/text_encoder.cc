@@ -12,7 +12,7 @@ constexpr float kLnEps = 1e-6f;
 }
 
 TextEncoder::TextEncoder(const ParamStore& store, const config::TextConfig& cfg, int64_t batch,
-                         ActivationArena* arena)
+                         ActivationArena* arena, AttentionKernel attention)
     : store_(store),
       batch_(batch),
       seq_(cfg.max_len()),
@@ -26,12 +26,14 @@ TextEncoder::TextEncoder(const ParamStore& store, const config::TextConfig& cfg,
   ln_final_ = GetAffine(store, "text.ln_final");
   for (int i = 0; i < cfg.depth(); ++i) {
     blocks_.push_back(std::make_unique<TransformerBlock>(
-        store, "text.blocks." + std::to_string(i) + ".", cfg.heads()));
+        store, "text.blocks." + std::to_string(i) + ".", cfg.heads(), attention));
   }
   acts_.resize(recompute_ ? 1 : cfg.depth());
   const DType act = store.activation_dtype();
-  for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
-  scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
+  for (BlockActs& a : acts_) {
+    a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act, attention);
+  }
+  scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act, attention);
   stream_.resize(cfg.depth() + 1);
   for (Tensor& x : stream_) arena->Plan(&x, Shape{batch * seq_, d});
   arena->Plan(&tokens_, Shape{batch, seq_, d});

@@ -6,17 +6,18 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/core/arena.h"
 #include "model/params.h"
 #include "model/transformer_block.h"
+#include "runtime/core/arena.h"
 
 namespace tigerfg::model {
 
 class TextEncoder {
  public:
   // Titles are planned at the full max_len (the data pipeline pads every title to it).
+  // `attention`: the blocks' kernel (train.attention, resolved).
   TextEncoder(const ParamStore& store, const config::TextConfig& cfg, int64_t batch,
-              ActivationArena* arena);
+              ActivationArena* arena, AttentionKernel attention);
 
   int64_t seq() const { return seq_; }
   int64_t width() const { return width_; }

@@ -43,6 +43,29 @@ Tensor PadRows(const Tensor& src, Buffer* stage, int64_t b) {
   return stage->tensor();
 }
 
+// The CUDA fused attention's head-dimension limit, checked for every tower; `remedy` ends the
+// error (what else the user can do).
+Status CheckCudaFlashHeads(const config::ModelConfig& cfg, const std::string& remedy) {
+  struct Tower {
+    const char* name;
+    int64_t width, heads;
+  };
+  std::vector<Tower> towers = {{"model.query", cfg.query().width(), cfg.query().heads()},
+                               {"model.item", cfg.item().width(), cfg.item().heads()},
+                               {"model.text", cfg.text().width(), cfg.text().heads()}};
+  if (cfg.has_teacher())
+    towers.push_back({"model.teacher", cfg.teacher().width(), cfg.teacher().heads()});
+  for (const Tower& t : towers) {
+    const int64_t head_dim = t.heads > 0 ? t.width / t.heads : 0;
+    if (head_dim > ops::kFlashMaxHeadDim) {
+      return Status::Error(std::string(t.name) + ": head dimension " + std::to_string(head_dim) +
+                           " (width / heads) is over " + std::to_string(ops::kFlashMaxHeadDim) +
+                           ", the most the BF16 fused attention takes on CUDA; " + remedy);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
@@ -51,24 +74,8 @@ StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
   if (requested != config::BF16)
     return Status::Error("train.precision: unknown value " + std::to_string(requested));
   if (ctx.is_cuda()) {
-    struct Tower {
-      const char* name;
-      int64_t width, heads;
-    };
-    std::vector<Tower> towers = {{"model.query", cfg.query().width(), cfg.query().heads()},
-                                 {"model.item", cfg.item().width(), cfg.item().heads()},
-                                 {"model.text", cfg.text().width(), cfg.text().heads()}};
-    if (cfg.has_teacher())
-      towers.push_back({"model.teacher", cfg.teacher().width(), cfg.teacher().heads()});
-    for (const Tower& t : towers) {
-      const int64_t head_dim = t.heads > 0 ? t.width / t.heads : 0;
-      if (head_dim > ops::kFlashMaxHeadDim) {
-        return Status::Error(std::string(t.name) + ": head dimension " + std::to_string(head_dim) +
-                             " (width / heads) is over " + std::to_string(ops::kFlashMaxHeadDim) +
-                             ", the most the BF16 fused attention takes on CUDA; use more heads "
-                             "or train.precision: FP32");
-      }
-    }
+    Status heads = CheckCudaFlashHeads(cfg, "use more heads or train.precision: FP32");
+    if (!heads.ok()) return heads;
   }
   if (!ctx.is_cuda()) {
     LOG_FIRST_N(WARNING, 1) << "train.precision: BF16 on the CPU stages every bf16 tensor through "
@@ -77,11 +84,49 @@ StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
   return config::BF16;
 }
 
+StatusOr<AttentionKernel> ResolveAttention(const config::ModelConfig& cfg,
+                                           config::TrainConfig::Attention requested,
+                                           config::Precision precision, const Context& ctx) {
+  CHECK(precision == config::FP32 || precision == config::BF16)
+      << "ResolveAttention: resolve the precision first (ResolvePrecision)";
+  const bool bf16 = precision == config::BF16;
+  switch (requested) {
+    case config::TrainConfig::AUTO:
+      return bf16 ? AttentionKernel::kFlash : AttentionKernel::kUnfused;
+    case config::TrainConfig::CUDNN:
+      return Status::Error(
+          "train.attention: CUDNN (cuDNN's fused SDPA) is not implemented yet (issue #10); use "
+          "AUTO, FLASH or UNFUSED");
+    case config::TrainConfig::FLASH:
+      if (ctx.is_cuda() && !bf16) {
+        return Status::Error(
+            "train.attention: FLASH on CUDA takes bf16 activations only (train.precision: BF16); "
+            "FP32 on CUDA runs UNFUSED (or AUTO)");
+      }
+      if (ctx.is_cuda()) {
+        Status heads = CheckCudaFlashHeads(cfg,
+                                           "use more heads or train.attention: UNFUSED with "
+                                           "train.precision: FP32");
+        if (!heads.ok()) return Status::Error("train.attention: FLASH: " + heads.message());
+      }
+      return AttentionKernel::kFlash;
+    case config::TrainConfig::UNFUSED:
+      if (bf16) {
+        return Status::Error(
+            "train.attention: UNFUSED takes fp32 activations only (it keeps fp32 probabilities); "
+            "train.precision: BF16 runs FLASH (or AUTO)");
+      }
+      return AttentionKernel::kUnfused;
+  }
+  return Status::Error("train.attention: unknown value " + std::to_string(requested));
+}
+
 struct TigerFGModel::Impl {
   Impl(const config::ModelConfig& c, int64_t batch, Context context, int world_size,
-       config::Precision p)
+       config::Precision p, AttentionKernel a)
       : cfg(c),
         precision(p),
+        attention(a),
         local_batch(batch),
         max_global(batch * world_size),
         ctx(std::move(context)),
@@ -114,6 +159,7 @@ struct TigerFGModel::Impl {
 
   config::ModelConfig cfg;
   config::Precision precision;
+  AttentionKernel attention;
   int64_t local_batch, max_global;
   Context ctx;
   ParamTable table;
@@ -137,14 +183,31 @@ struct TigerFGModel::Impl {
   bool tf32_before = false;  // the context's TF32 switch before this model set it
 };
 
+namespace {
+// The precision's kernel when none is given; a given one must be one that ResolveAttention
+// allows (a broken invariant otherwise: callers resolve train.attention first).
+AttentionKernel CheckedAttention(const config::ModelConfig& cfg, config::Precision precision,
+                                 const Context& ctx, std::optional<AttentionKernel> attention) {
+  CHECK(precision == config::FP32 || precision == config::BF16)
+      << "TigerFGModel: resolve the precision first (ResolvePrecision)";
+  if (!attention) return *ResolveAttention(cfg, config::TrainConfig::AUTO, precision, ctx);
+  const auto requested = *attention == AttentionKernel::kFlash ? config::TrainConfig::FLASH
+                                                               : config::TrainConfig::UNFUSED;
+  const StatusOr<AttentionKernel> resolved = ResolveAttention(cfg, requested, precision, ctx);
+  CHECK(resolved.ok()) << "TigerFGModel: resolve train.attention first (ResolveAttention): "
+                       << resolved.status().message();
+  return resolved.value();
+}
+}  // namespace
+
 TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
-                           int world_size, config::Precision precision, bool recompute_blocks)
-    : impl_(std::make_unique<Impl>(cfg, local_batch, std::move(ctx), world_size, precision)) {
+                           int world_size, config::Precision precision, bool recompute_blocks,
+                           std::optional<AttentionKernel> attention)
+    : impl_(std::make_unique<Impl>(cfg, local_batch, ctx, world_size, precision,
+                                   CheckedAttention(cfg, precision, ctx, attention))) {
   Impl& m = *impl_;
   CHECK_GT(local_batch, 0);
   CHECK_GT(world_size, 0);
-  CHECK(precision == config::FP32 || precision == config::BF16)
-      << "TigerFGModel: resolve the precision first (ResolvePrecision)";
   m.params = Buffer(m.ctx, DType::kF32, Shape{m.table.total_numel()});
   m.grads = Buffer(m.ctx, DType::kF32, Shape{m.table.trainable_numel()});
   uint16_t* mirror = nullptr;
@@ -159,9 +222,11 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   m.arena.set_recompute_blocks(recompute_blocks);
   const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
   const int64_t b = local_batch, g = m.max_global;
-  m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena);
-  m.item = std::make_unique<ItemTower>(store, cfg, b, &m.arena);
-  if (cfg.has_teacher()) m.teacher = std::make_unique<Teacher>(store, cfg.teacher(), b, &m.arena);
+  m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena, m.attention);
+  m.item = std::make_unique<ItemTower>(store, cfg, b, &m.arena, m.attention);
+  if (cfg.has_teacher()) {
+    m.teacher = std::make_unique<Teacher>(store, cfg.teacher(), b, &m.arena, m.attention);
+  }
   m.logit_scale = store.P("logit_scale").View(Shape{1});
   m.dlogit_scale = store.G("logit_scale").View(Shape{1});
   for (Tensor* t : {&m.row_logits, &m.col_logits, &m.drow_logits, &m.dcol_logits}) {
@@ -200,6 +265,7 @@ int64_t TigerFGModel::embed_dim() const { return impl_->cfg.embed_dim(); }
 int64_t TigerFGModel::teacher_dim() const { return impl_->teacher ? impl_->teacher->width() : 0; }
 bool TigerFGModel::has_teacher() const { return impl_->teacher != nullptr; }
 config::Precision TigerFGModel::precision() const { return impl_->precision; }
+AttentionKernel TigerFGModel::attention() const { return impl_->attention; }
 const Context& TigerFGModel::context() const { return impl_->ctx; }
 int64_t TigerFGModel::activation_bytes() const { return impl_->arena.bytes(); }
 float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }

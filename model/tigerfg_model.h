@@ -13,9 +13,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "configs/tigerfg.pb.h"
+#include "model/attention_kernel.h"
 #include "runtime/core/batch.h"
 #include "runtime/core/context.h"
 #include "runtime/core/param_table.h"
@@ -41,6 +43,14 @@ void InitParams(const ParamTable& table, const config::ModelConfig& cfg, uint64_
 StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
                                              config::Precision requested, const Context& ctx);
 
+// The transformer blocks' attention kernel (train.attention) for a resolved precision on ctx:
+// AUTO is the precision's kernel (FLASH in BF16, UNFUSED in FP32); FLASH and UNFUSED are taken
+// where the kernels run them: FLASH in BF16, and in FP32 on the CPU; UNFUSED in FP32. CUDNN
+// (cuDNN's fused SDPA) is not implemented yet (issue #10). Errors name train.attention and why.
+StatusOr<AttentionKernel> ResolveAttention(const config::ModelConfig& cfg,
+                                           config::TrainConfig::Attention requested,
+                                           config::Precision precision, const Context& ctx);
+
 struct LossTerms {
   double total = 0, contrastive = 0, srd = 0, sdd = 0;
   bool has_srd = false, has_sdd = false;
@@ -55,8 +65,10 @@ class TigerFGModel {
   // forward, and runs the blocks on bf16 activations (DESIGN.md §4); on CUDA the remaining fp32
   // GEMMs may use TF32.
   // recompute_blocks: see ActivationArena::set_recompute_blocks (train.recompute_blocks).
+  // attention (see ResolveAttention): empty is the precision's kernel (train.attention: AUTO).
   TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx, int world_size = 1,
-               config::Precision precision = config::FP32, bool recompute_blocks = false);
+               config::Precision precision = config::FP32, bool recompute_blocks = false,
+               std::optional<AttentionKernel> attention = std::nullopt);
   ~TigerFGModel();
 
   const ParamTable& table() const;
@@ -66,6 +78,7 @@ class TigerFGModel {
   int64_t teacher_dim() const;  // 0 without a teacher
   bool has_teacher() const;
   config::Precision precision() const;  // FP32 or BF16
+  AttentionKernel attention() const;    // the transformer blocks' kernel
   const Context& context() const;       // where the model's buffers live and its ops run
   int64_t activation_bytes() const;     // the activation arena's size on the device
 

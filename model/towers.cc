@@ -8,9 +8,9 @@
 namespace tigerfg::model {
 
 QueryTower::QueryTower(const ParamStore& store, const config::ModelConfig& cfg, int64_t batch,
-                       ActivationArena* arena)
+                       ActivationArena* arena, AttentionKernel attention)
     : store_(store),
-      vit_(store, "query.", cfg.query(), batch, /*trainable=*/true, arena),
+      vit_(store, "query.", cfg.query(), batch, /*trainable=*/true, arena, attention),
       proj_(GetAffine(store, "query_proj", /*has_bias=*/false)) {
   const int64_t d = cfg.query().width(), e = cfg.embed_dim();
   arena->Plan(&cls_, Shape{batch, d});
@@ -39,11 +39,11 @@ void QueryTower::Backward(const Context& ctx, const Tensor& demb, const ParamRea
 }
 
 ItemTower::ItemTower(const ParamStore& store, const config::ModelConfig& cfg, int64_t batch,
-                     ActivationArena* arena)
+                     ActivationArena* arena, AttentionKernel attention)
     : store_(store),
       batch_(batch),
-      vit_(store, "item_vision.", cfg.item(), batch, /*trainable=*/true, arena),
-      text_(store, cfg.text(), batch, arena),
+      vit_(store, "item_vision.", cfg.item(), batch, /*trainable=*/true, arena, attention),
+      text_(store, cfg.text(), batch, arena, attention),
       proj_(GetAffine(store, "item_proj", /*has_bias=*/false)) {
   const int64_t dv = cfg.item().width(), dt = cfg.text().width(), e = cfg.embed_dim();
   const int64_t n = vit_.tokens_per_image() - 1;

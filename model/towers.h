@@ -13,8 +13,9 @@ namespace tigerfg::model {
 
 class QueryTower {
  public:
+  // `attention`: the transformer blocks' kernel (train.attention, resolved).
   QueryTower(const ParamStore& store, const config::ModelConfig& cfg, int64_t batch,
-             ActivationArena* arena);
+             ActivationArena* arena, AttentionKernel attention);
   // img[B, C, H, W] -> emb() [B, E], L2-normalised.
   void Forward(const Context& ctx, const Tensor& img);
   Tensor emb() const { return emb_; }
@@ -32,7 +33,7 @@ class QueryTower {
 class ItemTower {
  public:
   ItemTower(const ParamStore& store, const config::ModelConfig& cfg, int64_t batch,
-            ActivationArena* arena);
+            ActivationArena* arena, AttentionKernel attention);
   // img[B, C, H, W], ids and key_valid [B, L] -> emb() [B, E], L2-normalised.
   void Forward(const Context& ctx, const Tensor& img, const Tensor& ids, const Tensor& key_valid);
   Tensor emb() const { return emb_; }

@@ -1,6 +1,8 @@
 // model/transformer_block.cc — x = x + proj(attn(ln1(x))); x = x + fc2(gelu(fc1(ln2(x)))).
 #include "model/transformer_block.h"
 
+#include <glog/logging.h>
+
 #include "ops/attention.h"
 #include "ops/cast.h"
 #include "ops/flash_attention.h"
@@ -17,13 +19,13 @@ constexpr float kLnEps = 1e-6f;
 }
 
 void BlockActs::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads,
-                     int ratio, DType act) {
+                     int ratio, DType act, AttentionKernel attention) {
   const int64_t n = batch * seq;
   arena->Plan(&ln1_out, Shape{n, dim}, act);
   arena->Plan(&ln1_mean, Shape{n});
   arena->Plan(&ln1_rstd, Shape{n});
   arena->Plan(&qkv, Shape{n, 3 * dim}, act);
-  if (act == DType::kBF16) {
+  if (attention == AttentionKernel::kFlash) {
     arena->Plan(&lse, Shape{batch, heads, seq});
   } else {
     arena->Plan(&probs, Shape{batch, heads, seq, seq});
@@ -38,20 +40,22 @@ void BlockActs::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t
 }
 
 void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads,
-                        int ratio, DType act) {
+                        int ratio, DType act, AttentionKernel attention) {
   const int64_t n = batch * seq;
   arena->Plan(&d_a, Shape{n, dim}, act);
   arena->Plan(&d_qkv, Shape{n, 3 * dim}, act);
   arena->Plan(&d_hidden, Shape{n, ratio * dim}, act);
-  if (act == DType::kBF16) {
-    arena->Plan(&d_stream16, Shape{n, dim}, DType::kBF16);
+  if (act == DType::kBF16) arena->Plan(&d_stream16, Shape{n, dim}, DType::kBF16);
+  if (attention == AttentionKernel::kFlash) {
     arena->Plan(&attn_ws, Shape{ops::FlashAttentionWorkspaceNumel(batch, seq, dim, heads)});
   }
 }
 
-TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& prefix, int heads)
+TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& prefix, int heads,
+                                   AttentionKernel attention)
     : heads_(heads),
       bf16_(store.activation_dtype() == DType::kBF16),
+      flash_(attention == AttentionKernel::kFlash),
       nvtx_forward_(prefix + "forward"),
       nvtx_backward_(prefix + "backward"),
       ln1_(GetAffine(store, prefix + "ln1")),
@@ -59,7 +63,10 @@ TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& p
       proj_(GetAffine(store, prefix + "attn.proj")),
       ln2_(GetAffine(store, prefix + "ln2")),
       fc1_(GetAffine(store, prefix + "mlp.fc1")),
-      fc2_(GetAffine(store, prefix + "mlp.fc2")) {}
+      fc2_(GetAffine(store, prefix + "mlp.fc2")) {
+  CHECK(flash_ || !bf16_) << prefix << ": the unfused attention takes fp32 activations only "
+                          << "(ResolveAttention refuses it in BF16 mode)";
+}
 
 void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x_in,
                                const Tensor& key_valid, const BlockActs& a,
@@ -68,7 +75,7 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
   const int64_t dim = a.mid.dim(1);
   ops::LayerNormForward(ctx, a.ln1_out, a.ln1_mean, a.ln1_rstd, x_in, ln1_.w, ln1_.b, kLnEps);
   ops::LinearForward(ctx, a.qkv, a.ln1_out, GemmWeight(qkv_), qkv_.b);
-  if (bf16_) {
+  if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
     ops::FlashAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.lse,
                                a.qkv.View(Shape{b, S, 3 * dim}), key_valid, heads_);
@@ -106,7 +113,7 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
                          /*accumulate_dx=*/true);
   // Attention branch: afterwards d(x_in).
   ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, stream_grad(), a.attn_out, GemmWeight(proj_));
-  if (bf16_) {
+  if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
     const Shape tokens{b, S, dim};
     ops::FlashAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}), s.attn_ws,

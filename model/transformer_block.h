@@ -1,13 +1,15 @@
 // model/transformer_block.h — one pre-LayerNorm transformer block (the spec's Block), forward and
 // backward, with an optional key-padding mask (the text encoder's). In the BF16 precision mode the
 // block is a bf16 island: the residual stream in and out stays fp32, the LayerNorm outputs, the
-// attention and MLP activations and their gradients are bf16, attention is the fused kernel.
+// attention and MLP activations and their gradients are bf16, attention is the fused kernel. The
+// attention kernel is the run's (train.attention, resolved): fused or unfused in FP32.
 #pragma once
 
 #include <string>
 
-#include "runtime/core/arena.h"
+#include "model/attention_kernel.h"
 #include "model/params.h"
+#include "runtime/core/arena.h"
 #include "runtime/core/context.h"
 
 namespace tigerfg::model {
@@ -17,14 +19,14 @@ namespace tigerfg::model {
 struct BlockActs {
   Tensor ln1_out, ln1_mean, ln1_rstd;  // [B·S, D] (act), [B·S], [B·S]
   Tensor qkv;                          // [B·S, 3D] (act)
-  Tensor probs;                        // [B, heads, S, S], F32 mode only
-  Tensor lse;                          // [B, heads, S], BF16 mode only (fused attention)
+  Tensor probs;                        // [B, heads, S, S], the unfused attention only
+  Tensor lse;                          // [B, heads, S], the fused attention only
   Tensor attn_out;                     // [B·S, D] (act)
   Tensor mid;                          // [B·S, D] the residual stream after attention
   Tensor ln2_out, ln2_mean, ln2_rstd;  // [B·S, D] (act), [B·S], [B·S]
   Tensor fc1_out, gelu_out;            // [B·S, ratio·D] (act)
   void Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads, int ratio,
-            DType act);
+            DType act, AttentionKernel attention);
 };
 
 // Scratch shared by all blocks of one tower: the backward's activation gradients, none of which
@@ -34,15 +36,17 @@ struct BlockScratch {
   Tensor d_qkv;       // [B·S, 3D] (act)
   Tensor d_hidden;    // [B·S, ratio·D] (act)
   Tensor d_stream16;  // [B·S, D] BF16 mode: the residual gradient as a GEMM input
-  Tensor attn_ws;     // BF16 mode: the fused attention backward's fp32 workspace
+  Tensor attn_ws;     // the fused attention backward's fp32 workspace
   void Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t dim, int heads, int ratio,
-            DType act);
+            DType act, AttentionKernel attention);
 };
 
 class TransformerBlock {
  public:
-  // The block runs in BF16 mode when the store has a BF16 mirror (ParamStore::P16).
-  TransformerBlock(const ParamStore& store, const std::string& prefix, int heads);
+  // The block runs in BF16 mode when the store has a BF16 mirror (ParamStore::P16); BF16 mode
+  // takes only the fused attention.
+  TransformerBlock(const ParamStore& store, const std::string& prefix, int heads,
+                   AttentionKernel attention);
 
   // x_out[B·S, D] = block(x_in); key_valid[B, S] U8 may be empty. x_out may alias x_in when the
   // caller does not run the backward (the frozen teacher).
@@ -60,6 +64,7 @@ class TransformerBlock {
 
   int heads_;
   bool bf16_;
+  bool flash_;                                // AttentionKernel::kFlash
   std::string nvtx_forward_, nvtx_backward_;  // NVTX range names, built once
   AffineRef ln1_, qkv_, proj_, ln2_, fc1_, fc2_;
 };

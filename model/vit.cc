@@ -13,7 +13,7 @@ constexpr float kLnEps = 1e-6f;
 
 ViTEncoder::ViTEncoder(const ParamStore& store, const std::string& prefix,
                        const config::ViTConfig& cfg, int64_t batch, bool trainable,
-                       ActivationArena* arena)
+                       ActivationArena* arena, AttentionKernel attention)
     : store_(store),
       prefix_(prefix),
       patch_(cfg.patch_size()),
@@ -35,12 +35,14 @@ ViTEncoder::ViTEncoder(const ParamStore& store, const std::string& prefix,
   }
   for (int i = 0; i < cfg.depth(); ++i) {
     blocks_.push_back(std::make_unique<TransformerBlock>(
-        store, prefix + "blocks." + std::to_string(i) + ".", cfg.heads()));
+        store, prefix + "blocks." + std::to_string(i) + ".", cfg.heads(), attention));
   }
   acts_.resize(trainable && !recompute_ ? cfg.depth() : 1);
   const DType act = store.activation_dtype();
-  for (BlockActs& a : acts_) a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
-  scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act);
+  for (BlockActs& a : acts_) {
+    a.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act, attention);
+  }
+  scratch_.Plan(arena, batch, seq_, d, cfg.heads(), cfg.mlp_ratio(), act, attention);
   const int64_t patch_dim = int64_t{cfg.channels()} * cfg.patch_size() * cfg.patch_size();
   arena->Plan(&cols_, Shape{batch, num_patches, patch_dim});
   arena->Plan(&patches_, Shape{batch, num_patches, d});

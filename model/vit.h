@@ -7,18 +7,18 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/core/arena.h"
 #include "model/params.h"
 #include "model/transformer_block.h"
+#include "runtime/core/arena.h"
 
 namespace tigerfg::model {
 
 class ViTEncoder {
  public:
   // `trainable` false: the teacher; one set of block activations is reused by every block and
-  // there is no backward.
+  // there is no backward. `attention`: the blocks' kernel (train.attention, resolved).
   ViTEncoder(const ParamStore& store, const std::string& prefix, const config::ViTConfig& cfg,
-             int64_t batch, bool trainable, ActivationArena* arena);
+             int64_t batch, bool trainable, ActivationArena* arena, AttentionKernel attention);
 
   int64_t tokens_per_image() const { return seq_; }  // 1 + patches
   int64_t width() const { return width_; }

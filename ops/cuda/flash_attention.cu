@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 #include <string>
 
@@ -480,12 +479,9 @@ bool Vectorizable(const Dims& n, int kDp, std::initializer_list<const void*> poi
   return true;
 }
 
-// Fragments through ldmatrix unless TIGERFG_FLASH_LDMATRIX=0 (element loads: the simpler path,
-// kept to tell a fragment-layout fault from others on a new GPU).
-bool UseLdmatrix() {
-  const char* v = std::getenv("TIGERFG_FLASH_LDMATRIX");
-  return v == nullptr || std::string(v) != "0";
-}
+// Fragments through ldmatrix unless the context says element loads (UseFlashLdmatrix: the simpler
+// path, kept to tell a fragment-layout fault from others on a new GPU).
+bool UseLdmatrix(const Context& ctx) { return ctx.cuda()->flash_ldmatrix; }
 
 template <int kDp>
 void LaunchForward(const Context& ctx, const Dims& n, const bf16* qkv, bf16* out, float* lse,
@@ -493,7 +489,7 @@ void LaunchForward(const Context& ctx, const Dims& n, const bf16* qkv, bf16* out
   const dim3 grid(n.B * n.H, (n.S + kTile - 1) / kTile);
   const float scale_log2 = kLog2e / std::sqrt(static_cast<float>(n.d));
   const bool vec = Vectorizable(n, kDp, {qkv});
-  if (UseLdmatrix()) {
+  if (UseLdmatrix(ctx)) {
     FlashForwardKernel<kDp, true><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
         qkv, out, lse, valid, n.S, n.D, n.H, n.d, scale_log2, vec);
   } else {
@@ -510,7 +506,7 @@ void LaunchBackward(const Context& ctx, const Dims& n, const bf16* qkv, const bf
   const dim3 grid(n.B * n.H, (n.S + kTile - 1) / kTile);
   const float scale = 1.0f / std::sqrt(static_cast<float>(n.d));
   const bool vec = Vectorizable(n, kDp, {qkv, dout});
-  if (UseLdmatrix()) {
+  if (UseLdmatrix(ctx)) {
     FlashBackwardKernel<kDp, true><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
         qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale, vec);
   } else {

@@ -19,6 +19,12 @@ void AllowTf32(const Context& ctx, bool) {
 }
 
 bool Tf32Allowed(const Context&) { return false; }
+
+void UseFlashLdmatrix(const Context& ctx, bool) {
+  CHECK(!ctx.is_cuda()) << "this tigerfg was built without the CUDA backend";
+}
+
+bool FlashLdmatrixUsed(const Context&) { return false; }
 #endif
 
 }  // namespace tigerfg

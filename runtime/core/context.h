@@ -1,5 +1,5 @@
-// runtime/core/context.h — where an op runs: the device and, on CUDA, the stream and library handles.
-// The CUDA members are opaque here so that CPU-only code never includes CUDA headers.
+// runtime/core/context.h — where an op runs: the device and, on CUDA, the stream and library
+// handles. The CUDA members are opaque here so that CPU-only code never includes CUDA headers.
 #pragma once
 
 #include <memory>
@@ -35,5 +35,12 @@ bool CudaAvailable();
 // lives; FP32 mode keeps exact fp32). A no-op on a CPU context, where Tf32Allowed is false.
 void AllowTf32(const Context& ctx, bool allow);
 bool Tf32Allowed(const Context& ctx);
+
+// How the CUDA fused attention (ops/flash_attention.h) loads its mma fragments: through ldmatrix
+// (the default) or plain element loads, the simpler path kept to tell a fragment-layout fault from
+// others on a new GPU (the kernel tests run both). A no-op on a CPU context, where
+// FlashLdmatrixUsed is false.
+void UseFlashLdmatrix(const Context& ctx, bool use);
+bool FlashLdmatrixUsed(const Context& ctx);
 
 }  // namespace tigerfg

@@ -1,4 +1,5 @@
-// runtime/core/cuda_context.cu — CUDA contexts: device selection, stream, cuBLASLt handle, workspace.
+// runtime/core/cuda_context.cu — CUDA contexts: device selection, stream, cuBLASLt handle,
+// workspace.
 #include <glog/logging.h>
 
 #include <cstdint>
@@ -29,6 +30,12 @@ void AllowTf32(const Context& ctx, bool allow) {
 }
 
 bool Tf32Allowed(const Context& ctx) { return ctx.is_cuda() && ctx.cuda()->allow_tf32; }
+
+void UseFlashLdmatrix(const Context& ctx, bool use) {
+  if (ctx.is_cuda()) ctx.cuda()->flash_ldmatrix = use;
+}
+
+bool FlashLdmatrixUsed(const Context& ctx) { return ctx.is_cuda() && ctx.cuda()->flash_ldmatrix; }
 
 Context Context::Cuda(int device_index) {
   int count = 0;

@@ -18,6 +18,8 @@ struct CudaHandles {
   cudaDeviceProp props{};
   // fp32 GEMMs may use TF32 tensor cores: set by the BF16 precision mode (FP32 mode is exact fp32).
   bool allow_tf32 = false;
+  // The fused attention's mma fragments through ldmatrix; false: element loads (UseFlashLdmatrix).
+  bool flash_ldmatrix = true;
   ~CudaHandles();
 };
 

@@ -5,14 +5,23 @@
 
 namespace tigerfg {
 
+namespace {
+int64_t RoundUp(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+}  // namespace
+
+ParamTable::ParamTable(int64_t alignment) : alignment_(alignment) {
+  CHECK_GT(alignment, 0) << "parameter alignment must be positive";
+}
+
 void ParamTable::Add(const std::string& name, Shape shape, bool trainable, bool decay) {
   CHECK(index_.count(name) == 0) << "parameter " << name << " added twice";
   CHECK(!trainable || trainable_ == total_)
       << "trainable parameter " << name << " added after a frozen one";
+  // total_ is already a multiple of the alignment: the new tensor starts there.
   ParamSpec spec{name, shape, trainable, decay, total_};
   index_[name] = params_.size();
   params_.push_back(spec);
-  total_ += shape.numel();
+  total_ = RoundUp(total_ + shape.numel(), alignment_);
   if (trainable) trainable_ = total_;
 }
 

@@ -21,8 +21,11 @@ StatusOr<std::unique_ptr<model::TigerFGModel>> LoadServingModel(const config::Ru
   if (batch <= 0) return Status::Error("--embed_batch must be positive");
   TIGERFG_ASSIGN_OR_RETURN(const config::Precision precision,
                            model::ResolvePrecision(cfg.model(), cfg.train().precision(), ctx));
-  auto model =
-      std::make_unique<model::TigerFGModel>(cfg.model(), batch, ctx, /*world_size=*/1, precision);
+  TIGERFG_ASSIGN_OR_RETURN(
+      const model::AttentionKernel attention,
+      model::ResolveAttention(cfg.model(), cfg.train().attention(), precision, ctx));
+  auto model = std::make_unique<model::TigerFGModel>(
+      cfg.model(), batch, ctx, /*world_size=*/1, precision, /*recompute_blocks=*/false, attention);
   // Parameters are read on the host and copied to the model's device once at the end.
   Buffer host(DType::kF32, Shape{model->table().total_numel()});
   model::InitParams(model->table(), cfg.model(), /*seed=*/0, host.f32());

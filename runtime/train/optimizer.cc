@@ -16,6 +16,8 @@ AdamW::AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t 
       device_(ctx.device()),
       m_(ctx, DType::kF32, Shape{table.trainable_numel()}),
       v_(ctx, DType::kF32, Shape{table.trainable_numel()}) {
+  // Runs merge only back-to-back tensors: the table's alignment gaps are never updated (they stay
+  // zero; ParamTable).
   for (const ParamSpec& p : table.params()) {
     if (!p.trainable) break;
     if (!runs_.empty() && runs_.back().decay == p.decay && runs_.back().end == p.offset)

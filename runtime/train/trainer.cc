@@ -176,8 +176,10 @@ Status TrainRun::CheckOptions() {
 Status TrainRun::CreateModel() {
   TIGERFG_ASSIGN_OR_RETURN(config::Precision precision,
                            model::ResolvePrecision(cfg_.model(), tc_.precision(), ctx_));
+  TIGERFG_ASSIGN_OR_RETURN(const model::AttentionKernel attention,
+                           model::ResolveAttention(cfg_.model(), tc_.attention(), precision, ctx_));
   model_ = std::make_unique<model::TigerFGModel>(cfg_.model(), local_batch_, ctx_, world_,
-                                                 precision, tc_.recompute_blocks());
+                                                 precision, tc_.recompute_blocks(), attention);
   if (!options_.trace_path.empty()) {
     const Status opened =
         trace_.Open(profile::RankTracePath(options_.trace_path, rank_, world_), rank_);

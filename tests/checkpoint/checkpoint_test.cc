@@ -1,17 +1,20 @@
 // tests/checkpoint/checkpoint_test.cc — checkpoint round trip, every kind of corruption (truncated
 // file, flipped byte, other model, missing tensor, missing file) loading nothing, `latest`
-// semantics and keep_last pruning.
+// semantics and keep_last pruning; a checkpoint of the packed layout (before the parameter table
+// aligned its offsets) is the same files and loads.
 #include "runtime/checkpoint/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "configs/config.h"
+#include "runtime/checkpoint/weights_io.h"
 #include "runtime/core/rng.h"
 
 namespace tigerfg::train {
@@ -19,8 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-ParamTable SmallTable(int64_t width = 4) {
-  ParamTable t;
+// alignment: ParamTable's default (tensors at 64-float offsets), or 1 for the packed layout of
+// checkpoints written before the alignment.
+ParamTable SmallTable(int64_t width = 4, int64_t alignment = kParamAlignment) {
+  ParamTable t(alignment);
   t.Add("fc.weight", Shape{3, width}, /*trainable=*/true, /*decay=*/true);
   t.Add("fc.bias", Shape{width}, /*trainable=*/true, /*decay=*/false);
   t.Add("teacher.fc.weight", Shape{2, 2}, /*trainable=*/false, /*decay=*/true);
@@ -33,10 +38,15 @@ config::RunConfig TinyConfig() {
   return *cfg;
 }
 
-std::vector<float> Random(int64_t n, uint64_t seed) {
-  std::vector<float> v(n);
+// A flat buffer laid out by `table` ([total_numel], or [trainable_numel] when `trainable_only`):
+// random tensors, zero alignment gaps (as the model's buffers keep them).
+std::vector<float> RandomTensors(const ParamTable& table, bool trainable_only, uint64_t seed) {
+  std::vector<float> v(trainable_only ? table.trainable_numel() : table.total_numel(), 0.0f);
   Rng rng(seed);
-  for (float& x : v) x = static_cast<float>(rng.Normal());
+  for (const ParamSpec& p : table.params()) {
+    if (trainable_only && !p.trainable) continue;
+    for (int64_t i = 0; i < p.numel(); ++i) v[p.offset + i] = static_cast<float>(rng.Normal());
+  }
   return v;
 }
 
@@ -58,22 +68,28 @@ class CheckpointTest : public ::testing::Test {
               std::to_string(getpid())))
                 .string();
     fs::remove_all(root_);
-    params_ = Random(table_.total_numel(), 1);
-    m_ = Random(table_.trainable_numel(), 2);
-    v_ = Random(table_.trainable_numel(), 3);
+    params_ = RandomTensors(table_, /*trainable_only=*/false, 1);
+    m_ = RandomTensors(table_, /*trainable_only=*/true, 2);
+    v_ = RandomTensors(table_, /*trainable_only=*/true, 3);
   }
   void TearDown() override { fs::remove_all(root_); }
 
   std::string Save(int64_t step, int keep_last = 2) {
+    return SaveFrom(root_, table_, params_, m_, v_, step, keep_last);
+  }
+  // A checkpoint of the flat buffers p, m, v laid out by `table`.
+  std::string SaveFrom(const std::string& root, const ParamTable& table,
+                       const std::vector<float>& p, const std::vector<float>& m,
+                       const std::vector<float>& v, int64_t step, int keep_last = 2) {
     CheckpointState state{.step = step,
                           .cursor = step * 8,
                           .world_size = 2,
-                          .params = params_.data(),
-                          .m = m_.data(),
-                          .v = v_.data()};
+                          .params = p.data(),
+                          .m = m.data(),
+                          .v = v.data()};
     CheckpointWriteOptions options;
     options.keep_last = keep_last;
-    auto dir = SaveCheckpoint(root_, cfg_, table_, state, options);
+    auto dir = SaveCheckpoint(root, cfg_, table, state, options);
     CHECK(dir.ok()) << dir.status().message();
     return *dir;
   }
@@ -121,6 +137,65 @@ TEST_F(CheckpointTest, RoundTripIsBitExact) {
   std::vector<float> p2(table_.total_numel());
   ASSERT_TRUE(LoadCheckpoint(dir, table_, p2.data(), nullptr, nullptr).ok());
   EXPECT_EQ(p2, params_);
+}
+
+// A checkpoint written before the parameter table aligned its offsets (the packed layout): the
+// files hold tensors by name, so they are byte for byte those of the aligned layout, and load into
+// it tensor by tensor.
+TEST_F(CheckpointTest, PackedLayoutCheckpointIsTheSameFilesAndLoads) {
+  const ParamTable packed = SmallTable(/*width=*/4, /*alignment=*/1);
+  ASSERT_NE(packed.Get("fc.bias").offset, table_.Get("fc.bias").offset);
+  auto to_packed = [&](const std::vector<float>& flat, bool trainable_only) {
+    std::vector<float> out(trainable_only ? packed.trainable_numel() : packed.total_numel());
+    for (const ParamSpec& p : packed.params()) {
+      if (trainable_only && !p.trainable) continue;
+      std::copy_n(flat.data() + table_.Get(p.name).offset, p.numel(), out.data() + p.offset);
+    }
+    return out;
+  };
+  const std::string old_dir = SaveFrom(root_ + "/packed", packed, to_packed(params_, false),
+                                       to_packed(m_, true), to_packed(v_, true), /*step=*/3);
+  const std::string new_dir = Save(3);
+  for (const char* file : {kParamsFile, kOptimizerFile}) {
+    EXPECT_EQ(ReadFile(old_dir + "/" + file), ReadFile(new_dir + "/" + file)) << file;
+  }
+  auto old_manifest = ReadManifest(old_dir), new_manifest = ReadManifest(new_dir);
+  ASSERT_TRUE(old_manifest.ok() && new_manifest.ok());
+  EXPECT_EQ(old_manifest->tensors_size(), new_manifest->tensors_size());
+  for (int i = 0; i < std::min(old_manifest->tensors_size(), new_manifest->tensors_size()); ++i) {
+    EXPECT_EQ(old_manifest->tensors(i).SerializeAsString(),
+              new_manifest->tensors(i).SerializeAsString())
+        << old_manifest->tensors(i).name();
+  }
+
+  std::vector<float> p(table_.total_numel()), m(table_.trainable_numel()),
+      v(table_.trainable_numel());
+  auto loaded = LoadCheckpoint(old_dir, table_, p.data(), m.data(), v.data());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->step, 3);
+  EXPECT_EQ(p, params_);  // every tensor, and zero gaps
+  EXPECT_EQ(m, m_);
+  EXPECT_EQ(v, v_);
+}
+
+// safetensors files (export, final.safetensors, --init_weights) likewise: the same bytes from
+// either layout, and a file of the packed layout loads into the aligned one.
+TEST_F(CheckpointTest, PackedLayoutSafetensorsAreTheSameFileAndLoad) {
+  const ParamTable packed = SmallTable(/*width=*/4, /*alignment=*/1);
+  std::vector<float> packed_params(packed.total_numel());
+  for (const ParamSpec& p : packed.params()) {
+    std::copy_n(params_.data() + table_.Get(p.name).offset, p.numel(),
+                packed_params.data() + p.offset);
+  }
+  fs::create_directories(root_);
+  const std::string old_file = root_ + "/packed.safetensors", new_file = root_ + "/new.safetensors";
+  ASSERT_TRUE(SaveWeights(old_file, packed, packed_params.data()).ok());
+  ASSERT_TRUE(SaveWeights(new_file, table_, params_.data()).ok());
+  EXPECT_EQ(ReadFile(old_file), ReadFile(new_file));
+  std::vector<float> p(table_.total_numel());
+  const Status loaded = LoadWeights(old_file, table_, p.data(), /*require_all=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  EXPECT_EQ(p, params_);
 }
 
 TEST_F(CheckpointTest, TruncatedFileNamesFileAndTensorAndLoadsNothing) {

@@ -237,5 +237,34 @@ TEST(ConfigToText, WritesDefaultsAndRoundTrips) {
   EXPECT_FALSE(reread->model().has_teacher());
 }
 
+// train.attention: AUTO by default and written out; every value parses from --set and survives
+// the text round trip (a manifest's config), and a misspelt one is an error naming the field.
+TEST(TrainAttention, DefaultsToAutoAndRoundTrips) {
+  const RunConfig defaults = Tiny();
+  EXPECT_EQ(defaults.train().attention(), TrainConfig::AUTO);
+  EXPECT_THAT(ConfigToText(defaults), HasSubstr("attention: AUTO"));
+  for (const char* value : {"AUTO", "CUDNN", "FLASH", "UNFUSED"}) {
+    SCOPED_TRACE(value);
+    const RunConfig config = Tiny(std::string("train.attention=") + value);
+    EXPECT_EQ(TrainConfig::Attention_Name(config.train().attention()), value);
+    const std::string text = ConfigToText(config);
+    EXPECT_THAT(text, HasSubstr(std::string("attention: ") + value));
+    StatusOr<RunConfig> reread = ParseConfigText(text, "manifest");
+    ASSERT_TRUE(reread.ok()) << reread.status().message();
+    EXPECT_EQ(reread->train().attention(), config.train().attention());
+    EXPECT_EQ(ConfigToText(reread.value()), text);
+  }
+}
+
+TEST(TrainAttention, UnknownValueNamesTheField) {
+  const Status status = LoadError("train.attention=SDPA");
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("train.attention"));
+  const std::string path = WriteTemp("bad_attention.prototxt", "train {\n  attention: FUSED\n}\n");
+  StatusOr<RunConfig> config = LoadConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr(path + ":2:3: train.attention"));
+}
+
 }  // namespace
 }  // namespace tigerfg::config

@@ -53,7 +53,7 @@ TEST(Rng, IsAPureFunctionOfSeedStreamAndCounter) {
 }
 
 TEST(ParamTable, LaysOutTrainableFirstThenFrozen) {
-  ParamTable t;
+  ParamTable t(/*alignment=*/1);  // packed, so that offsets are plain element counts
   t.Add("a.weight", Shape{3, 2}, true, true);
   t.Add("a.bias", Shape{3}, true, false);
   t.Add("teacher.w", Shape{4}, false, true);
@@ -62,6 +62,30 @@ TEST(ParamTable, LaysOutTrainableFirstThenFrozen) {
   EXPECT_EQ(t.Get("teacher.w").offset, 9);
   EXPECT_EQ(t.Find("nope"), nullptr);
   EXPECT_DEATH(t.Add("late", Shape{1}, true, false), "after a frozen one");
+}
+
+// The default layout: every offset a multiple of 64 floats (256 bytes), the buffer sizes rounded
+// up to it, trainable_numel() the offset of the first frozen tensor.
+TEST(ParamTable, AlignsEveryOffsetTo256Bytes) {
+  ParamTable t;
+  EXPECT_EQ(t.alignment(), kParamAlignment);
+  EXPECT_EQ(kParamAlignment * sizeof(float), 256u);
+  t.Add("logit_scale", Shape{}, true, false);  // one float, as the model's first parameter
+  t.Add("a.weight", Shape{3, 70}, true, true);
+  t.Add("a.bias", Shape{3}, true, false);
+  t.Add("teacher.w", Shape{64}, false, true);
+  t.Add("teacher.b", Shape{5}, false, false);
+  EXPECT_EQ(t.Get("logit_scale").offset, 0);
+  EXPECT_EQ(t.Get("a.weight").offset, 64);
+  EXPECT_EQ(t.Get("a.bias").offset, 64 + 256);  // 210 floats rounded up to 256
+  EXPECT_EQ(t.trainable_numel(), 64 + 256 + 64);
+  EXPECT_EQ(t.Get("teacher.w").offset, t.trainable_numel());
+  EXPECT_EQ(t.Get("teacher.b").offset, t.trainable_numel() + 64);
+  EXPECT_EQ(t.total_numel(), t.trainable_numel() + 128);
+  for (const ParamSpec& p : t.params()) {
+    EXPECT_EQ(p.offset * sizeof(float) % 256, 0u) << p.name;
+    EXPECT_EQ(p.offset * sizeof(uint16_t) % 128, 0u) << p.name << " in the bf16 mirror";
+  }
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -72,14 +71,15 @@ void FlashCaseOnce(const Dims& n, uint64_t seed) {
   }
 }
 
-// Both fragment paths: ldmatrix (the default) and element loads (TIGERFG_FLASH_LDMATRIX=0).
+// Both fragment paths: ldmatrix (the default) and element loads (UseFlashLdmatrix(ctx, false)).
 void FlashCase(const Dims& n, uint64_t seed) {
-  for (const char* ldmatrix : {"1", "0"}) {
-    SCOPED_TRACE(std::string("TIGERFG_FLASH_LDMATRIX=") + ldmatrix);
-    setenv("TIGERFG_FLASH_LDMATRIX", ldmatrix, /*overwrite=*/1);
+  ASSERT_TRUE(FlashLdmatrixUsed(Gpu())) << "ldmatrix is the default";
+  for (const bool ldmatrix : {true, false}) {
+    SCOPED_TRACE(ldmatrix ? "ldmatrix fragments" : "element-load fragments");
+    UseFlashLdmatrix(Gpu(), ldmatrix);
     FlashCaseOnce(n, seed);
   }
-  unsetenv("TIGERFG_FLASH_LDMATRIX");
+  UseFlashLdmatrix(Gpu(), true);
 }
 
 TEST(CudaFlashAttention, VitShapeHeadDim64) {

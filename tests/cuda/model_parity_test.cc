@@ -171,6 +171,32 @@ TEST(CudaModelBf16, HeadDimensionOver64IsAClearError) {
   EXPECT_TRUE(ResolvePrecision(cfg, config::FP32, Gpu()).ok());
 }
 
+// train.attention on CUDA: the fused kernel takes BF16 only (FP32 runs UNFUSED), and a forced
+// FLASH checks the head dimension like BF16 does; errors name the field.
+TEST(CudaModel, AttentionKernelsTheGpuRuns) {
+  TIGERFG_REQUIRE_GPU();
+  using config::TrainConfig;
+  const config::ModelConfig cfg = testing::TinyModel();
+  auto flash32 = ResolveAttention(cfg, TrainConfig::FLASH, config::FP32, Gpu());
+  ASSERT_FALSE(flash32.ok());
+  EXPECT_EQ(flash32.status().message().rfind("train.attention: FLASH", 0), 0u)
+      << flash32.status().message();
+  auto auto32 = ResolveAttention(cfg, TrainConfig::AUTO, config::FP32, Gpu());
+  ASSERT_TRUE(auto32.ok());
+  EXPECT_EQ(*auto32, AttentionKernel::kUnfused);
+  auto flash16 = ResolveAttention(cfg, TrainConfig::FLASH, config::BF16, Gpu());
+  ASSERT_TRUE(flash16.ok()) << flash16.status().message();
+  EXPECT_EQ(*flash16, AttentionKernel::kFlash);
+  EXPECT_FALSE(ResolveAttention(cfg, TrainConfig::UNFUSED, config::BF16, Gpu()).ok());
+  EXPECT_FALSE(ResolveAttention(cfg, TrainConfig::CUDNN, config::BF16, Gpu()).ok());
+  const config::ModelConfig wide = testing::TinyModel("model.query.width=128,model.query.heads=1");
+  auto wide16 = ResolveAttention(wide, TrainConfig::FLASH, config::BF16, Gpu());
+  ASSERT_FALSE(wide16.ok());
+  EXPECT_NE(wide16.status().message().find("train.attention: FLASH: model.query: head dimension"),
+            std::string::npos)
+      << wide16.status().message();
+}
+
 // The BF16 mode: bf16 blocks with the fused attention kernels and the bf16 GEMMs.
 TEST(CudaModelBf16, TinyStepMatchesCpu) { ExpectStepMatchesCpu("", 1, kBf16); }
 

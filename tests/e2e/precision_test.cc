@@ -1,6 +1,7 @@
-// tests/e2e/precision_test.cc — the BF16 mode and activation recomputation as a user selects them
-// (train.precision, train.recompute_blocks): bench reports them and the smaller activation arena,
-// training in BF16 with recomputation learns like FP32, and the FP32 default stays FP32.
+// tests/e2e/precision_test.cc — the BF16 mode, activation recomputation and the attention kernel
+// as a user selects them (train.precision, train.recompute_blocks, train.attention): bench reports
+// them and the smaller activation arena, training in BF16 with recomputation learns like FP32, and
+// the FP32 default stays FP32.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -70,6 +71,27 @@ TEST(Precision, Bf16TrainingWithRecomputationFollowsFp32) {
   EXPECT_LT(bf16.back(), 0.8 * bf16.front()) << "BF16 training did not learn";
   for (size_t i = 0; i < fp32.size(); ++i) {
     EXPECT_NEAR(bf16[i], fp32[i], 5e-2 * fp32[i]) << "step " << i;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// train.attention as a user selects it: bench reports the kernel, FLASH in FP32 gives UNFUSED's
+// loss (fp32 rounding apart: 1e-5, the FP32 parity bound; ~1e-7 measured), and the combinations
+// no kernel runs stop train with an error naming the field.
+TEST(Precision, AttentionKernelComesFromTheConfig) {
+  const std::string dir = TempDir("precision_attention");
+  const nlohmann::json automatic = Bench(dir, "auto", "");
+  const nlohmann::json flash = Bench(dir, "flash", "train.attention=FLASH");
+  EXPECT_EQ(automatic["attention"], "UNFUSED") << "AUTO in FP32";
+  EXPECT_EQ(flash["attention"], "FLASH");
+  EXPECT_NEAR(flash["loss"].get<double>(), automatic["loss"].get<double>(),
+              1e-5 * automatic["loss"].get<double>());
+  for (const std::string set :
+       {"train.attention=CUDNN", "train.attention=UNFUSED,train.precision=BF16"}) {
+    ShellResult r = Shell(kBinary + " train --config " + kTiny + " --set " + set +
+                          ",train.steps=1 --out_dir " + dir + "/train");
+    EXPECT_NE(r.exit_code, 0) << set;
+    EXPECT_NE(r.output.find("error: train.attention: "), std::string::npos) << r.output;
   }
   std::filesystem::remove_all(dir);
 }

@@ -72,7 +72,15 @@ INSTANTIATE_TEST_SUITE_P(Towers, TowerSafetensorsTest,
                          ::testing::Values(TowerCase{Tower::kQuery, true},
                                            TowerCase{Tower::kItem, true},
                                            TowerCase{Tower::kItem, false},
-                                           TowerCase{Tower::kBoth, true}));
+                                           TowerCase{Tower::kBoth, true}),
+                         // Named, not printed as bytes: the struct's padding bytes are
+                         // indeterminate, so a byte dump gave a different test name at discovery
+                         // and at run time (ctest then failed to find the test).
+                         [](const ::testing::TestParamInfo<TowerCase>& info) {
+                           const char* tower[] = {"query", "item", "both"};
+                           return std::string(tower[static_cast<int>(info.param.tower)]) +
+                                  (info.param.grounded ? "_grounded" : "_baseline");
+                         });
 
 TEST(TowerExport, ParseTowerNamesTheBadValue) {
   EXPECT_TRUE(ParseTower("both").ok());

@@ -1,5 +1,6 @@
 // tests/model/param_table_test.cc — the parameter table against the spec's state_dict: names,
-// shapes and trainability, for the tiny preset and its no-teacher and baseline variants.
+// shapes and trainability, for the tiny preset and its no-teacher and baseline variants; its
+// 256-byte aligned offsets and the zero gaps between tensors.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +10,10 @@
 #include <vector>
 
 #include "model/tigerfg_model.h"
+#include "runtime/train/optimizer.h"
+#include "tests/model/one_rank_step.h"
 #include "tests/model/spec_runner.h"
+#include "tests/model/test_batches.h"
 
 namespace tigerfg::model {
 namespace {
@@ -112,6 +116,55 @@ TEST(InitParams, DeterministicAndShapedLikeTheSpec) {
   for (int64_t i = 0; i < w.numel(); ++i) max_abs = std::max(max_abs, std::fabs(a[w.offset + i]));
   EXPECT_LE(max_abs, bound);
   EXPECT_GT(max_abs, 0.5f * bound);
+}
+
+// Issue #10: every tensor at a 256-byte offset of the fp32 buffers (128 bytes in the bf16 mirror),
+// for the tiny preset, without teacher, and at the paper's scale.
+TEST(ParamTable, EveryOffsetIs256ByteAligned) {
+  auto vit_b16 = config::LoadConfig(std::string(TIGERFG_SOURCE_DIR) + "/configs/vit_b16.prototxt");
+  ASSERT_TRUE(vit_b16.ok()) << vit_b16.status().message();
+  for (const config::ModelConfig& cfg :
+       {testing::TinyModel(), testing::TinyModel("model.teacher=none"), vit_b16->model()}) {
+    const ParamTable table = BuildParamTable(cfg);
+    int64_t end = 0;
+    for (const ParamSpec& p : table.params()) {
+      EXPECT_EQ(p.offset * sizeof(float) % 256, 0u) << p.name << " at " << p.offset;
+      EXPECT_EQ(p.offset * sizeof(uint16_t) % 128, 0u) << p.name;
+      EXPECT_GE(p.offset, end) << p.name << " overlaps the tensor before it";
+      end = p.offset + p.numel();
+      if (p.trainable) EXPECT_LE(end, table.trainable_numel()) << p.name;
+    }
+    EXPECT_EQ(table.total_numel() % kParamAlignment, 0);
+    EXPECT_EQ(table.trainable_numel() % kParamAlignment, 0);
+  }
+}
+
+// The gaps between tensors stay zero through initialisation, a step and an optimizer update, in
+// the parameters, the gradients and both AdamW moments.
+TEST(ParamTable, GapsStayZeroThroughAStep) {
+  const config::ModelConfig cfg = testing::TinyModel();
+  TigerFGModel model(cfg, 2, Context::Cpu());
+  const ParamTable& table = model.table();
+  InitParams(table, cfg, /*seed=*/5, model.params());
+  testing::OneRankStep(model, testing::RandomBatch(cfg, 2, /*seed=*/6));
+  config::OptimConfig optim;
+  optim.set_weight_decay(0.1f);
+  train::AdamW adamw(table, optim, /*total_steps=*/10);
+  adamw.Step(Context::Cpu(), model.params(), model.grads(), 0);
+  std::vector<bool> in_tensor(table.total_numel(), false);
+  int64_t gap_elements = 0;
+  for (const ParamSpec& p : table.params())
+    std::fill_n(in_tensor.begin() + p.offset, p.numel(), true);
+  for (int64_t i = 0; i < table.total_numel(); ++i) {
+    if (in_tensor[i]) continue;
+    ++gap_elements;
+    ASSERT_EQ(model.params()[i], 0.0f) << "parameter gap element " << i;
+    if (i >= table.trainable_numel()) continue;
+    ASSERT_EQ(model.grads()[i], 0.0f) << "gradient gap element " << i;
+    ASSERT_EQ(adamw.m().f32()[i], 0.0f) << "AdamW m gap element " << i;
+    ASSERT_EQ(adamw.v().f32()[i], 0.0f) << "AdamW v gap element " << i;
+  }
+  EXPECT_GT(gap_elements, 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -38,13 +39,16 @@ double MaxRelDiff(const float* a, const float* b, int64_t n) {
   return diff / std::max(ref, 1e-30);
 }
 
-// Relative tolerances of one precision mode.
+// Relative tolerances of one precision mode (and the attention kernel: the precision's when empty).
 struct Tolerances {
   config::Precision precision;
   double loss, output, grad;
+  std::optional<AttentionKernel> attention = std::nullopt;
 };
 constexpr Tolerances kFp32{config::FP32, 1e-5, 1e-5, 1e-4};
 constexpr Tolerances kBf16{config::BF16, 1e-2, 2e-2, 5e-2};
+// train.attention: FLASH in FP32 (the CPU's fused twin) meets the FP32 bounds.
+constexpr Tolerances kFp32Flash{config::FP32, 1e-5, 1e-5, 1e-4, AttentionKernel::kFlash};
 
 void ExpectMatchesSpec(const std::string& overrides, int seed, const Tolerances& tol = kFp32) {
   const config::ModelConfig cfg = testing::TinyModel(overrides);
@@ -54,7 +58,8 @@ void ExpectMatchesSpec(const std::string& overrides, int seed, const Tolerances&
   if (::testing::Test::HasFatalFailure()) return;
   TensorFile* g = &spec.grads;
 
-  TigerFGModel model(cfg, kBatch, Context::Cpu(), /*world_size=*/1, tol.precision);
+  TigerFGModel model(cfg, kBatch, Context::Cpu(), /*world_size=*/1, tol.precision,
+                     /*recompute_blocks=*/false, tol.attention);
   const ParamTable& table = model.table();
   spec.CopyParams(table, model.params());
   if (::testing::Test::HasFatalFailure()) return;
@@ -125,6 +130,7 @@ void ExpectMatchesSpec(const std::string& overrides, int seed, const Tolerances&
     if (name.rfind("grad/", 0) == 0) EXPECT_TRUE(trainable.count(name.substr(5))) << name;
   }
   std::cout << "[parity] " << (tol.precision == config::BF16 ? "BF16 " : "")
+            << (tol.attention ? std::string(AttentionKernelName(*tol.attention)) + " " : "")
             << (overrides.empty() ? "tiny" : overrides) << ": total " << terms.total
             << ", worst gradient " << worst_name << " rel " << worst << "\n";
 }
@@ -145,6 +151,16 @@ TEST(Parity, OtherWidthsAndHeads) {
 TEST(Parity, OneGroundingLayerAndLossWeights) {
   ExpectMatchesSpec("model.ground_layers=1,model.w_contrastive=0.7,model.w_srd=2,model.w_sdd=0.5",
                     4);
+}
+
+// train.attention: FLASH in FP32, with the teacher and with other head widths.
+TEST(Parity, FlashAttentionInFp32) { ExpectMatchesSpec("", 0, kFp32Flash); }
+
+TEST(Parity, FlashAttentionInFp32OtherWidthsAndHeads) {
+  ExpectMatchesSpec(
+      "model.query.width=48,model.query.heads=3,model.text.heads=2,model.ground_heads=2,"
+      "model.embed_dim=24",
+      3, kFp32Flash);
 }
 
 // The BF16 mode: the same configurations' spec gradients, to bf16 tolerances.

@@ -4,19 +4,22 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "runtime/train/lr_schedule.h"
 
 namespace tigerfg::train {
 namespace {
 
-ParamTable TwoParamTable() {
-  ParamTable t;
+// Packed (alignment 1): the tests below index the flat buffers by element.
+ParamTable TwoParamTable(int64_t alignment = 1) {
+  ParamTable t(alignment);
   t.Add("fc.weight", Shape{2, 3}, /*trainable=*/true, /*decay=*/true);
   t.Add("fc.bias", Shape{2}, /*trainable=*/true, /*decay=*/false);
   t.Add("teacher.fc.weight", Shape{2}, /*trainable=*/false, /*decay=*/true);
@@ -50,6 +53,55 @@ TEST(AdamW, ClipsByTheGlobalNormAndLeavesFrozenParametersAlone) {
   EXPECT_EQ(params[8], 1.0f);  // the teacher
   EXPECT_EQ(params[9], 1.0f);
   EXPECT_LT(params[0], 1.0f);
+}
+
+// The aligned layout (ParamTable's default): the same updates as the packed one, tensor by tensor,
+// and the alignment gaps (zero, as the model keeps them) stay zero.
+TEST(AdamW, AlignedLayoutGivesThePackedUpdatesAndLeavesTheGapsZero) {
+  const ParamTable packed = TwoParamTable(), aligned = TwoParamTable(kParamAlignment);
+  ASSERT_EQ(aligned.Get("fc.bias").offset, kParamAlignment);
+  config::OptimConfig o;
+  o.set_lr(0.05f);
+  o.set_weight_decay(0.1f);
+  o.set_clip_grad_norm(0.5f);
+  AdamW opt_packed(packed, o, 3), opt_aligned(aligned, o, 3);
+  std::vector<float> p_packed(packed.total_numel()), p_aligned(aligned.total_numel(), 0.0f);
+  for (int64_t i = 0; i < packed.total_numel(); ++i)
+    p_packed[i] = 0.1f * static_cast<float>(i) - 0.3f;
+  for (const ParamSpec& p : packed.params()) {
+    std::copy_n(p_packed.data() + p.offset, p.numel(),
+                p_aligned.data() + aligned.Get(p.name).offset);
+  }
+  for (int s = 0; s < 3; ++s) {
+    std::vector<float> g_packed(packed.trainable_numel()), g_aligned(aligned.trainable_numel(), 0);
+    for (int64_t i = 0; i < packed.trainable_numel(); ++i)
+      g_packed[i] = 0.2f * ((i * 7 + s) % 5) - 0.4f;
+    for (const ParamSpec& p : packed.params()) {
+      if (!p.trainable) continue;
+      std::copy_n(g_packed.data() + p.offset, p.numel(),
+                  g_aligned.data() + aligned.Get(p.name).offset);
+    }
+    const OptimStepInfo a = opt_packed.Step(Context::Cpu(), p_packed.data(), g_packed.data(), s);
+    const OptimStepInfo b = opt_aligned.Step(Context::Cpu(), p_aligned.data(), g_aligned.data(), s);
+    EXPECT_EQ(a.grad_norm, b.grad_norm);  // added zeros leave a serial double sum unchanged
+    EXPECT_EQ(a.clipped, b.clipped);
+  }
+  std::vector<bool> in_tensor(aligned.total_numel(), false);
+  for (const ParamSpec& p : packed.params()) {
+    const int64_t at = aligned.Get(p.name).offset;
+    for (int64_t i = 0; i < p.numel(); ++i) {
+      EXPECT_EQ(p_aligned[at + i], p_packed[p.offset + i]) << p.name << " element " << i;
+      in_tensor[at + i] = true;
+    }
+  }
+  for (int64_t i = 0; i < aligned.total_numel(); ++i) {
+    if (!in_tensor[i]) EXPECT_EQ(p_aligned[i], 0.0f) << "gap element " << i;
+  }
+  for (const Tensor& moment : {opt_aligned.m(), opt_aligned.v()}) {
+    for (int64_t i = 0; i < moment.numel(); ++i) {
+      if (!in_tensor[i]) EXPECT_EQ(moment.f32()[i], 0.0f) << "moment gap element " << i;
+    }
+  }
 }
 
 // Three steps of our AdamW and of torch.optim.AdamW (decay on the weight only) agree.
