@@ -244,6 +244,29 @@ StatusOr<int64_t> TarReader::ScanEntry(const char* header, int64_t offset,
   return data_offset + (size + kBlock - 1) / kBlock * kBlock;  // size <= file size: no overflow
 }
 
+Status TarReader::OpenIndexed(const std::string& path, std::vector<TarMember> members) {
+  path_ = path;
+  members_.clear();
+  by_name_.clear();
+  if (fd_ >= 0) close(fd_);
+  fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return Status::Error(path + ": cannot open shard: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Status::Error(path + ": cannot stat shard");
+  file_size_ = st.st_size;
+  for (const TarMember& m : members) {
+    if (m.offset < kBlock || m.size < 0 || m.offset > file_size_ ||
+        m.size > file_size_ - m.offset) {
+      return Status::Error(path + ": member '" + m.name + "' (" + std::to_string(m.size) +
+                           " bytes at byte " + std::to_string(m.offset) +
+                           ") lies outside the shard (" + std::to_string(file_size_) + " bytes)");
+    }
+  }
+  members_ = std::move(members);
+  for (size_t i = 0; i < members_.size(); ++i) by_name_[members_[i].name] = i;
+  return Status::Ok();
+}
+
 const TarMember* TarReader::Find(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &members_[it->second];

@@ -35,7 +35,12 @@ class TarReader {
   // member and the byte offset; the index then still holds every complete member before it.
   Status Open(const std::string& path);
 
+  // Opens the shard with `members` from its index instead of scanning; each member must lie
+  // inside the file (an error naming the shard and the first that does not).
+  Status OpenIndexed(const std::string& path, std::vector<TarMember> members);
+
   const std::string& path() const { return path_; }
+  int64_t file_size() const { return file_size_; }
   bool is_open() const { return fd_ >= 0; }
   const std::vector<TarMember>& members() const { return members_; }  // in file order
   const TarMember* Find(const std::string& name) const;
