@@ -43,6 +43,47 @@ bool ParseInt(const std::string& text, int64_t* out) {
   return true;
 }
 
+// Sets option `name` of `o` from `value`: false when the value does not parse; *known false when
+// no option has that name.
+bool SetFmnistFlag(const std::string& name, const std::string& value, data::FmnistOptions* o,
+                   bool* known) {
+  int64_t n = 0;
+  const bool is_int = ParseInt(value, &n);
+  if (name == "out") {
+    o->out_dir = value;
+  } else if (name == "source") {
+    o->source_dir = value;
+  } else if (name == "train_cluttered_fraction") {
+    char* end = nullptr;
+    o->train_cluttered_fraction = std::strtod(value.c_str(), &end);
+    return !value.empty() && *end == '\0';
+  } else if (name == "seed") {
+    o->seed = static_cast<uint64_t>(n);
+  } else if (name == "image_size") {
+    o->image_size = static_cast<int>(n);
+  } else if (name == "query_size") {
+    o->query_size = static_cast<int>(n);
+  } else if (name == "train_listings") {
+    o->train_listings = n;
+  } else if (name == "listings_per_product") {
+    o->listings_per_product = static_cast<int>(n);
+  } else if (name == "eval_queries") {
+    o->eval_queries = n;
+  } else if (name == "eval_gallery") {
+    o->eval_gallery = n;
+  } else if (name == "shard_size") {
+    o->shard_size = n;
+  } else if (name == "max_source_images") {
+    o->max_source_images = n;
+  } else if (name == "jpeg_quality") {
+    o->jpeg_quality = static_cast<int>(n);
+  } else {
+    *known = false;
+    return false;
+  }
+  return name == "out" || name == "source" || is_int;
+}
+
 // `tigerfg data index SHARDS...`: each shard is scanned and SHARD.idx written beside it.
 int RunIndex(int argc, char** argv) {
   std::vector<std::string> specs(argv + 2, argv + argc);
@@ -82,40 +123,9 @@ int RunFmnist(int argc, char** argv) {
       std::fprintf(stderr, "tigerfg data fmnist: --%s needs a value\n", name.c_str());
       return 2;
     }
-    int64_t n = 0;
-    const bool is_int = ParseInt(value, &n);
-    bool ok = true;
-    if (name == "out") {
-      o.out_dir = value;
-    } else if (name == "source") {
-      o.source_dir = value;
-    } else if (name == "train_cluttered_fraction") {
-      char* end = nullptr;
-      o.train_cluttered_fraction = std::strtod(value.c_str(), &end);
-      ok = !value.empty() && *end == '\0';
-    } else if (!is_int) {
-      ok = false;
-    } else if (name == "seed") {
-      o.seed = static_cast<uint64_t>(n);
-    } else if (name == "image_size") {
-      o.image_size = static_cast<int>(n);
-    } else if (name == "query_size") {
-      o.query_size = static_cast<int>(n);
-    } else if (name == "train_listings") {
-      o.train_listings = n;
-    } else if (name == "listings_per_product") {
-      o.listings_per_product = static_cast<int>(n);
-    } else if (name == "eval_queries") {
-      o.eval_queries = n;
-    } else if (name == "eval_gallery") {
-      o.eval_gallery = n;
-    } else if (name == "shard_size") {
-      o.shard_size = n;
-    } else if (name == "max_source_images") {
-      o.max_source_images = n;
-    } else if (name == "jpeg_quality") {
-      o.jpeg_quality = static_cast<int>(n);
-    } else {
+    bool known = true;
+    const bool ok = SetFmnistFlag(name, value, &o, &known);
+    if (!known) {
       std::fprintf(stderr, "tigerfg data fmnist: unknown flag --%s\n%s", name.c_str(), kDataUsage);
       return 2;
     }
