@@ -95,7 +95,8 @@ void AppendNormalisedWords(const std::u32string& token, std::vector<std::string>
       utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(lowered.data()), lowered.size(), &nfd,
                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE));
   CHECK_GE(nfd_len, 0) << "utf8proc_map: " << utf8proc_errmsg(nfd_len);  // input is valid UTF-8
-  const std::u32string chars = DecodeUtf8({reinterpret_cast<const char*>(nfd), size_t(nfd_len)});
+  const std::u32string chars =
+      DecodeUtf8({reinterpret_cast<const char*>(nfd), static_cast<size_t>(nfd_len)});
   std::free(nfd);
   std::string current;
   for (char32_t c : chars) {
