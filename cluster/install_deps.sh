@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   libopenblas-openmp-dev
   libjpeg62-turbo-dev zlib1g-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libutf8proc-dev
   libonnx-dev nodejs
   python3 python3-torch python3-numpy python3-matplotlib
   dataset-fashion-mnist

@@ -1,14 +1,16 @@
 // launcher/cmd_data.cc — `tigerfg data fmnist --out DIR [...]`: builds the Fashion-MNIST
-// retrieval benchmark. Flags are parsed here by hand so they cannot clash with gflags of
-// other subcommands.
+// retrieval benchmark (shards with their indexes); `tigerfg data index SHARDS...`: indexes shards
+// made elsewhere. Flags are parsed here by hand so they cannot clash with other subcommands.
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "launcher/commands.h"
+#include "runtime/data/shard_index.h"
 #include "runtime/fmnist/fmnist_benchmark.h"
 
 namespace tigerfg::launcher {
@@ -16,6 +18,9 @@ namespace {
 
 constexpr char kDataUsage[] =
     "usage: tigerfg data fmnist --out DIR [flags]\n"
+    "       tigerfg data index SHARDS...    writes SHARD.idx beside each shard (paths, globs,\n"
+    "                                       {a,b} and {000..009} ranges)\n"
+    "fmnist flags:\n"
     "  --source DIR                 IDX files (default /usr/share/datasets/fashion-mnist)\n"
     "  --seed S                     everything is a function of the seed (default 0)\n"
     "  --image_size N               item canvas side (default 64)\n"
@@ -38,17 +43,64 @@ bool ParseInt(const std::string& text, int64_t* out) {
   return true;
 }
 
-}  // namespace
-
-int RunData(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
-    std::fputs(kDataUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+// Sets option `name` of `o` from `value`: false when the value does not parse; *known false when
+// no option has that name.
+bool SetFmnistFlag(const std::string& name, const std::string& value, data::FmnistOptions* o,
+                   bool* known) {
+  int64_t n = 0;
+  const bool is_int = ParseInt(value, &n);
+  if (name == "out") {
+    o->out_dir = value;
+  } else if (name == "source") {
+    o->source_dir = value;
+  } else if (name == "train_cluttered_fraction") {
+    char* end = nullptr;
+    o->train_cluttered_fraction = std::strtod(value.c_str(), &end);
+    return !value.empty() && *end == '\0';
+  } else if (name == "seed") {
+    o->seed = static_cast<uint64_t>(n);
+  } else if (name == "image_size") {
+    o->image_size = static_cast<int>(n);
+  } else if (name == "query_size") {
+    o->query_size = static_cast<int>(n);
+  } else if (name == "train_listings") {
+    o->train_listings = n;
+  } else if (name == "listings_per_product") {
+    o->listings_per_product = static_cast<int>(n);
+  } else if (name == "eval_queries") {
+    o->eval_queries = n;
+  } else if (name == "eval_gallery") {
+    o->eval_gallery = n;
+  } else if (name == "shard_size") {
+    o->shard_size = n;
+  } else if (name == "max_source_images") {
+    o->max_source_images = n;
+  } else if (name == "jpeg_quality") {
+    o->jpeg_quality = static_cast<int>(n);
+  } else {
+    *known = false;
+    return false;
   }
-  if (std::strcmp(argv[1], "fmnist") != 0) {
-    std::fprintf(stderr, "tigerfg data: unknown dataset '%s'\n%s", argv[1], kDataUsage);
+  return name == "out" || name == "source" || is_int;
+}
+
+// `tigerfg data index SHARDS...`: each shard is scanned and SHARD.idx written beside it.
+int RunIndex(int argc, char** argv) {
+  std::vector<std::string> specs(argv + 2, argv + argc);
+  if (specs.empty()) {
+    std::fprintf(stderr, "tigerfg data index: no shards given\n%s", kDataUsage);
     return 2;
   }
+  StatusOr<int64_t> members = data::WriteShardIndexes(specs);
+  if (!members.ok()) {
+    std::fprintf(stderr, "tigerfg data index: %s\n", members.status().message().c_str());
+    return 1;
+  }
+  std::printf("indexed %lld members\n", static_cast<long long>(*members));
+  return 0;
+}
+
+int RunFmnist(int argc, char** argv) {
   data::FmnistOptions o;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
@@ -71,40 +123,9 @@ int RunData(int argc, char** argv) {
       std::fprintf(stderr, "tigerfg data fmnist: --%s needs a value\n", name.c_str());
       return 2;
     }
-    int64_t n = 0;
-    const bool is_int = ParseInt(value, &n);
-    bool ok = true;
-    if (name == "out") {
-      o.out_dir = value;
-    } else if (name == "source") {
-      o.source_dir = value;
-    } else if (name == "train_cluttered_fraction") {
-      char* end = nullptr;
-      o.train_cluttered_fraction = std::strtod(value.c_str(), &end);
-      ok = !value.empty() && *end == '\0';
-    } else if (!is_int) {
-      ok = false;
-    } else if (name == "seed") {
-      o.seed = static_cast<uint64_t>(n);
-    } else if (name == "image_size") {
-      o.image_size = static_cast<int>(n);
-    } else if (name == "query_size") {
-      o.query_size = static_cast<int>(n);
-    } else if (name == "train_listings") {
-      o.train_listings = n;
-    } else if (name == "listings_per_product") {
-      o.listings_per_product = static_cast<int>(n);
-    } else if (name == "eval_queries") {
-      o.eval_queries = n;
-    } else if (name == "eval_gallery") {
-      o.eval_gallery = n;
-    } else if (name == "shard_size") {
-      o.shard_size = n;
-    } else if (name == "max_source_images") {
-      o.max_source_images = n;
-    } else if (name == "jpeg_quality") {
-      o.jpeg_quality = static_cast<int>(n);
-    } else {
+    bool known = true;
+    const bool ok = SetFmnistFlag(name, value, &o, &known);
+    if (!known) {
       std::fprintf(stderr, "tigerfg data fmnist: unknown flag --%s\n%s", name.c_str(), kDataUsage);
       return 2;
     }
@@ -120,12 +141,35 @@ int RunData(int argc, char** argv) {
     std::fprintf(stderr, "tigerfg data fmnist: %s\n", report.status().message().c_str());
     return 1;
   }
+  // Shards made here come with their indexes, so training opens them without a scan.
+  const std::string& out = o.out_dir;
+  if (StatusOr<int64_t> indexed =
+          data::WriteShardIndexes({out + "/train/*.tar", out + "/eval_*/*.tar"});
+      !indexed.ok()) {
+    std::fprintf(stderr, "tigerfg data fmnist: %s\n", indexed.status().message().c_str());
+    return 1;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s", report->Summary().c_str());
   std::printf("wrote %s (train/, eval_normal/, eval_cluttered/, vocab.txt, stats.json) in %.1f s\n",
               o.out_dir.c_str(), seconds);
   return 0;
+}
+
+}  // namespace
+
+int RunData(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(kDataUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "index") == 0) return RunIndex(argc, argv);
+  if (std::strcmp(argv[1], "fmnist") != 0) {
+    std::fprintf(stderr, "tigerfg data: unknown dataset '%s'\n%s", argv[1], kDataUsage);
+    return 2;
+  }
+  return RunFmnist(argc, argv);
 }
 
 }  // namespace tigerfg::launcher

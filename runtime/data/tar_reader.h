@@ -1,5 +1,5 @@
-// runtime/data/tar_reader.h — random access into one ustar tar shard through an index
-// (member name -> offset, size) built by a single scan of the headers.
+// runtime/data/tar_reader.h — random access into one tar shard (ustar, GNU, pax) through an
+// index (member name -> offset, size) built by a single scan of the headers.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +17,10 @@ struct TarMember {
   int64_t size = 0;
 };
 
-// Reads regular-file members of a POSIX ustar (or GNU) tar. Reads are pread()s on one file
-// descriptor, so one TarReader serves many loader threads at once.
+// Reads regular-file members of a POSIX ustar, GNU or pax tar: GNU long names ('L') and the pax
+// `path` and `size` keys of per-file ('x') and global ('g') extended headers are applied, so a
+// tar written by Python's tarfile (pax by default) with long or non-ASCII names reads whole.
+// Reads are pread()s on one file descriptor, so one TarReader serves many loader threads.
 class TarReader {
  public:
   TarReader() = default;
@@ -28,21 +30,33 @@ class TarReader {
   TarReader(TarReader&& other) noexcept;
   TarReader& operator=(TarReader&& other) noexcept;
 
-  // Scans the headers once. A truncated or corrupt shard gives an error naming the shard and
-  // the byte offset; the index then still holds every complete member before the damage.
+  // Scans the headers once. A truncated or corrupt shard (a size field past the end of the file,
+  // a metadata record over 1 MiB, a malformed pax record) gives an error naming the shard, the
+  // member and the byte offset; the index then still holds every complete member before it.
   Status Open(const std::string& path);
 
+  // Opens the shard with `members` from its index instead of scanning; each member must lie
+  // inside the file (an error naming the shard and the first that does not).
+  Status OpenIndexed(const std::string& path, std::vector<TarMember> members);
+
   const std::string& path() const { return path_; }
+  int64_t file_size() const { return file_size_; }
   bool is_open() const { return fd_ >= 0; }
   const std::vector<TarMember>& members() const { return members_; }  // in file order
   const TarMember* Find(const std::string& name) const;
-  // The bytes of member `name`; an error naming shard and member when absent or unreadable.
+  // The bytes of member `name`; an error naming shard and member when absent, unreadable or
+  // (for a TarMember not from this index) outside the file.
   StatusOr<std::string> Read(const std::string& name) const;
   StatusOr<std::string> Read(const TarMember& member) const;
 
  private:
+  struct PendingHeaders;  // metadata entries seen before the next member (tar_reader.cc)
+  // Indexes the entry whose 512-byte header is at `offset`; the offset of the next header.
+  StatusOr<int64_t> ScanEntry(const char* header, int64_t offset, PendingHeaders* pending);
+
   std::string path_;
   int fd_ = -1;
+  int64_t file_size_ = 0;
   std::vector<TarMember> members_;
   std::unordered_map<std::string, size_t> by_name_;
 };

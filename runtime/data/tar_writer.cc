@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/data/shard_index.h"
+
 namespace tigerfg::data {
 namespace {
 
@@ -19,8 +21,9 @@ TarWriter::~TarWriter() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-Status TarWriter::Open(const std::string& path) {
+Status TarWriter::Open(const std::string& path, bool write_index) {
   path_ = path;
+  write_index_ = write_index;
   file_ = std::fopen(path.c_str(), "wb");
   if (file_ == nullptr) return Status::Error(path + ": cannot create: " + std::strerror(errno));
   return Status::Ok();
@@ -70,7 +73,7 @@ Status TarWriter::Close() {
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
   if (!ok || !closed) return Status::Error(path_ + ": write failed while closing");
-  return Status::Ok();
+  return write_index_ ? WriteShardIndex(path_) : Status::Ok();
 }
 
 }  // namespace tigerfg::data

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "runtime/data/shard_index.h"
+
 namespace tigerfg::data {
 namespace {
 
@@ -17,8 +19,9 @@ bool Exists(const std::string& path) {
 
 bool HasGlobChars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
-// WebDataset's convention: the key is the member path up to the first '.' of its basename.
-bool SplitMember(const std::string& name, std::string* key, std::string* ext) {
+}  // namespace
+
+bool SplitSampleMember(const std::string& name, std::string* key, std::string* ext) {
   const size_t slash = name.rfind('/');
   const size_t dot = name.find('.', slash == std::string::npos ? 0 : slash + 1);
   if (dot == std::string::npos || dot == 0) return false;
@@ -26,8 +29,6 @@ bool SplitMember(const std::string& name, std::string* key, std::string* ext) {
   *ext = name.substr(dot + 1);
   return true;
 }
-
-}  // namespace
 
 StatusOr<std::vector<std::string>> ExpandBraces(const std::string& spec) {
   const size_t open = spec.find('{');
@@ -84,7 +85,11 @@ StatusOr<std::vector<std::string>> ExpandShardSpecs(const std::vector<std::strin
           globfree(&g);
           return Status::Error("shard pattern '" + pattern + "' matches no file");
         }
-        for (size_t i = 0; i < g.gl_pathc; ++i) paths.push_back(g.gl_pathv[i]);
+        for (size_t i = 0; i < g.gl_pathc; ++i) {
+          const std::string match = g.gl_pathv[i];
+          const bool index = match.size() > 4 && match.compare(match.size() - 4, 4, ".idx") == 0;
+          if (!index) paths.push_back(match);  // SHARD.idx beside the shards is not a shard
+        }
         globfree(&g);
       } else {
         if (!Exists(pattern)) return Status::Error("shard '" + pattern + "' does not exist");
@@ -103,8 +108,9 @@ StatusOr<std::unique_ptr<WebDataset>> WebDataset::Open(const std::vector<std::st
   ds->parts_ = parts;
   for (const std::string& path : paths) {
     TarReader reader;
-    Status st = reader.Open(path);
-    if (!st.ok()) {
+    if (Exists(ShardIndexPath(path))) {  // an index: no scan, no tolerance
+      TIGERFG_RETURN_IF_ERROR(OpenIndexedShard(path, &reader));
+    } else if (Status st = reader.Open(path); !st.ok()) {
       if (!reader.is_open()) return st;
       LOG(WARNING) << st.message() << " (keeping " << reader.members().size()
                    << " complete members)";
@@ -114,7 +120,7 @@ StatusOr<std::unique_ptr<WebDataset>> WebDataset::Open(const std::vector<std::st
     std::unordered_set<std::string> seen;
     std::string key, ext;
     for (const TarMember& m : reader.members()) {
-      if (!SplitMember(m.name, &key, &ext)) continue;
+      if (!SplitSampleMember(m.name, &key, &ext)) continue;
       if (seen.insert(key).second) ds->samples_.push_back({shard, key});
     }
     ds->shards_.push_back(std::move(reader));

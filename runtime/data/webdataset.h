@@ -7,17 +7,21 @@
 #include <string>
 #include <vector>
 
-#include "runtime/data/tar_reader.h"
 #include "runtime/core/status.h"
+#include "runtime/data/tar_reader.h"
 
 namespace tigerfg::data {
 
 // Expands shard specs in order: `{000..009}` numeric ranges (zero-padded to the width of the
 // first bound) and `{a,b}` lists, then glob(3) patterns (sorted matches; a pattern that matches
-// nothing is an error), then plain paths (which must exist).
+// nothing is an error; shard indexes, *.idx, are skipped), then plain paths (which must exist).
 StatusOr<std::vector<std::string>> ExpandShardSpecs(const std::vector<std::string>& specs);
 // Brace expansion alone (exposed for tests).
 StatusOr<std::vector<std::string>> ExpandBraces(const std::string& spec);
+
+// WebDataset's convention: the key is the member path up to the first '.' of its basename, the
+// extension what follows; false when the basename has no such dot.
+bool SplitSampleMember(const std::string& name, std::string* key, std::string* ext);
 
 // Which members a sample must have; the JSON is always required.
 enum SampleParts : unsigned {

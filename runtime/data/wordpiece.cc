@@ -1,79 +1,80 @@
-// runtime/data/wordpiece.cc — UTF-8 decoding, BERT basic tokenisation and WordPiece matching.
+// runtime/data/wordpiece.cc — BERT basic tokenisation (Unicode properties and NFD from
+// libutf8proc) and WordPiece matching.
 #include "runtime/data/wordpiece.h"
 
+#include <utf8proc.h>
+
+#include <cstdlib>
 #include <fstream>
+#include <string_view>
 
 namespace tigerfg::data {
 namespace {
 
 constexpr char32_t kReplacement = 0xFFFD;
 
-std::u32string DecodeUtf8(const std::string& s) {
+// Invalid UTF-8 becomes U+FFFD, one per bad byte (BasicTokenize then drops it, as BERT does).
+std::u32string DecodeUtf8(std::string_view s) {
   std::u32string out;
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
   size_t i = 0;
   while (i < s.size()) {
-    const unsigned char b = s[i];
-    int len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) {
-      out.push_back(kReplacement);
-      ++i;
-      continue;
-    }
-    char32_t cp = len == 1 ? b : b & (0x7F >> len);
-    bool valid = true;
-    for (int k = 1; k < len; ++k) {
-      const unsigned char c = s[i + k];
-      valid = valid && (c >> 6) == 2;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    out.push_back(valid ? cp : kReplacement);
-    i += valid ? len : 1;
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t len = utf8proc_iterate(bytes + i, s.size() - i, &cp);
+    out.push_back(len > 0 ? static_cast<char32_t>(cp) : kReplacement);
+    i += len > 0 ? len : 1;
   }
   return out;
 }
 
 void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  utf8proc_uint8_t bytes[4];
+  const utf8proc_ssize_t len = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), bytes);
+  out->append(reinterpret_cast<const char*>(bytes), len);
+}
+
+utf8proc_category_t Category(char32_t c) {
+  return utf8proc_category(static_cast<utf8proc_int32_t>(c));
+}
+
+// BERT's _is_whitespace: \t \n \r and category Zs; plus Zl and Zp, which survive its cleaning
+// and then split in Python's str.split().
+bool IsWhitespace(char32_t c) {
+  if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return true;
+  const utf8proc_category_t cat = Category(c);
+  return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP;
+}
+
+// BERT's _is_control: every category C* (Cc, Cf, Cs, Co, Cn) except \t \n \r; NUL and U+FFFD too.
+bool IsDropped(char32_t c) {
+  if (c == 0 || c == kReplacement) return true;
+  if (c == '\t' || c == '\n' || c == '\r') return false;
+  switch (Category(c)) {
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+      return true;
+    default:
+      return false;
   }
 }
 
-bool IsWhitespace(char32_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-bool IsControl(char32_t c) {
-  if (c == '\t' || c == '\n' || c == '\r') return false;
-  return c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0xAD || (c >= 0x200B && c <= 0x200F) ||
-         c == 0xFEFF || c == kReplacement;
-}
-
-// ASCII punctuation (BERT counts $, +, ^, ` and the like too) and the Unicode punctuation blocks.
+// BERT's _is_punctuation: the ASCII non-alphanumeric symbols ($, +, ^, ` and the like, which
+// Unicode files under S*) and every category P*.
 bool IsPunctuation(char32_t c) {
   if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
       (c >= 123 && c <= 126)) {
     return true;
   }
-  return c == 0xA1 || c == 0xA7 || c == 0xAB || c == 0xB6 || c == 0xB7 || c == 0xBB || c == 0xBF ||
-         (c >= 0x2010 && c <= 0x2027) || (c >= 0x2030 && c <= 0x205E) ||
-         (c >= 0x3001 && c <= 0x3003) || (c >= 0x3008 && c <= 0x3011) ||
-         (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
-         (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65);
+  const utf8proc_category_t cat = Category(c);
+  return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
 
+// BERT's _is_chinese_char: the CJK Unified Ideographs blocks (and extensions A-E) and the CJK
+// Compatibility Ideographs. This list is BERT's definition, not a Unicode property: Hangul,
+// Hiragana and Katakana are not split per character.
 bool IsCjk(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
          (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
@@ -81,67 +82,58 @@ bool IsCjk(char32_t c) {
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-char32_t ToLower(char32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
-  if (c == 0x178) return 0xFF;
-  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x138 && c != 0x149 && c != 0x17F) {
-    // Latin Extended-A pairs upper/lower as even/odd, shifted by one in 0x139..0x148, 0x179..0x17E.
-    const bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
-    if (odd_upper ? (c % 2 == 1) : (c % 2 == 0)) return c + 1;
-    return c;
+// One whitespace-separated token after cleaning, as BERT's uncased path treats it: lower-cased
+// (utf8proc's simple lower-case mapping; Python's lower() differs only for final sigma and
+// U+0130), NFD-normalised, nonspacing marks (Mn) dropped, split at each punctuation character.
+void AppendNormalisedWords(const std::u32string& token, std::vector<std::string>* words) {
+  std::string lowered;
+  for (char32_t c : token) {
+    AppendUtf8(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))), &lowered);
   }
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
-  if (c >= 0x410 && c <= 0x42F) return c + 32;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  return c;
-}
-
-// Base letter of the precomposed lower-case Latin letters U+00E0..U+017F (after ToLower);
-// 0 = no decomposition. Letters without a canonical decomposition (æ, ð, ø, þ, ß, đ, ħ, ı,
-// ĳ, ĸ, ŀ, ł, ŉ, ŋ, œ, ŧ, ſ) are kept.
-char32_t StripAccent(char32_t c) {
-  static const char kLatin1[] = "aaaaaa\0ceeeeiiii\0nooooo\0\0uuuuy\0y";  // U+00E0..U+00FF
-  static const char kExtA[] =  // U+0100..U+017F, pairs of upper/lower
-      "aaaaaaccccccccdd\0\0eeeeeeeeeegggggggghh\0\0iiiiiiiiii\0\0jjkk\0llllll\0\0\0\0nnnnnn\0\0\0oo"
-      "oooo"
-      "\0\0rrrrrrsssssssstttt\0\0uuuuuuuuuuuuwwyyyzzzzzz\0";
-  if (c >= 0xE0 && c <= 0xFF) {
-    const char base = kLatin1[c - 0xE0];
-    return base ? static_cast<char32_t>(base) : 0;
+  utf8proc_uint8_t* nfd = nullptr;
+  const utf8proc_ssize_t nfd_len =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(lowered.data()), lowered.size(), &nfd,
+                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE));
+  CHECK_GE(nfd_len, 0) << "utf8proc_map: " << utf8proc_errmsg(nfd_len);  // input is valid UTF-8
+  const std::u32string chars =
+      DecodeUtf8({reinterpret_cast<const char*>(nfd), static_cast<size_t>(nfd_len)});
+  std::free(nfd);
+  std::string current;
+  for (char32_t c : chars) {
+    if (Category(c) == UTF8PROC_CATEGORY_MN) continue;  // accents
+    if (IsPunctuation(c)) {
+      if (!current.empty()) words->push_back(std::move(current));
+      current.clear();
+      AppendUtf8(c, &current);
+      words->push_back(std::move(current));
+      current.clear();
+      continue;
+    }
+    AppendUtf8(c, &current);
   }
-  if (c >= 0x100 && c <= 0x17F) {
-    const char base = kExtA[c - 0x100];
-    return base ? static_cast<char32_t>(base) : 0;
-  }
-  return 0;
+  if (!current.empty()) words->push_back(std::move(current));
 }
 
 }  // namespace
 
 std::vector<std::string> BasicTokenize(const std::string& text) {
   std::vector<std::string> words;
-  std::string current;
+  std::u32string token;
   auto flush = [&] {
-    if (!current.empty()) words.push_back(std::move(current));
-    current.clear();
+    if (!token.empty()) AppendNormalisedWords(token, &words);
+    token.clear();
   };
   for (char32_t c : DecodeUtf8(text)) {
-    if (c == 0 || IsControl(c)) continue;
+    if (IsDropped(c)) continue;
     if (IsWhitespace(c)) {
       flush();
-      continue;
-    }
-    c = ToLower(c);
-    if (c >= 0x300 && c <= 0x36F) continue;  // combining accent
-    if (const char32_t base = StripAccent(c)) c = base;
-    if (IsPunctuation(c) || IsCjk(c)) {
+    } else if (IsCjk(c)) {  // every ideograph a token of its own
       flush();
-      AppendUtf8(c, &current);
+      token.push_back(c);
       flush();
-      continue;
+    } else {
+      token.push_back(c);
     }
-    AppendUtf8(c, &current);
   }
   flush();
   return words;

@@ -11,12 +11,11 @@
 
 namespace tigerfg::data {
 
-// Basic tokenisation as BERT's uncased BasicTokenizer: control characters dropped, lower-cased,
-// accents stripped, split on whitespace and punctuation (each punctuation character is a token),
-// every CJK ideograph a token of its own. Lower-casing covers ASCII, Latin-1, Latin Extended-A,
-// Greek and Cyrillic; accent stripping uses a small table that NFD-decomposes the precomposed
-// letters of Latin-1 Supplement and Latin Extended-A (U+00C0..U+017F) to their base letter and
-// drops combining marks (U+0300..U+036F). Other scripts pass through unchanged.
+// Basic tokenisation as BERT's uncased BasicTokenizer, with Unicode character properties and
+// normalisation from libutf8proc: control and format characters (category C*) dropped, split on
+// whitespace (category Zs, Zl, Zp and \t \n \r), every CJK ideograph a token of its own, then
+// each token lower-cased, NFD-normalised, stripped of nonspacing marks (Mn: accents) and split
+// at every punctuation character (category P* and ASCII symbols), each one a token.
 std::vector<std::string> BasicTokenize(const std::string& text);
 
 class WordPieceTokenizer {

@@ -53,6 +53,48 @@ TEST(WordPiece, EncodeAddsClsTruncatesAndPads) {
   EXPECT_EQ(t.Encode("Café 中", 4), (std::vector<int64_t>{2, 13, 14, 0}));
 }
 
+// Scripts beyond Latin-1: the expected tokens follow BERT's BasicTokenizer rules (uncased),
+// derived by hand: Ё -> ё -> NFD е + U+0308 (Mn, dropped); ά -> NFD α + U+0301; Ş -> ş -> s +
+// U+0327; İ -> i; fullwidth Ｎ -> ｎ (lower-cased, not folded to ASCII: NFD, not NFKD); ・ (U+30FB)
+// is category Po, a token of its own; U+F900 is a CJK compatibility ideograph, split off and
+// NFD-mapped to U+8C48; € is Sc, not punctuation, so "€99" stays one word; U+2066/U+2069 are Cf
+// (format controls), dropped; 한 decomposes into its three jamo; ở (U+1EDF) -> o + U+031B + U+0309.
+TEST(BasicTokenize, FollowsBertOnEveryScript) {
+  EXPECT_EQ(BasicTokenize("\u2066Ёлка Ελληνικά ŞİŞLİ ＮＩＫＥ・\uF900 €99\u2069"),
+            (Words{"елка", "ελληνικα", "sisli", "ｎｉｋｅ", "・", "\u8C48", "€99"}));
+  EXPECT_EQ(BasicTokenize("Phở Việt"), (Words{"pho", "viet"}));
+  EXPECT_EQ(BasicTokenize("한"), (Words{"\u1112\u1161\u11AB"}));
+  EXPECT_EQ(BasicTokenize("a\u2028b\u3000c"), (Words{"a", "b", "c"}));  // Zl and Zs separate
+  EXPECT_EQ(BasicTokenize("x\xFFy"), (Words{"xy"}));  // invalid UTF-8: U+FFFD, dropped
+}
+
+// A small Chinese/Latin vocabulary; ids are line numbers.
+WordPieceTokenizer MixedVocab() {
+  return WordPieceTokenizer::FromTokens(
+             {"[PAD]", "[UNK]",    "[CLS]",  "[SEP]",  "nike", "男",   "款",  "air",  "-",
+              "max",   "90",       "红",     "色",     "连",   "衣",   "裙",  "（",   "xl",
+              "）",    "creme",    "brulee", ",",      "pho",  "viet", "##s", "елка", "ελληνικα",
+              "sisli", "ｎｉｋｅ", "・",     "\u8C48", "€9",   "##9"})
+      .value();
+}
+
+TEST(WordPiece, EncodesChineseAccentedAndMixedTitles) {
+  const WordPieceTokenizer t = MixedVocab();
+  // Each ideograph is a word; （ and ） (U+FF08/9, Ps/Pe) are punctuation; "Air-Max" splits at -.
+  // nike 4, 男 5, 款 6, air 7, - 8, max 9, 90 10, 红 11, 色 12, 连 13, 衣 14, 裙 15, （ 16, xl 17,
+  // ） 18.
+  EXPECT_EQ(
+      t.Encode("Nike男款Air-Max 90红色连衣裙（XL）", 20),
+      (std::vector<int64_t>{2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 0, 0, 0, 0}));
+  // creme 19, brulee 20, "," 21, pho 22, "viets" = viet 23 + ##s 24, "ŞİŞLİ" -> sisli 27.
+  EXPECT_EQ(t.Encode("CRÈME BRÛLÉE, Phở Việts ŞİŞLİ", 10),
+            (std::vector<int64_t>{2, 19, 20, 21, 22, 23, 24, 27, 0, 0}));
+  // елка 25, ελληνικα 26, ｎｉｋｅ 28, ・ 29, 豈 30, then "€99" = €9 31 + ##9 32; the
+  // Cf controls around it vanish; "茶" (not in the vocab) is [UNK] 1.
+  EXPECT_EQ(t.Encode("Ёлка Ελληνικά \u2066ＮＩＫＥ・\uF900 €99\u2069 茶", 11),
+            (std::vector<int64_t>{2, 25, 26, 28, 29, 30, 31, 32, 1, 0, 0}));
+}
+
 TEST(WordPiece, LoadsVocabFileAndChecksSpecialTokens) {
   testing::TempDir dir;
   {
