@@ -68,19 +68,25 @@ TEST_P(TowerSafetensorsTest, HoldsExactlyTheTowerWithMetadata) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equivalent(parsed->model(), cfg.model()));
 }
 
+// Cases are named and printed, not dumped as bytes: the struct's padding bytes are indeterminate,
+// and ctest's test names (discovered in one process, run in another) carry the printed parameter,
+// so a byte dump sometimes named a test that the run could not find.
+std::string TowerCaseName(const ::testing::TestParamInfo<TowerCase>& info) {
+  static const char* const kTower[] = {"query", "item", "both"};
+  return std::string(kTower[static_cast<int>(info.param.tower)]) +
+         (info.param.grounded ? "_grounded" : "_baseline");
+}
+
+void PrintTo(const TowerCase& c, std::ostream* os) {
+  *os << TowerCaseName(::testing::TestParamInfo<TowerCase>(c, 0));
+}
+
 INSTANTIATE_TEST_SUITE_P(Towers, TowerSafetensorsTest,
                          ::testing::Values(TowerCase{Tower::kQuery, true},
                                            TowerCase{Tower::kItem, true},
                                            TowerCase{Tower::kItem, false},
                                            TowerCase{Tower::kBoth, true}),
-                         // Named, not printed as bytes: the struct's padding bytes are
-                         // indeterminate, so a byte dump gave a different test name at discovery
-                         // and at run time (ctest then failed to find the test).
-                         [](const ::testing::TestParamInfo<TowerCase>& info) {
-                           const char* tower[] = {"query", "item", "both"};
-                           return std::string(tower[static_cast<int>(info.param.tower)]) +
-                                  (info.param.grounded ? "_grounded" : "_baseline");
-                         });
+                         TowerCaseName);
 
 TEST(TowerExport, ParseTowerNamesTheBadValue) {
   EXPECT_TRUE(ParseTower("both").ok());
