@@ -1,5 +1,5 @@
-// runtime/checkpoint/checkpoint.cc — writing checkpoints (temporary directory, fsync, rename, `latest`,
-// pruning) and finding them. Reading and verification live in checkpoint_read.cc.
+// runtime/checkpoint/checkpoint.cc — writing checkpoints (temporary directory, fsync, rename,
+// `latest`, pruning) and finding them. Reading and verification live in checkpoint_read.cc.
 #include "runtime/checkpoint/checkpoint.h"
 
 #include <fcntl.h>

@@ -1,5 +1,6 @@
-// runtime/checkpoint/checkpoint.h — training checkpoints (DESIGN.md §6): a directory holding a protobuf
-// manifest and flat binary files, written atomically, found through the root's `latest` file.
+// runtime/checkpoint/checkpoint.h — training checkpoints (DESIGN.md §6): a directory holding a
+// protobuf manifest and flat binary files, written atomically, found through the root's `latest`
+// file.
 #pragma once
 
 #include <cstdint>
