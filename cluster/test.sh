@@ -8,3 +8,6 @@ bash cluster/build.sh build
 # Open MPI refuses to start as root without these; CI and containers run as root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 ctest --test-dir build --output-on-failure --timeout 1200
+# Fuzz smoke run (tests/fuzz, README "Fuzzing and sanitizers"): each target a few seconds on its
+# seed corpus, in its own clang build folder; fails on any crash.
+bash cluster/fuzz.sh
