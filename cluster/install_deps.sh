@@ -15,6 +15,7 @@ packages=(
   libonnx-dev nodejs
   python3 python3-torch python3-numpy python3-matplotlib
   dataset-fashion-mnist
+  clang-14 libclang-rt-14-dev libomp-14-dev  # the fuzz build (cluster/fuzz.sh): libFuzzer, sanitizers
 )
 # npm fetches onnxruntime-node for the ONNX parity test (into the build tree, on first use).
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: add it only when absent.

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <vector>
 
+#include "configs/limits.h"
+
 namespace tigerfg::config {
 namespace {
 
@@ -287,6 +289,8 @@ Status ApplyOverride(const std::string& override_text, pb::Message* root) {
     reflection->ClearField(message, field);
     if (value.empty()) return Status::Ok();
     for (const std::string& element : SplitOutsideBraces(value, ';')) {
+      if (Trim(element).empty())
+        return Status::Error(walked + ": empty element in '" + value + "' (a stray ';'?)");
       TIGERFG_RETURN_IF_ERROR(SetScalar(message, field, Trim(element)));
     }
     return Status::Ok();
@@ -361,9 +365,15 @@ Status ApplyOverrides(const std::string& overrides, RunConfig* config) {
   if (Trim(overrides).empty()) return Status::Ok();
   // Applied to a copy: a failed override leaves no half-created sections behind.
   RunConfig updated = *config;
-  for (const std::string& item : SplitOutsideBraces(overrides, ',')) {
-    if (Trim(item).empty()) continue;
-    TIGERFG_RETURN_IF_ERROR(ApplyOverride(item, &updated).WithContext("override '" + item + "'"));
+  const std::vector<std::string> items = SplitOutsideBraces(overrides, ',');
+  for (size_t i = 0; i < items.size(); ++i) {
+    // A stray comma is a typo that would otherwise drop or hide an override silently.
+    if (Trim(items[i]).empty()) {
+      return Status::Error("override " + std::to_string(i + 1) + " of '" + overrides +
+                           "' is empty (a stray ','?)");
+    }
+    TIGERFG_RETURN_IF_ERROR(
+        ApplyOverride(items[i], &updated).WithContext("override '" + items[i] + "'"));
   }
   *config = std::move(updated);
   return Status::Ok();
@@ -373,7 +383,8 @@ void FillDependentDefaults(RunConfig* config) {
   constexpr float kDefaultMeanStd = 0.5f;
   const int channels = config->model().query().channels();
   DataConfig* data = config->mutable_data();
-  if (channels <= 0) return;  // ValidateConfig reports it
+  // ValidateConfig reports a count out of range; filling 2^31 values first would grind.
+  if (channels <= 0 || channels > limits::kMaxChannels) return;
   if (data->mean_size() == 0) {
     for (int c = 0; c < channels; ++c) data->add_mean(kDefaultMeanStd);
   }

@@ -2,6 +2,7 @@
 // and the JSON of its model section that the spec's TigerFGConfig.from_dict reads.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "configs/tigerfg.pb.h"
@@ -28,7 +29,36 @@ void FillDependentDefaults(RunConfig* config);
 
 // Every impossible value is an error naming the field: "model.text.heads: 5 does not divide
 // width 48". The model section must hold query, item and text; an absent teacher is allowed.
+// Sizes have upper limits (README "Config limits"), and a valid config must fit this machine's
+// memory at one sample per rank (CheckMemoryFits with PhysicalMemoryBytes()).
 Status ValidateConfig(const RunConfig& config);
+
+// Parameter counts from the model sizes alone (model::BuildParamTable's, without building it).
+struct ParamCounts {
+  double trainable = 0, frozen = 0;  // doubles: absurd sizes must not overflow
+};
+ParamCounts CountParams(const ModelConfig& model);
+
+// The memory one training rank needs, in bytes, estimated from the sizes before allocating: a
+// lower bound (small scratch tensors are left out), so a config it rejects cannot run.
+struct MemoryEstimate {
+  double state_bytes = 0;                  // fp32 parameters, gradients, AdamW moments
+  double activation_bytes_per_sample = 0;  // per sample of the rank's batch
+  double global_batch_bytes = 0;           // the gathered embeddings of the global batch
+  double total(int64_t local_batch) const {
+    return state_bytes + global_batch_bytes + activation_bytes_per_sample * local_batch;
+  }
+};
+MemoryEstimate EstimateMemory(const RunConfig& config);
+
+// This machine's physical memory (sysconf); 0 when unknown.
+uint64_t PhysicalMemoryBytes();
+
+// An error naming the size field that matters most when the estimate at `local_batch` samples
+// per rank exceeds `machine_bytes`: "model.query.depth=1000000: the model needs 2.1 TiB to train
+// (...); this machine has 23.4 GiB". ValidateConfig checks one sample per rank (the world size is
+// not known yet); a caller that knows its per-rank batch can check that too.
+Status CheckMemoryFits(const RunConfig& config, double machine_bytes, int64_t local_batch = 1);
 
 // {"query": {...}, "item": {...}, "text": {...}, "teacher": {...} | null, "ground_layers": ...}:
 // every field written explicitly, floats as the exact value of the float32 the runtime uses.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "configs/config.h"
+#include "configs/limits.h"
 
 namespace tigerfg::config {
 namespace {
@@ -18,7 +19,12 @@ namespace pb = google::protobuf;
 
 std::string Str(double v) {
   std::ostringstream out;
-  out << v;
+  // Integral values (sizes, counts) exactly: 2147483647, not 2.14748e+09.
+  if (std::abs(v) < 9e15 && v == std::floor(v)) {
+    out << static_cast<int64_t>(v);
+  } else {
+    out << v;
+  }
   return out.str();
 }
 
@@ -33,6 +39,12 @@ class Checker {
   void NonNegative(const std::string& field, double v) {
     if (!(v >= 0)) Fail(field, Str(v) + " must not be negative");
   }
+  // An upper limit on a size: beyond it a value exhausts memory or time long before it can help
+  // (README "Config limits").
+  void AtMost(const std::string& field, double v, double limit) {
+    if (v > limit) Fail(field, Str(v) + " exceeds the limit " + Str(limit));
+  }
+  bool ok() const { return errors_.empty(); }
   // lo <= v <= hi, or lo <= v < hi when `open_above`.
   void InRange(const std::string& field, double v, double lo, double hi, bool open_above = false) {
     const bool ok = v >= lo && (open_above ? v < hi : v <= hi);
@@ -120,6 +132,11 @@ void CheckViT(Checker& check, const std::string& name, const ViTConfig& vit) {
                                      std::to_string(vit.patch_size()));
   }
   check.HeadsDivideWidth(p, vit.heads(), vit.width());
+  check.AtMost(p + "image_size", vit.image_size(), limits::kMaxImageSize);
+  check.AtMost(p + "channels", vit.channels(), limits::kMaxChannels);
+  check.AtMost(p + "width", vit.width(), limits::kMaxWidth);
+  check.AtMost(p + "depth", vit.depth(), limits::kMaxDepth);
+  check.AtMost(p + "mlp_ratio", vit.mlp_ratio(), limits::kMaxMlpRatio);
 }
 
 void CheckText(Checker& check, const TextConfig& text) {
@@ -131,6 +148,11 @@ void CheckText(Checker& check, const TextConfig& text) {
   check.Positive(p + "heads", text.heads());
   check.Positive(p + "mlp_ratio", text.mlp_ratio());
   check.HeadsDivideWidth(p, text.heads(), text.width());
+  check.AtMost(p + "vocab_size", text.vocab_size(), limits::kMaxVocab);
+  check.AtMost(p + "max_len", text.max_len(), limits::kMaxTextLen);
+  check.AtMost(p + "width", text.width(), limits::kMaxWidth);
+  check.AtMost(p + "depth", text.depth(), limits::kMaxDepth);
+  check.AtMost(p + "mlp_ratio", text.mlp_ratio(), limits::kMaxMlpRatio);
 }
 
 int Grid(const ViTConfig& vit) {
@@ -195,7 +217,9 @@ void CheckModel(Checker& check, const RunConfig& config) {
     check.HeadsDivideWidth("model.", model.ground_heads(), model.item().width(), "ground_heads",
                            "model.item.width");
   }
+  check.AtMost("model.ground_layers", model.ground_layers(), limits::kMaxDepth);
   check.Positive("model.embed_dim", model.embed_dim());
+  check.AtMost("model.embed_dim", model.embed_dim(), limits::kMaxWidth);
   check.NonNegative("model.w_contrastive", model.w_contrastive());
   check.NonNegative("model.w_srd", model.w_srd());
   check.NonNegative("model.w_sdd", model.w_sdd());
@@ -207,7 +231,9 @@ void CheckModel(Checker& check, const RunConfig& config) {
 void CheckData(Checker& check, const RunConfig& config) {
   const DataConfig& data = config.data();
   check.NonNegative("data.loader_threads", data.loader_threads());
+  check.AtMost("data.loader_threads", data.loader_threads(), limits::kMaxThreads);
   check.NonNegative("data.prefetch", data.prefetch());
+  check.AtMost("data.prefetch", data.prefetch(), limits::kMaxThreads);
   for (const auto& [name, values] :
        {std::pair<const char*, const pb::RepeatedField<float>*>{"data.mean", &data.mean()},
         {"data.std", &data.std()}}) {
@@ -226,7 +252,9 @@ void CheckData(Checker& check, const RunConfig& config) {
   check.InRange("data.hflip_prob", data.hflip_prob(), 0, 1);
   check.InRange("data.mosaic_prob", data.mosaic_prob(), 0, 1);
   check.Positive("data.mosaic_grid", data.mosaic_grid());
+  check.AtMost("data.mosaic_grid", data.mosaic_grid(), limits::kMaxMosaicGrid);
   check.InRange("data.max_bad_fraction", data.max_bad_fraction(), 0, 1);
+  check.NonNegative("data.bad_check_min_seen", static_cast<double>(data.bad_check_min_seen()));
   check.NonNegative("data.synthetic_products", data.synthetic_products());
 }
 
@@ -243,18 +271,22 @@ void CheckOptim(Checker& check, const OptimConfig& optim) {
 
 void CheckTrain(Checker& check, const TrainConfig& train) {
   check.Positive("train.global_batch", train.global_batch());
+  check.AtMost("train.global_batch", train.global_batch(), limits::kMaxGlobalBatch);
   check.NonNegative("train.steps", train.steps());
   check.NonNegative("train.log_every", train.log_every());
   check.NonNegative("train.checkpoint_every", train.checkpoint_every());
   check.NonNegative("train.keep_last", train.keep_last());
   check.NonNegative("train.threads", train.threads());
+  check.AtMost("train.threads", train.threads(), limits::kMaxThreads);
   check.NonNegative("train.eval_every", train.eval_every());
   check.OneOf("train.device", train.device(), {"auto", "cpu", "cuda"});
 }
 
 void CheckDist(Checker& check, const DistConfig& dist) {
   check.Positive("dist.timeout_s", dist.timeout_s());
+  check.AtMost("dist.timeout_s", dist.timeout_s(), limits::kMaxTimeoutS);
   check.Positive("dist.bucket_mb", dist.bucket_mb());
+  check.AtMost("dist.bucket_mb", dist.bucket_mb(), limits::kMaxBucketMb);
   check.OneOf("dist.backend", dist.backend(), {"auto", "local", "mpi", "nccl"});
 }
 
@@ -269,6 +301,12 @@ Status ValidateConfig(const RunConfig& config) {
   CheckTrain(check, config.train());
   CheckDist(check, config.dist());
   check.Positive("export.onnx_opset", config.export_().onnx_opset());
+  // Sizes combine (depth x width x vocab ...): with every field in range, the model must still
+  // fit this machine at one sample per rank, checked before anything is allocated.
+  if (check.ok() && config.has_model()) {
+    TIGERFG_RETURN_IF_ERROR(
+        CheckMemoryFits(config, static_cast<double>(PhysicalMemoryBytes()), /*local_batch=*/1));
+  }
   return check.Result();
 }
 

@@ -1,5 +1,5 @@
-// runtime/checkpoint/checkpoint_internal.h — names and helpers shared by checkpoint.cc (writing) and
-// checkpoint_read.cc (reading); not for use outside them and their tests.
+// runtime/checkpoint/checkpoint_internal.h — names and helpers shared by checkpoint.cc (writing)
+// and checkpoint_read.cc (reading); not for use outside them and their tests.
 #pragma once
 
 #include <cstddef>

@@ -40,12 +40,13 @@ Status VerifyFile(const std::string& dir, const checkpoint::Manifest& manifest,
   const int64_t size = static_cast<int64_t>(bytes.size());
   for (const checkpoint::TensorEntry& t : manifest.tensors()) {
     if (t.file() != file.name()) continue;
-    if (t.offset() < 0 || t.length() < 0 || t.offset() + t.length() > size)
+    // offset + length could overflow int64 (and then pass): compare the length to the rest.
+    if (t.offset() < 0 || t.length() < 0 || t.offset() > size || t.length() > size - t.offset())
       return Status::Error(path + ": tensor " + t.name() + ": bytes [" +
-                           std::to_string(t.offset()) + ", " +
-                           std::to_string(t.offset() + t.length()) + ") lie beyond the end of " +
-                           "the file (" + std::to_string(size) + " bytes, the manifest says " +
-                           std::to_string(file.size()) + "): truncated?");
+                           std::to_string(t.offset()) + ", +" + std::to_string(t.length()) +
+                           ") lie beyond the end of " + "the file (" + std::to_string(size) +
+                           " bytes, the manifest says " + std::to_string(file.size()) +
+                           "): truncated?");
     const uint32_t crc = internal::Crc32(bytes.data() + t.offset(), t.length());
     if (crc != t.crc32())
       return Status::Error(path + ": tensor " + t.name() + ": checksum mismatch (crc32 " +
@@ -58,10 +59,17 @@ Status VerifyFile(const std::string& dir, const checkpoint::Manifest& manifest,
   return Status::Ok();
 }
 
-// Every tensor's file must be one the manifest lists.
+// Every tensor's file must be one the manifest lists, and every listed file a plain name inside
+// the checkpoint directory (not "../x" or "/dev/zero").
 Status CheckTensorFilesListed(const std::string& dir, const checkpoint::Manifest& manifest) {
   std::unordered_set<std::string> files;
-  for (const checkpoint::FileEntry& f : manifest.files()) files.insert(f.name());
+  for (const checkpoint::FileEntry& f : manifest.files()) {
+    if (f.name().empty() || f.name() == "." || f.name() == ".." ||
+        f.name().find_first_of(std::string("/\0", 2)) != std::string::npos)
+      return Status::Error(dir + "/" + kManifestFile + ": file name '" + f.name() +
+                           "' is not a plain name inside the checkpoint directory");
+    files.insert(f.name());
+  }
   for (const checkpoint::TensorEntry& t : manifest.tensors())
     if (!files.count(t.file()))
       return Status::Error(dir + "/" + kManifestFile + ": tensor " + t.name() + " is in file '" +

@@ -1,6 +1,7 @@
 // runtime/checkpoint/weights_io.cc — load and save parameters by name.
 #include "runtime/checkpoint/weights_io.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "runtime/core/safetensors.h"
@@ -37,6 +38,13 @@ Status LoadWeights(const std::string& path, const ParamTable& table, float* para
     if (b.shape() != p.shape)
       return Status::Error(path + ": tensor for " + p.name + " has shape " + b.shape().ToString() +
                            ", expected " + p.shape.ToString());
+    // NaN or infinite weights would only show later as a non-finite loss ("lower optim.lr?") or
+    // as a silently broken export.
+    const float* v = b.tensor().f32();
+    for (int64_t i = 0; i < b.numel(); ++i)
+      if (!std::isfinite(v[i]))
+        return Status::Error(path + ": tensor " + it->first + " holds a non-finite value (" +
+                             std::to_string(v[i]) + " at element " + std::to_string(i) + ")");
     copies.emplace_back(&p, b.tensor());
   }
   if (!prefix_map.empty() && copies.empty())

@@ -1,4 +1,5 @@
-// runtime/checkpoint/weights_io.h — parameters to and from safetensors files under the spec's names.
+// runtime/checkpoint/weights_io.h — parameters to and from safetensors files under the spec's
+// names.
 #pragma once
 
 #include <map>
@@ -13,6 +14,7 @@ namespace tigerfg::train {
 // Copies the file's tensors into `params` by name. With require_all, a parameter missing from the
 // file is an error; a tensor of the right name with the wrong shape or dtype always is. Nothing is
 // copied unless every check passed (with a prefix map, require_all covers the mapped targets).
+// A NaN or infinite value is an error naming the file and the tensor.
 // `prefix_map` renames file names first ("query." -> "teacher." maps the file's query.* tensors
 // onto the table's teacher.* parameters); with a map, only mapped names are loaded.
 Status LoadWeights(const std::string& path, const ParamTable& table, float* params,

@@ -31,6 +31,16 @@ void CudaCopy(const Context& ctx, void* dst, const void* src, size_t bytes, cuda
 }
 #endif
 
+// The element count fits int64 (Shape checks it); the byte size, rounded up to 64, must too, or
+// the allocation would wrap to a few bytes that the caller then writes past.
+size_t CheckedBufferBytes(DType dtype, const Shape& shape) {
+  int64_t bytes = 0;
+  CHECK(CheckedByteSize(shape.dims(), DTypeSize(dtype), &bytes) && bytes <= INT64_MAX - 63)
+      << "Buffer " << shape.ToString() << " " << DTypeName(dtype)
+      << ": the byte size overflows int64";
+  return static_cast<size_t>(bytes);
+}
+
 }  // namespace
 
 void Buffer::Free::operator()(void* p) const {
@@ -46,7 +56,7 @@ void Buffer::Free::operator()(void* p) const {
 }
 
 Buffer::Buffer(DType dtype, Shape shape) : dtype_(dtype), shape_(shape) {
-  size_t bytes = static_cast<size_t>(shape.numel()) * DTypeSize(dtype);
+  const size_t bytes = CheckedBufferBytes(dtype, shape);
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
@@ -65,7 +75,7 @@ Buffer::Buffer(const Context& ctx, DType dtype, Shape shape) {
   shape_ = shape;
   device_ = Device::kCuda;
   storage_ = std::unique_ptr<void, Free>(nullptr, Free{Device::kCuda});
-  const size_t bytes = nbytes();
+  const size_t bytes = CheckedBufferBytes(dtype, shape);
   if (bytes == 0) return;
   void* p = nullptr;
   CUDA_CHECK(cudaMalloc(&p, bytes));

@@ -38,11 +38,64 @@ StatusOr<Tensor> TensorFile::Get(const std::string& name, DType dtype, const Sha
   return b.tensor();
 }
 
+namespace {
+
+// One header entry: its dtype, shape and data range [begin, end), every number checked against
+// overflow and the data section before anything is allocated from it.
+struct EntryLayout {
+  DType dtype;
+  std::vector<int64_t> dims;
+  uint64_t begin = 0, end = 0;
+};
+
+StatusOr<EntryLayout> ParseEntry(const nlohmann::json& entry, const std::string& where,
+                                 uint64_t data_size) {
+  if (!entry.is_object() || !entry.contains("dtype") || !entry["dtype"].is_string() ||
+      !entry.contains("shape") || !entry["shape"].is_array() || !entry.contains("data_offsets") ||
+      !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
+    return Status::Error(where + ": malformed header entry");
+  EntryLayout e;
+  auto dtype = ParseDType(entry["dtype"].get<std::string>());
+  if (!dtype.ok()) return dtype.status().WithContext(where);
+  e.dtype = *dtype;
+  if (entry["shape"].size() > static_cast<size_t>(Shape::kMaxDims))
+    return Status::Error(where + ": too many dimensions");
+  for (auto& d : entry["shape"]) {
+    // An unsigned value above INT64_MAX is no int64: get<int64_t> would wrap it negative.
+    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) ||
+        d.get<int64_t>() < 0)
+      return Status::Error(where + ": bad shape entry " + d.dump());
+    e.dims.push_back(d.get<int64_t>());
+  }
+  const auto& offs = entry["data_offsets"];
+  if (!offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
+    return Status::Error(where + ": bad data_offsets");
+  e.begin = offs[0].get<uint64_t>();
+  e.end = offs[1].get<uint64_t>();
+  if (e.begin > e.end || e.end > data_size)
+    return Status::Error(where + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                         std::to_string(e.end) + ") outside the data (" +
+                         std::to_string(data_size) + " bytes; file truncated?)");
+  int64_t expected = 0;
+  if (!CheckedByteSize(e.dims, DTypeSize(e.dtype), &expected))
+    return Status::Error(where + ": shape " + nlohmann::json(e.dims).dump() + " of " +
+                         DTypeName(e.dtype) + " overflows int64 (element count or byte size)");
+  if (e.end - e.begin != static_cast<uint64_t>(expected))
+    return Status::Error(where + ": " + std::to_string(e.end - e.begin) + " bytes for shape " +
+                         Shape(e.dims).ToString() + " of " + DTypeName(e.dtype) + " (expected " +
+                         std::to_string(expected) + ")");
+  return e;
+}
+
+}  // namespace
+
 StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Error(path + ": cannot open");
   in.seekg(0, std::ios::end);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  const std::streamoff end_pos = in.tellg();
+  if (end_pos < 0) return Status::Error(path + ": cannot determine the file size");
+  const uint64_t file_size = static_cast<uint64_t>(end_pos);
   in.seekg(0);
   if (file_size < 8) return Status::Error(path + ": too short for a safetensors file");
   unsigned char len_bytes[8];
@@ -54,6 +107,7 @@ StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
                          " exceeds the file (" + std::to_string(file_size) + " bytes)");
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
+  if (!in) return Status::Error(path + ": short read of the header");
   nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::Error(path + ": header is not JSON");
   const uint64_t data_size = file_size - 8 - header_len;
@@ -69,39 +123,13 @@ StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
       continue;
     }
     const std::string where = path + ": tensor " + name;
-    if (!entry.is_object() || !entry.contains("dtype") || !entry["dtype"].is_string() ||
-        !entry.contains("shape") || !entry["shape"].is_array() || !entry.contains("data_offsets") ||
-        !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
-      return Status::Error(where + ": malformed header entry");
-    auto dtype = ParseDType(entry["dtype"].get<std::string>());
-    if (!dtype.ok()) return dtype.status().WithContext(where);
-    std::vector<int64_t> dims;
-    for (auto& d : entry["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0)
-        return Status::Error(where + ": bad shape entry");
-      dims.push_back(d.get<int64_t>());
-    }
-    if (dims.size() > static_cast<size_t>(Shape::kMaxDims))
-      return Status::Error(where + ": too many dimensions");
-    const auto& offs = entry["data_offsets"];
-    if (!offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
-      return Status::Error(where + ": bad data_offsets");
-    const uint64_t begin = offs[0].get<uint64_t>(), end = offs[1].get<uint64_t>();
-    Shape shape(dims);
-    const uint64_t expected = static_cast<uint64_t>(shape.numel()) * DTypeSize(*dtype);
-    if (begin > end || end > data_size)
-      return Status::Error(where + ": data_offsets [" + std::to_string(begin) + ", " +
-                           std::to_string(end) + ") outside the data (" +
-                           std::to_string(data_size) + " bytes; file truncated?)");
-    if (end - begin != expected)
-      return Status::Error(where + ": " + std::to_string(end - begin) + " bytes for shape " +
-                           shape.ToString() + " of " + DTypeName(*dtype) + " (expected " +
-                           std::to_string(expected) + ")");
-    Buffer buffer(*dtype, shape);
-    in.seekg(static_cast<std::streamoff>(8 + header_len + begin));
-    in.read(static_cast<char*>(buffer.data()), static_cast<std::streamsize>(expected));
+    TIGERFG_ASSIGN_OR_RETURN(EntryLayout e, ParseEntry(entry, where, data_size));
+    Buffer buffer(e.dtype, Shape(e.dims));
+    const uint64_t bytes = e.end - e.begin;
+    in.seekg(static_cast<std::streamoff>(8 + header_len + e.begin));
+    in.read(static_cast<char*>(buffer.data()), static_cast<std::streamsize>(bytes));
     if (!in) return Status::Error(where + ": short read");
-    if (expected > 0) ranges.emplace_back(begin, end);
+    if (bytes > 0) ranges.emplace_back(e.begin, e.end);
     file.tensors.emplace(name, std::move(buffer));
   }
   std::sort(ranges.begin(), ranges.end());

@@ -38,6 +38,22 @@ const char* DTypeName(DType dtype) {
   LOG(FATAL) << "unknown dtype";
 }
 
+bool CheckedByteSize(const std::vector<int64_t>& dims, size_t elem_bytes, int64_t* bytes) {
+  int64_t n = 1;
+  bool overflow = false;
+  for (int64_t d : dims) {
+    if (d < 0) return false;
+    // A zero dimension makes the count 0 even after an overflowing prefix ([2^40, 2^40, 0]).
+    if (d == 0) return (*bytes = 0, true);
+    overflow = overflow || __builtin_mul_overflow(n, d, &n);
+  }
+  if (overflow || elem_bytes > static_cast<size_t>(INT64_MAX) ||
+      __builtin_mul_overflow(n, static_cast<int64_t>(elem_bytes), &n))
+    return false;
+  *bytes = n;
+  return true;
+}
+
 Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
 
 Shape::Shape(const std::vector<int64_t>& dims) {
@@ -47,6 +63,9 @@ Shape::Shape(const std::vector<int64_t>& dims) {
     CHECK_GE(dims[i], 0) << "negative dimension";
     dims_[i] = dims[i];
   }
+  int64_t n = 0;
+  CHECK(CheckedByteSize(dims, 1, &n)) << "shape " << ToString() << ": the element count overflows "
+                                      << "int64";
 }
 
 int64_t Shape::operator[](int i) const {

@@ -2,6 +2,8 @@
 // Ops take Tensors by value; memory belongs to a Buffer (the one owning type, on any device).
 #pragma once
 
+#include <glog/logging.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -9,8 +11,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <glog/logging.h>
 
 namespace tigerfg {
 
@@ -20,11 +20,18 @@ enum class Device : uint8_t { kCpu, kCuda };
 size_t DTypeSize(DType dtype);
 const char* DTypeName(DType dtype);  // safetensors spelling: F32, BF16, I64, I32, U8
 
+// The byte size of a tensor of `dims` with `elem_bytes` per element into *bytes; false when a
+// dimension is negative or the element count or byte size overflows int64. Shapes read from
+// files go through this before a Shape or a Buffer is built from them.
+bool CheckedByteSize(const std::vector<int64_t>& dims, size_t elem_bytes, int64_t* bytes);
+
 class Shape {
  public:
   static constexpr int kMaxDims = 6;
   Shape() = default;
   Shape(std::initializer_list<int64_t> dims);
+  // Dies when a dimension is negative or the element count overflows int64 (file readers check
+  // with CheckedByteSize first and return an error instead).
   explicit Shape(const std::vector<int64_t>& dims);
 
   int ndim() const { return ndim_; }

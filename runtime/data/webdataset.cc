@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -30,6 +31,21 @@ bool SplitSampleMember(const std::string& name, std::string* key, std::string* e
   return true;
 }
 
+namespace {
+
+// Expansion is capped before any name is built: `{0..9999}{0..9999}` would otherwise build 10^8
+// names (minutes, gigabytes) only to fail on the first missing shard.
+constexpr int64_t kMaxShardNames = 1'000'000;
+
+Status TooManyNames(const std::string& spec, double names) {
+  char count[32];
+  std::snprintf(count, sizeof(count), "%.0f", names);
+  return Status::Error(spec + ": expands to " + count + " shard names (the limit is " +
+                       std::to_string(kMaxShardNames) + ")");
+}
+
+}  // namespace
+
 StatusOr<std::vector<std::string>> ExpandBraces(const std::string& spec) {
   const size_t open = spec.find('{');
   if (open == std::string::npos) return std::vector<std::string>{spec};
@@ -49,7 +65,8 @@ StatusOr<std::vector<std::string>> ExpandBraces(const std::string& spec) {
     }
     const int64_t lo = std::stoll(lo_text), hi = std::stoll(hi_text);
     if (hi < lo) return Status::Error(spec + ": empty range {" + body + "}");
-    if (hi - lo > 10'000'000) return Status::Error(spec + ": range {" + body + "} too large");
+    if (hi - lo >= kMaxShardNames / static_cast<int64_t>(tails.size()))
+      return TooManyNames(spec, static_cast<double>(hi - lo + 1) * tails.size());
     const int width =
         lo_text.size() > 1 && lo_text[0] == '0' ? static_cast<int>(lo_text.size()) : 0;
     for (int64_t v = lo; v <= hi; ++v) {
@@ -62,6 +79,8 @@ StatusOr<std::vector<std::string>> ExpandBraces(const std::string& spec) {
     while (true) {
       const size_t comma = body.find(',', start);
       choices.push_back(body.substr(start, comma - start));
+      if (choices.size() * tails.size() > static_cast<size_t>(kMaxShardNames))
+        return TooManyNames(spec, static_cast<double>(choices.size()) * tails.size());
       if (comma == std::string::npos) break;
       start = comma + 1;
     }

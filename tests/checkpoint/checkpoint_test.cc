@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -227,6 +228,59 @@ TEST_F(CheckpointTest, FlippedByteIsAChecksumErrorNamingFileAndTensor) {
   ASSERT_TRUE(manifest.ok());
   Status verified = VerifyCheckpoint(dir, *manifest);
   EXPECT_NE(verified.message().find("adamw.v/fc.bias"), std::string::npos) << verified.message();
+}
+
+// A manifest whose offset + length overflows int64 passed the bounds check (the sum wrapped
+// negative) and the checksum then read far outside the file.
+TEST_F(CheckpointTest, OverflowingTensorBoundsAreAnErrorNamingTheTensor) {
+  const std::string dir = Save(1);
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  checkpoint::TensorEntry* t = manifest->mutable_tensors(0);
+  t->set_offset(INT64_MAX - 8);
+  t->set_length(64);
+  Status st = VerifyCheckpoint(dir, *manifest);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("tensor " + t->name()), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("beyond the end"), std::string::npos) << st.message();
+  WriteFile(dir + "/" + kManifestFile, manifest->SerializeAsString());
+  EXPECT_FALSE(LoadExpectingAllOrNothing(dir, table_).ok());
+}
+
+TEST_F(CheckpointTest, FileNamesOutsideTheDirectoryAreErrors) {
+  const std::string dir = Save(1);
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  for (const char* name : {"../params.bin", "/dev/zero", "..", ""}) {
+    checkpoint::Manifest edited = *manifest;
+    edited.mutable_files(0)->set_name(name);
+    Status st = VerifyCheckpoint(dir, edited);
+    ASSERT_FALSE(st.ok()) << name;
+    EXPECT_NE(st.message().find("is not a plain name"), std::string::npos) << st.message();
+  }
+}
+
+// NaN or infinite weights loaded for --init_weights trained into "lower optim.lr?", and an
+// export of them exited 0: LoadWeights refuses them, naming the file and the tensor.
+TEST_F(CheckpointTest, NonFiniteWeightsAreAnErrorNamingFileAndTensor) {
+  const std::string path = root_ + "_weights.safetensors";
+  for (float bad : {std::nanf(""), INFINITY}) {
+    std::vector<float> params = params_;
+    params[table_.Get("fc.bias").offset + 2] = bad;
+    ASSERT_TRUE(SaveWeights(path, table_, params.data()).ok());
+    std::vector<float> loaded(table_.total_numel(), -7.0f);
+    Status st = LoadWeights(path, table_, loaded.data(), /*require_all=*/true);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(path + ": tensor fc.bias holds a non-finite value"),
+              std::string::npos)
+        << st.message();
+    EXPECT_NE(st.message().find("element 2"), std::string::npos) << st.message();
+    for (float x : loaded) EXPECT_EQ(x, -7.0f) << "a failed load wrote into the buffer";
+  }
+  ASSERT_TRUE(SaveWeights(path, table_, params_.data()).ok());
+  std::vector<float> loaded(table_.total_numel());
+  EXPECT_TRUE(LoadWeights(path, table_, loaded.data(), /*require_all=*/true).ok());
+  fs::remove(path);
 }
 
 TEST_F(CheckpointTest, AnotherModelShapeIsAnErrorNamingTheTensor) {

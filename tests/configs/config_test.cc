@@ -210,6 +210,31 @@ TEST(Overrides, ErrorsNameTheOverride) {
   }
 }
 
+// Defect: empty items were skipped, so a typo such as `train.steps=5,,` passed silently.
+TEST(Overrides, EmptyItemsAreErrors) {
+  RunConfig config;
+  const Status commas = ApplyOverrides("train.steps=5,,", &config);
+  ASSERT_FALSE(commas.ok());
+  EXPECT_THAT(commas.message(), HasSubstr("override 2 of 'train.steps=5,,' is empty"));
+  EXPECT_FALSE(config.has_train());
+  const Status leading = ApplyOverrides(",train.steps=5", &config);
+  ASSERT_FALSE(leading.ok());
+  EXPECT_THAT(leading.message(), HasSubstr("override 1 of"));
+  const Status element = ApplyOverrides("data.mean=0.5;;0.3", &config);
+  ASSERT_FALSE(element.ok());
+  EXPECT_THAT(element.message(), HasSubstr("data.mean: empty element"));
+  EXPECT_TRUE(ApplyOverrides("  ", &config).ok());
+  EXPECT_TRUE(ApplyOverrides("train.steps=5, train.seed=3", &config).ok());
+}
+
+// FillDependentDefaults ran before validation and filled data.mean/std with one value per
+// channel: 2^31 channels ground through 16 GB before the limit could report the field.
+TEST(Overrides, HugeChannelCountIsReportedNotFilled) {
+  const Status status = LoadError("model.query.channels=2147483647");
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("model.query.channels: 2147483647 exceeds the limit 64"));
+}
+
 TEST(Overrides, FailedOverrideLeavesConfigUntouched) {
   RunConfig config;
   EXPECT_FALSE(ApplyOverrides("dist.backend=mpi,model.teacher.widht=3", &config).ok());

@@ -187,6 +187,69 @@ TEST(ValidateConfig, Data) {
   EXPECT_TRUE(ValidateConfig(empty_mean).ok());
 }
 
+// Defect: sizes that pass the old checks aborted later with a glog trace (a byte count, not the
+// field) or ground for minutes; each is now a limit naming the field.
+TEST(ValidateConfig, SizesHaveUpperLimitsNamingTheField) {
+  ExpectInvalid([](RunConfig* c) { c->mutable_train()->set_global_batch(2147483647); },
+                "train.global_batch: 2147483647 exceeds the limit 1048576");
+  ExpectInvalid([](RunConfig* c) { c->mutable_model()->set_embed_dim(2147483647); },
+                "model.embed_dim: 2147483647 exceeds the limit 65536");
+  ExpectInvalid([](RunConfig* c) { c->mutable_model()->mutable_query()->set_depth(1000000); },
+                "model.query.depth: 1000000 exceeds the limit 1024");
+  ExpectInvalid([](RunConfig* c) { c->mutable_model()->mutable_text()->set_vocab_size(99999999); },
+                "model.text.vocab_size: 99999999 exceeds the limit 4194304");
+  ExpectInvalid([](RunConfig* c) { c->mutable_model()->mutable_item()->set_image_size(65536); },
+                "model.item.image_size: 65536 exceeds the limit 8192");
+  ExpectInvalid([](RunConfig* c) { c->mutable_model()->mutable_text()->set_max_len(100000); },
+                "model.text.max_len: 100000 exceeds the limit 8192");
+  ExpectInvalid([](RunConfig* c) { c->mutable_model()->set_ground_layers(5000); },
+                "model.ground_layers: 5000 exceeds the limit 1024");
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_loader_threads(100000); },
+                "data.loader_threads: 100000 exceeds the limit 4096");
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_prefetch(100000); },
+                "data.prefetch: 100000 exceeds the limit 4096");
+  ExpectInvalid([](RunConfig* c) { c->mutable_train()->set_threads(100000); },
+                "train.threads: 100000 exceeds the limit 4096");
+  ExpectInvalid([](RunConfig* c) { c->mutable_dist()->set_bucket_mb(1e9f); },
+                "dist.bucket_mb: 1000000000 exceeds the limit 4096");
+  ExpectInvalid([](RunConfig* c) { c->mutable_dist()->set_timeout_s(1e9f); },
+                "dist.timeout_s: 1000000000 exceeds the limit 86400");
+}
+
+TEST(ValidateConfig, BadCheckMinSeenMustNotBeNegative) {
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_bad_check_min_seen(-5); },
+                "data.bad_check_min_seen: -5 must not be negative");
+}
+
+// Every field within its limit, the sizes together still cannot fit any machine here: the
+// error names the field that matters most, before anything is allocated.
+TEST(ValidateConfig, ModelThatCannotFitThisMachineIsAnErrorNamingTheField) {
+  ExpectInvalid(
+      [](RunConfig* c) {
+        c->mutable_model()->mutable_query()->set_depth(1000);
+        c->mutable_model()->mutable_query()->set_width(65536);
+        c->mutable_model()->mutable_query()->set_heads(4);
+      },
+      "the model needs");
+  RunConfig config = Tiny();
+  config.mutable_model()->mutable_text()->set_vocab_size(4000000);
+  config.mutable_model()->mutable_text()->set_width(4096);
+  const double machine = 23.0 * (1 << 30);
+  const Status status = CheckMemoryFits(config, machine);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("model.text.vocab_size=4000000: the model needs"));
+  EXPECT_THAT(status.message(), HasSubstr("this machine has 23.0 GiB"));
+  // 16 bytes (parameter, gradient, two moments) per token-embedding entry alone: > 240 GiB.
+  EXPECT_GT(EstimateMemory(config).state_bytes, 16.0 * 4000000 * 4096);
+  EXPECT_TRUE(CheckMemoryFits(Tiny(), machine).ok());
+  // A batch per rank that does not fit names the global batch.
+  RunConfig batch = Tiny();
+  batch.mutable_train()->set_global_batch(1048576);
+  const Status big_batch = CheckMemoryFits(batch, machine, /*local_batch=*/1048576);
+  ASSERT_FALSE(big_batch.ok());
+  EXPECT_THAT(big_batch.message(), HasSubstr("train.global_batch=1048576"));
+}
+
 TEST(ValidateConfig, ReportsEveryError) {
   RunConfig config = Tiny();
   config.mutable_train()->set_global_batch(0);

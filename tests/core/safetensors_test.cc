@@ -110,6 +110,55 @@ TEST(Safetensors, DamagedFilesAreErrorsNamingTheFile) {
   std::remove(bad.c_str());
 }
 
+// A file of `header` (padded JSON) followed by `data_bytes` zero bytes.
+std::string CraftedFile(std::string header, size_t data_bytes) {
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  return out + header + std::string(data_bytes, '\0');
+}
+
+// Defect: an element count or byte size that overflows int64 wrapped to a tiny allocation
+// (the data_offsets matched the wrapped size), which was then written past (SIGSEGV).
+TEST(Safetensors, ShapesWhoseSizeOverflowsAreErrorsNamingTheTensor) {
+  const std::string bad = TempPath("overflow.safetensors");
+  struct Case {
+    std::string what, header, expect;
+  };
+  const std::vector<Case> cases = {
+      {"element count wraps to 0",
+       R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})",
+       "overflows"},
+      {"byte size wraps to 0",
+       R"({"x":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", "overflows"},
+      {"element count wraps to 16",
+       R"({"x":{"dtype":"U8","shape":[4,4611686018427387908],"data_offsets":[0,16]}})",
+       "overflows"},
+      {"dimension above INT64_MAX",
+       R"({"x":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,16]}})",
+       "bad shape entry"},
+      {"end before begin", R"({"x":{"dtype":"U8","shape":[0],"data_offsets":[16,8]}})",
+       "outside the data"},
+      {"end past the data", R"({"x":{"dtype":"U8","shape":[32],"data_offsets":[0,32]}})",
+       "outside the data"},
+      {"negative offset", R"({"x":{"dtype":"U8","shape":[4],"data_offsets":[-4,0]}})",
+       "bad data_offsets"},
+      {"too many dimensions",
+       R"({"x":{"dtype":"U8","shape":[1,1,1,1,1,1,1],"data_offsets":[0,1]}})",
+       "too many dimensions"},
+  };
+  for (const Case& c : cases) {
+    WriteAll(bad, CraftedFile(c.header, 16));
+    auto file = ReadSafetensors(bad);
+    ASSERT_FALSE(file.ok()) << c.what;
+    EXPECT_NE(file.status().message().find(bad + ": tensor x"), std::string::npos)
+        << c.what << ": " << file.status().message();
+    EXPECT_NE(file.status().message().find(c.expect), std::string::npos)
+        << c.what << ": " << file.status().message();
+  }
+  std::remove(bad.c_str());
+}
+
 // The spec's own reader and writer (tests/reference/tigerfg_ref.py, PyTorch) agree with ours.
 TEST(Safetensors, InteroperatesWithTheSpec) {
   const std::string spec = std::string(TIGERFG_SOURCE_DIR) + "/tests/reference/tigerfg_ref.py";

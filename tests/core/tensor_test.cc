@@ -20,6 +20,24 @@ TEST(Shape, CountsAndPrints) {
   EXPECT_NE(s, (Shape{2, 12}));
 }
 
+TEST(Shape, CheckedByteSizeRejectsOverflowInsteadOfWrapping) {
+  int64_t bytes = -1;
+  EXPECT_TRUE(CheckedByteSize({2, 3, 4}, 4, &bytes));
+  EXPECT_EQ(bytes, 96);
+  EXPECT_TRUE(CheckedByteSize({}, 8, &bytes));
+  EXPECT_EQ(bytes, 8);
+  EXPECT_TRUE(CheckedByteSize({int64_t{1} << 40, int64_t{1} << 40, 0}, 4, &bytes));
+  EXPECT_EQ(bytes, 0);
+  EXPECT_FALSE(CheckedByteSize({int64_t{1} << 32, int64_t{1} << 32}, 1, &bytes));
+  EXPECT_FALSE(CheckedByteSize({int64_t{1} << 62}, 4, &bytes));
+  EXPECT_FALSE(CheckedByteSize({-1, 4}, 4, &bytes));
+}
+
+TEST(ShapeDeathTest, OverflowingShapesAndBuffersDieWithAClearMessage) {
+  EXPECT_DEATH(Shape({int64_t{1} << 32, int64_t{1} << 32}), "element count overflows");
+  EXPECT_DEATH(Buffer(DType::kF32, Shape{int64_t{1} << 62}), "byte size overflows");
+}
+
 TEST(Tensor, ViewAndSliceShareMemory) {
   Buffer b(DType::kF32, Shape{4, 3});
   for (int i = 0; i < 12; ++i) b.f32()[i] = static_cast<float>(i);
