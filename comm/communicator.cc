@@ -34,7 +34,8 @@ void Communicator::CheckBuffer(const Tensor& t, const char* what) const {
 }
 
 std::shared_ptr<Work> Communicator::Watched(std::string_view name, std::shared_ptr<Work> work) {
-  if (watchdog_ && !work->IsCompleted()) watchdog_->Watch(std::string(name), step(), work);
+  if (watchdog_ && !work->IsCompleted())
+    watchdog_->Watch(std::string(name), step(), work, timeout_override_s_);
   return work;
 }
 

@@ -6,11 +6,6 @@
 
 #include <nccl.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <thread>
-
 #include "comm/mpi_check.h"
 #include "comm/mpi_communicator.h"
 #include "comm/watchdog.h"
@@ -193,32 +188,6 @@ class NcclCommunicator : public Communicator {
   ncclComm_t comm_ = nullptr;
 };
 
-// Rank 0 writes the id next to its final name and renames it (atomic on POSIX); the others poll.
-StatusOr<ncclUniqueId> ExchangeIdThroughFile(const std::string& dir, int rank, double timeout_s) {
-  namespace fs = std::filesystem;
-  const fs::path path = fs::path(dir) / "tigerfg_nccl_unique_id";
-  ncclUniqueId id;
-  if (rank == 0) {
-    NCCL_CHECK(ncclGetUniqueId(&id));
-    const fs::path tmp = path.string() + ".tmp";
-    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    file.write(reinterpret_cast<const char*>(&id), sizeof(id));
-    file.close();
-    std::error_code error;
-    fs::rename(tmp, path, error);
-    if (!file || error) return Status::Error("nccl_id_dir: cannot write " + path.string());
-    return id;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream file(path, std::ios::binary);
-    if (file && file.read(reinterpret_cast<char*>(&id), sizeof(id))) return id;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return Status::Error("nccl_id_dir: " + path.string() + " did not appear within " +
-                       std::to_string(timeout_s) + " s (is the directory shared by every node?)");
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const CommOptions& options) {
@@ -227,14 +196,11 @@ StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const CommOptions
   }
   TIGERFG_RETURN_IF_ERROR(InitMpi(nullptr, nullptr));
   const int rank = MpiWorldRank();
+  // Rank and world come from MPI, so the id travels over MPI too (a file or TCP rendezvous would
+  // add a second bootstrap without removing the need for the first).
   ncclUniqueId id;
-  if (!options.nccl_id_dir.empty()) {
-    TIGERFG_ASSIGN_OR_RETURN(id,
-                             ExchangeIdThroughFile(options.nccl_id_dir, rank, options.timeout_s));
-  } else {
-    if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
-    MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD));
-  }
+  if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+  MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD));
   return std::unique_ptr<Communicator>(
       std::make_unique<NcclCommunicator>(options.timeout_s, *options.ctx, id));
 }

@@ -29,10 +29,11 @@ Watchdog::~Watchdog() {
   thread_.join();
 }
 
-void Watchdog::Watch(std::string name, int64_t step, std::shared_ptr<Work> work) {
+void Watchdog::Watch(std::string name, int64_t step, std::shared_ptr<Work> work, double timeout_s) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    entries_.push_back({std::move(name), step, std::chrono::steady_clock::now(), std::move(work)});
+    entries_.push_back({std::move(name), step, std::chrono::steady_clock::now(),
+                        timeout_s > 0 ? timeout_s : timeout_s_, std::move(work)});
   }
   cv_.notify_all();
 }
@@ -60,10 +61,11 @@ void Watchdog::Run() {
     for (Entry& entry : polled) {
       if (entry.work->IsCompleted()) continue;
       const double elapsed = std::chrono::duration<double>(now - entry.start).count();
-      if (elapsed > timeout_s_) {
+      if (elapsed > entry.timeout_s) {
         LOG(ERROR) << "collective " << entry.name << " (step " << entry.step << ") on rank "
-                   << rank_ << " timed out after " << elapsed << " s (timeout " << timeout_s_
-                   << " s); aborting the job";
+                   << rank_ << " timed out after " << elapsed << " s (timeout " << entry.timeout_s
+                   << " s, dist.timeout_s): another rank never reached it (stopped, hung, or "
+                   << "much slower); aborting the job";
         google::FlushLogFiles(google::GLOG_INFO);
         std::fflush(stderr);
         abort_();

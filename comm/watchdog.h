@@ -24,8 +24,9 @@ class Watchdog {
   Watchdog(double timeout_s, int rank, std::function<void()> abort);
   ~Watchdog();  // stops the thread; works still pending are no longer watched
 
-  // Watches `work` until it reports IsCompleted().
-  void Watch(std::string name, int64_t step, std::shared_ptr<Work> work);
+  // Watches `work` until it reports IsCompleted(); timeout_s > 0 replaces the watchdog's timeout
+  // for this work (a collective that waits for rank 0's checkpoint write gets longer).
+  void Watch(std::string name, int64_t step, std::shared_ptr<Work> work, double timeout_s = 0);
   size_t pending() const;
 
  private:
@@ -33,6 +34,7 @@ class Watchdog {
     std::string name;
     int64_t step;
     std::chrono::steady_clock::time_point start;
+    double timeout_s;
     std::shared_ptr<Work> work;
   };
   void Run();
