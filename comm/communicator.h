@@ -87,7 +87,11 @@ class Communicator {
  protected:
   Communicator(int rank, int world_size, int local_rank, double timeout_s);
   // Backends with asynchronous works start a watchdog that calls `abort` on a timeout.
-  void StartWatchdog(std::function<void()> abort);
+  // `describe(seq)` (optional) names the ranks that have not reached collective #seq.
+  void StartWatchdog(std::function<void()> abort,
+                     std::function<std::string(int64_t seq)> describe = nullptr);
+  // Collectives launched on this rank (watched ones), numbered from 1.
+  const std::atomic<int64_t>* launched_counter() const { return &launched_; }
   void StopWatchdog();
 
   // Arguments are already checked (dtype, device, sizes; no kMean on I64).
@@ -107,12 +111,14 @@ class Communicator {
  private:
   void CheckBuffer(const Tensor& t, const char* what) const;
   std::shared_ptr<Work> Watched(std::string_view name, std::shared_ptr<Work> work);
+  std::shared_ptr<Work> Skipped();
 
   int rank_;
   int world_size_;
   int local_rank_;
   double timeout_s_;
   double timeout_override_s_ = 0;
+  std::atomic<int64_t> launched_{0};
   std::atomic<int64_t> step_{0};
   std::unique_ptr<Watchdog> watchdog_;
 };

@@ -6,6 +6,7 @@
 
 #include <nccl.h>
 
+#include "comm/arrival_probe.h"
 #include "comm/mpi_check.h"
 #include "comm/mpi_communicator.h"
 #include "comm/watchdog.h"
@@ -79,14 +80,18 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
     NCCL_CHECK(ncclCommInitRank(&comm_, world_size(), id, rank()));
-    StartWatchdog([comm = comm_] {
-      ncclCommAbort(comm);
-      MpiAbortJob(Watchdog::kExitCode);
-    });
+    probe_ = std::make_unique<ArrivalProbe>(launched_counter());
+    StartWatchdog(
+        [comm = comm_] {
+          ncclCommAbort(comm);
+          MpiAbortJob(Watchdog::kExitCode);
+        },
+        [this](int64_t seq) { return probe_->Report(seq, /*wait_s=*/2.0); });
   }
 
   ~NcclCommunicator() override {
     StopWatchdog();
+    probe_.reset();
     CUDA_CHECK(cudaSetDevice(device_));
     CUDA_CHECK(cudaStreamSynchronize(comm_stream_));
     NCCL_CHECK(ncclCommDestroy(comm_));
@@ -186,6 +191,7 @@ class NcclCommunicator : public Communicator {
   cudaStream_t comm_stream_ = nullptr;
   cudaEvent_t ready_ = nullptr;
   ncclComm_t comm_ = nullptr;
+  std::unique_ptr<ArrivalProbe> probe_;  // names the late ranks in the watchdog's message
 };
 
 }  // namespace
