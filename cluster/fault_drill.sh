@@ -7,9 +7,9 @@
 # Cases: kill -9 of a single-process run at N (default 20) random moments (each restart resumes
 # with --resume=auto); SIGTERM to one rank of `mpirun -np 2` (must exit 0 with a checkpoint); a
 # stopped rank (SIGSTOP; the watchdog must end the job at dist.timeout_s); a dead rank (kill -9 of
-# rank 1); a full disk (a 12 MiB tmpfs when run as root, else a size-limited directory is not
-# available and the case is skipped). Prints a table (case, outcome, time to exit, checkpoint
-# usable) and exits non-zero when any checkpoint is lost or a run cannot resume. Takes ~2-3 min.
+# rank 1); a full disk (a real 12 MiB tmpfs, which needs root; without root the case is skipped
+# and the table says so). Prints a table (case, outcome, time to exit, checkpoint usable) and exits
+# non-zero when any checkpoint is lost or a run cannot resume. Takes about 1.5 min on 2 cores.
 # A drill, not a CI test (tests/e2e/operations_test.cc covers SIGTERM and the out-dir policy).
 set -u
 cd "$(dirname "$0")/.."
