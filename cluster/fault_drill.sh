@@ -9,7 +9,7 @@
 # stopped rank (SIGSTOP; the watchdog must end the job at dist.timeout_s); a dead rank (kill -9 of
 # rank 1); a full disk (a real 12 MiB tmpfs, which needs root; without root the case is skipped
 # and the table says so). Prints a table (case, outcome, time to exit, checkpoint usable) and exits
-# non-zero when any checkpoint is lost or a run cannot resume. Takes about 1.5 min on 2 cores.
+# non-zero when any checkpoint is lost or a run cannot resume. Takes about a minute on 2 cores.
 # A drill, not a CI test (tests/e2e/operations_test.cc covers SIGTERM and the out-dir policy).
 set -u
 cd "$(dirname "$0")/.."

@@ -19,7 +19,8 @@ DEFINE_string(teacher_weights, "",
               "train: safetensors whose query.* tensors initialise the frozen teacher.*");
 
 DEFINE_bool(resume, false,
-            "train: continue from the newest checkpoint in --out_dir (OUT_DIR/checkpoints/latest)");
+            "train: continue from the newest checkpoint in --out_dir (OUT_DIR/checkpoints/latest); "
+            "--resume=auto: continue when there is one, else start fresh");
 DEFINE_bool(resume_auto, false,
             "train: what --resume=auto sets: resume from --out_dir's newest complete checkpoint "
             "when there is one, else start fresh (pass it on every requeue)");
