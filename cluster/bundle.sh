@@ -3,8 +3,13 @@
 # NCCL and MPI libraries but not the rest (glog, gflags, OpenBLAS, protobuf, ONNX, ...):
 #   cluster/bundle.sh BUILD_DIR OUT_DIR [RELATIVE_BINARY ...]
 # copies the binaries (default: launcher/tigerfg) under OUT_DIR with their relative paths and the
-# shared libraries they need into OUT_DIR/lib, leaving out the C/C++ runtime, MPI (the cluster's
-# own must match its launcher) and the CUDA libraries (the driver's and the machine's).
+# shared libraries they need into OUT_DIR/lib. It bundles ONLY an allow-list: the libraries tigerfg
+# itself links that clusters often lack (glog, gflags, libunwind, OpenBLAS and its gfortran/
+# quadmath, protobuf and abseil, ONNX, libjpeg-turbo, zlib, OpenMP). Everything else stays the
+# machine's: the C/C++ runtime, CUDA/cuDNN/NCCL (must match the driver), and above all MPI and
+# what it loads transitively (PMIx, PRRTE, hwloc, libevent, libfabric, UCX, libibverbs, rdma-core,
+# munge, psm2, libnl): a bundled copy would shadow the cluster's and break its launcher or network.
+# Each library is listed with the reason it was bundled or left out (bundle.txt in OUT_DIR).
 # Run with LD_LIBRARY_PATH=OUT_DIR/lib (cluster/gpu_check.sh --libs OUT_DIR/lib does that).
 set -euo pipefail
 build=${1:?usage: bundle.sh BUILD_DIR OUT_DIR [RELATIVE_BINARY ...]}
@@ -13,14 +18,22 @@ shift 2
 binaries=("$@")
 [[ ${#binaries[@]} -gt 0 ]] || binaries=(launcher/tigerfg)
 mkdir -p "$out/lib"
-skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl\.so|librt\.so|libstdc\+\+|libgcc_s|libmpi|libopen-(pal|rte)|libhwloc|libevent|libudev|libcuda|libcudart|libcublas|libcudnn|libnccl|libnvrtc|libnvJitLink)'
+bundle='^(libglog|libgflags|libunwind|libopenblas|libblas|liblapack|libgfortran|libquadmath|libprotobuf|libabsl_|libonnx|libjpeg|libturbojpeg|libz\.so|libgomp|liblzma)'
+list="$out/bundle.txt"
+: >"$list"
 for rel in "${binaries[@]}"; do
   [[ -x $build/$rel ]] || { echo "bundle: $build/$rel not found" >&2; exit 1; }
   mkdir -p "$out/$(dirname "$rel")"
   cp "$build/$rel" "$out/$rel"
-  ldd "$build/$rel" | awk '$3 ~ /^\// {print $1, $3}' | while read -r name path; do
-    [[ $name =~ $skip ]] && continue
-    cp -L "$path" "$out/lib/$name"
+  ldd "$build/$rel" | awk '$3 ~ /^\// {print $1, $3}' | sort -u | while read -r name path; do
+    if [[ $name =~ $bundle ]]; then
+      cp -L "$path" "$out/lib/$name"
+      echo "bundled  $name  (a tigerfg dependency clusters often lack)" >>"$list"
+    else
+      echo "left out $name  (the machine's: system, CUDA or MPI stack, $path)" >>"$list"
+    fi
   done
 done
+sort -u -o "$list" "$list"
+cat "$list"
 du -sh "$out"

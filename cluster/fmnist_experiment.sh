@@ -52,7 +52,7 @@ train() {  # NAME [extra flags]
   fi
   echo "== training $name ($steps steps)"
   "$bin" train --config "configs/fmnist_$name.prototxt" --steps "$steps" \
-    --set "$paths,train.checkpoint_every=$eval_every,train.keep_last=0" --out_dir "$out/$name" "$@" > "$out/$name.train.log" 2>&1 ||
+    --set "$paths,train.checkpoint_every=$eval_every,train.keep_last=0" --out_dir "$out/$name" --overwrite "$@" > "$out/$name.train.log" 2>&1 ||
     { tail -20 "$out/$name.train.log"; exit 1; }
   tail -1 "$out/$name.train.log"
   echo "$name train_s $((SECONDS - t0))" >> "$out/timings.txt"

@@ -37,10 +37,10 @@ bin="$build/launcher/tigerfg"
 rows=()
 
 # 1. Tiny config, 200 steps: GPU (NCCL communicator, world 1) and CPU; compare the loss curves.
-"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu" \
+"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu" --overwrite \
   --set train.device=cuda,dist.backend=nccl >"$results/tiny_gpu.log" 2>&1
 gpu_rc=$?
-"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_cpu" \
+"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_cpu" --overwrite \
   --set train.device=cpu >"$results/tiny_cpu.log" 2>&1
 cpu_rc=$?
 grep -h "communicator" "$results/tiny_gpu.log" | tail -n 1
@@ -61,7 +61,7 @@ rows+=("tiny train gpu(nccl) rc=$gpu_rc cpu rc=$cpu_rc: $compare")
 
 # 1b. The same in BF16 on the GPU (no reference curve of its own: it must follow FP32's within
 # bf16 accuracy).
-"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu_bf16" \
+"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu_bf16" --overwrite \
   --set train.device=cuda,dist.backend=nccl,train.precision=BF16 >"$results/tiny_gpu_bf16.log" 2>&1
 bf16_rc=$?
 compare="$(python3 - "$results" <<'PY' 2>&1

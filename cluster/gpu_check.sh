@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cluster/gpu_check.sh — checks a tigerfg CUDA build on a GPU machine: prints the GPU, runs
 # cuda_tests (and, when present, core_tests, comm_tests, e2e_tests and `tigerfg --help`) and a
-# summary table.
+# summary table. Exits non-zero when any part fails (a test binary missing or failing, the GPU
+# not seen, the binary not starting).
 #
 #   cluster/gpu_check.sh [--libs DIR] [BUILD_DIR]     (BUILD_DIR defaults to build-cuda)
 #
@@ -36,24 +37,29 @@ export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 echo "== GPU"
 if command -v nvidia-smi >/dev/null 2>&1; then
-  nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader
+  nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader ||
+    failures=$((failures + 1))
 else
   echo "nvidia-smi not found"
+  failures=$((failures + 1))
 fi
 
 logdir="$(mktemp -d)"
 rows=()
+failures=0
 
 # run_gtest NAME BINARY: runs a GoogleTest binary, records run/passed/failed/skipped.
 run_gtest() {
   local name="$1" bin="$2" log="$logdir/$1.log"
   if [ ! -x "$bin" ]; then
     rows+=("$(printf '%-16s %s' "$name" "missing ($bin)")")
+    failures=$((failures + 1))
     return
   fi
   echo "== $name ($bin)"
   "$bin" --gtest_brief=1 >"$log" 2>&1
   local rc=$?
+  [ "$rc" -eq 0 ] || failures=$((failures + 1))
   tail -n 40 "$log"
   local run passed failed skipped
   run="$(grep -oE '\[==========\] [0-9]+ tests? from .* ran' "$log" | grep -oE '^\[==========\] [0-9]+' | grep -oE '[0-9]+$' | tail -n 1)"
@@ -77,10 +83,20 @@ fi
 if [ -x "$build/launcher/tigerfg" ]; then
   echo "== tigerfg binary"
   if "$build/launcher/tigerfg" --help >/dev/null 2>&1; then echo "tigerfg starts"; else
-    echo "tigerfg --help failed (missing libraries?)"; fi
+    echo "tigerfg --help failed (missing libraries?)"
+    failures=$((failures + 1))
+  fi
+else
+  echo "== tigerfg binary missing ($build/launcher/tigerfg)"
+  failures=$((failures + 1))
 fi
 
 echo
 echo "== summary (logs in $logdir)"
 printf '%-16s %6s %7s %7s %8s %5s\n' binary run passed failed skipped exit
 for row in "${rows[@]}"; do echo "$row"; done
+if [ "$failures" -gt 0 ]; then
+  echo "gpu_check: $failures part(s) failed"
+  exit 1
+fi
+echo "gpu_check: every part passed"

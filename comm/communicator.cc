@@ -19,8 +19,9 @@ Communicator::Communicator(int rank, int world_size, int local_rank, double time
 
 Communicator::~Communicator() = default;
 
-void Communicator::StartWatchdog(std::function<void()> abort) {
-  watchdog_ = std::make_unique<Watchdog>(timeout_s_, rank_, std::move(abort));
+void Communicator::StartWatchdog(std::function<void()> abort,
+                                 std::function<std::string(int64_t seq)> describe) {
+  watchdog_ = std::make_unique<Watchdog>(timeout_s_, rank_, std::move(abort), std::move(describe));
 }
 
 void Communicator::StopWatchdog() { watchdog_.reset(); }
@@ -33,8 +34,17 @@ void Communicator::CheckBuffer(const Tensor& t, const char* what) const {
   CHECK(AcceptsDevice(t.device())) << backend() << ": " << what << " is on the wrong device";
 }
 
+// An empty collective launches nothing but still counts, so that every rank numbers its
+// collectives alike (the arrival probe compares the numbers).
+std::shared_ptr<Work> Communicator::Skipped() {
+  ++launched_;
+  return std::make_shared<CompletedWork>();
+}
+
 std::shared_ptr<Work> Communicator::Watched(std::string_view name, std::shared_ptr<Work> work) {
-  if (watchdog_ && !work->IsCompleted()) watchdog_->Watch(std::string(name), step(), work);
+  const int64_t seq = ++launched_;
+  if (watchdog_ && !work->IsCompleted())
+    watchdog_->Watch(std::string(name), step(), work, timeout_override_s_, seq);
   return work;
 }
 
@@ -57,7 +67,7 @@ static int64_t CheckCounts(const std::vector<int64_t>& counts, int world_size) {
 std::shared_ptr<Work> Communicator::AllReduce(Tensor buf, ReduceOp op, std::string_view name) {
   CheckBuffer(buf, "all-reduce buffer");
   CheckOp(buf, op);
-  if (buf.numel() == 0) return std::make_shared<CompletedWork>();
+  if (buf.numel() == 0) return Skipped();
   return Watched(name, DoAllReduce(buf, op));
 }
 
@@ -68,7 +78,7 @@ std::shared_ptr<Work> Communicator::AllGather(Tensor out, const Tensor& in, std:
   CHECK_EQ(out.numel(), in.numel() * world_size_)
       << "all-gather output " << out.shape().ToString() << " is not world x input "
       << in.shape().ToString();
-  if (in.numel() == 0) return std::make_shared<CompletedWork>();
+  if (in.numel() == 0) return Skipped();
   return Watched(name, DoAllGather(out, in));
 }
 
@@ -81,7 +91,7 @@ std::shared_ptr<Work> Communicator::AllGatherV(Tensor out, const Tensor& in,
   const int64_t total = CheckCounts(counts, world_size_);
   CHECK_EQ(in.numel(), counts[rank_]) << "all-gather-v input size differs from counts[rank]";
   CHECK_EQ(out.numel(), total) << "all-gather-v output size differs from sum(counts)";
-  if (total == 0) return std::make_shared<CompletedWork>();
+  if (total == 0) return Skipped();
   return Watched(name, DoAllGatherV(out, in, counts));
 }
 
@@ -94,7 +104,7 @@ std::shared_ptr<Work> Communicator::ReduceScatter(Tensor out, const Tensor& in, 
   CHECK_EQ(in.numel(), out.numel() * world_size_)
       << "reduce-scatter input " << in.shape().ToString() << " is not world x output "
       << out.shape().ToString();
-  if (out.numel() == 0) return std::make_shared<CompletedWork>();
+  if (out.numel() == 0) return Skipped();
   return Watched(name, DoReduceScatter(out, in, op));
 }
 
@@ -108,14 +118,14 @@ std::shared_ptr<Work> Communicator::ReduceScatterV(Tensor out, const Tensor& in,
   const int64_t total = CheckCounts(counts, world_size_);
   CHECK_EQ(in.numel(), total) << "reduce-scatter-v input size differs from sum(counts)";
   CHECK_EQ(out.numel(), counts[rank_]) << "reduce-scatter-v output size differs from counts[rank]";
-  if (total == 0) return std::make_shared<CompletedWork>();
+  if (total == 0) return Skipped();
   return Watched(name, DoReduceScatterV(out, in, counts, op));
 }
 
 std::shared_ptr<Work> Communicator::Broadcast(Tensor buf, int root, std::string_view name) {
   CheckBuffer(buf, "broadcast buffer");
   CHECK(root >= 0 && root < world_size_) << "broadcast root " << root << " out of range";
-  if (buf.numel() == 0) return std::make_shared<CompletedWork>();
+  if (buf.numel() == 0) return Skipped();
   return Watched(name, DoBroadcast(buf, root));
 }
 

@@ -80,11 +80,18 @@ class Communicator {
 
   // Seconds a collective may take before the watchdog aborts the job.
   double timeout_s() const { return timeout_s_; }
+  // Collectives launched while it is > 0 get this timeout instead (the trainer extends it while
+  // rank 0 writes a checkpoint the others wait for); 0 restores timeout_s().
+  void set_timeout_override_s(double s) { timeout_override_s_ = s; }
 
  protected:
   Communicator(int rank, int world_size, int local_rank, double timeout_s);
   // Backends with asynchronous works start a watchdog that calls `abort` on a timeout.
-  void StartWatchdog(std::function<void()> abort);
+  // `describe(seq)` (optional) names the ranks that have not reached collective #seq.
+  void StartWatchdog(std::function<void()> abort,
+                     std::function<std::string(int64_t seq)> describe = nullptr);
+  // Collectives launched on this rank (watched ones), numbered from 1.
+  const std::atomic<int64_t>* launched_counter() const { return &launched_; }
   void StopWatchdog();
 
   // Arguments are already checked (dtype, device, sizes; no kMean on I64).
@@ -104,11 +111,14 @@ class Communicator {
  private:
   void CheckBuffer(const Tensor& t, const char* what) const;
   std::shared_ptr<Work> Watched(std::string_view name, std::shared_ptr<Work> work);
+  std::shared_ptr<Work> Skipped();
 
   int rank_;
   int world_size_;
   int local_rank_;
   double timeout_s_;
+  double timeout_override_s_ = 0;
+  std::atomic<int64_t> launched_{0};
   std::atomic<int64_t> step_{0};
   std::unique_ptr<Watchdog> watchdog_;
 };
@@ -127,9 +137,6 @@ struct CommOptions {
   double timeout_s = 300;        // DistConfig.timeout_s
   // Where the model runs; on CUDA the NCCL backend orders its stream against ctx's stream.
   const Context* ctx = nullptr;
-  // NCCL only: when set, the unique id travels through a file in this shared directory instead
-  // of MPI (for clusters whose MPI cannot broadcast before NCCL starts). Rank/world still from MPI.
-  std::string nccl_id_dir;
 };
 
 // "auto": nccl when ctx is CUDA and world > 1, mpi when world > 1, else local. Initialises MPI

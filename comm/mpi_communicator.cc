@@ -147,11 +147,14 @@ MpiCommunicator::MpiCommunicator(double timeout_s)
   // job through mpirun's fault handling like any dead rank.
   MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
   MPI_CHECK(MPI_Op_create(&Bf16Sum, /*commute=*/1, &bf16_sum_));
-  StartWatchdog([] { MpiAbortJob(Watchdog::kExitCode); });
+  probe_ = std::make_unique<ArrivalProbe>(launched_counter());
+  StartWatchdog([] { MpiAbortJob(Watchdog::kExitCode); },
+                [this](int64_t seq) { return probe_->Report(seq, /*wait_s=*/2.0); });
 }
 
 MpiCommunicator::~MpiCommunicator() {
   StopWatchdog();
+  probe_.reset();
   int finalised = 0;
   MPI_CHECK(MPI_Finalized(&finalised));
   if (finalised) return;

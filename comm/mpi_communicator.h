@@ -4,6 +4,9 @@
 
 #include <mpi.h>
 
+#include <memory>
+
+#include "comm/arrival_probe.h"
 #include "comm/communicator.h"
 
 namespace tigerfg::comm {
@@ -40,6 +43,7 @@ class MpiCommunicator : public Communicator {
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Op bf16_sum_ = MPI_OP_NULL;
+  std::unique_ptr<ArrivalProbe> probe_;  // names the late ranks in the watchdog's message
 };
 
 }  // namespace tigerfg::comm

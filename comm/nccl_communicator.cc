@@ -6,11 +6,7 @@
 
 #include <nccl.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <thread>
-
+#include "comm/arrival_probe.h"
 #include "comm/mpi_check.h"
 #include "comm/mpi_communicator.h"
 #include "comm/watchdog.h"
@@ -84,14 +80,18 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
     NCCL_CHECK(ncclCommInitRank(&comm_, world_size(), id, rank()));
-    StartWatchdog([comm = comm_] {
-      ncclCommAbort(comm);
-      MpiAbortJob(Watchdog::kExitCode);
-    });
+    probe_ = std::make_unique<ArrivalProbe>(launched_counter());
+    StartWatchdog(
+        [comm = comm_] {
+          ncclCommAbort(comm);
+          MpiAbortJob(Watchdog::kExitCode);
+        },
+        [this](int64_t seq) { return probe_->Report(seq, /*wait_s=*/2.0); });
   }
 
   ~NcclCommunicator() override {
     StopWatchdog();
+    probe_.reset();
     CUDA_CHECK(cudaSetDevice(device_));
     CUDA_CHECK(cudaStreamSynchronize(comm_stream_));
     NCCL_CHECK(ncclCommDestroy(comm_));
@@ -191,33 +191,8 @@ class NcclCommunicator : public Communicator {
   cudaStream_t comm_stream_ = nullptr;
   cudaEvent_t ready_ = nullptr;
   ncclComm_t comm_ = nullptr;
+  std::unique_ptr<ArrivalProbe> probe_;  // names the late ranks in the watchdog's message
 };
-
-// Rank 0 writes the id next to its final name and renames it (atomic on POSIX); the others poll.
-StatusOr<ncclUniqueId> ExchangeIdThroughFile(const std::string& dir, int rank, double timeout_s) {
-  namespace fs = std::filesystem;
-  const fs::path path = fs::path(dir) / "tigerfg_nccl_unique_id";
-  ncclUniqueId id;
-  if (rank == 0) {
-    NCCL_CHECK(ncclGetUniqueId(&id));
-    const fs::path tmp = path.string() + ".tmp";
-    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    file.write(reinterpret_cast<const char*>(&id), sizeof(id));
-    file.close();
-    std::error_code error;
-    fs::rename(tmp, path, error);
-    if (!file || error) return Status::Error("nccl_id_dir: cannot write " + path.string());
-    return id;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream file(path, std::ios::binary);
-    if (file && file.read(reinterpret_cast<char*>(&id), sizeof(id))) return id;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return Status::Error("nccl_id_dir: " + path.string() + " did not appear within " +
-                       std::to_string(timeout_s) + " s (is the directory shared by every node?)");
-}
 
 }  // namespace
 
@@ -227,14 +202,11 @@ StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const CommOptions
   }
   TIGERFG_RETURN_IF_ERROR(InitMpi(nullptr, nullptr));
   const int rank = MpiWorldRank();
+  // Rank and world come from MPI, so the id travels over MPI too (a file or TCP rendezvous would
+  // add a second bootstrap without removing the need for the first).
   ncclUniqueId id;
-  if (!options.nccl_id_dir.empty()) {
-    TIGERFG_ASSIGN_OR_RETURN(id,
-                             ExchangeIdThroughFile(options.nccl_id_dir, rank, options.timeout_s));
-  } else {
-    if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
-    MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD));
-  }
+  if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+  MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD));
   return std::unique_ptr<Communicator>(
       std::make_unique<NcclCommunicator>(options.timeout_s, *options.ctx, id));
 }

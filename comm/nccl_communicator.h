@@ -9,7 +9,7 @@
 namespace tigerfg::comm {
 
 // One rank per GPU (device = the CUDA context's device, normally the local rank). The NCCL
-// unique id goes from rank 0 to the others over MPI, or through options.nccl_id_dir.
+// unique id goes from rank 0 to the others over MPI (rank and world come from MPI as well).
 // In a build without NCCL this returns an error Status.
 StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const CommOptions& options);
 

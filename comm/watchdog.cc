@@ -11,10 +11,12 @@
 
 namespace tigerfg::comm {
 
-Watchdog::Watchdog(double timeout_s, int rank, std::function<void()> abort)
+Watchdog::Watchdog(double timeout_s, int rank, std::function<void()> abort,
+                   std::function<std::string(int64_t seq)> describe)
     : timeout_s_(timeout_s),
       rank_(rank),
       abort_(std::move(abort)),
+      describe_(std::move(describe)),
       poll_interval_(std::clamp<int64_t>(static_cast<int64_t>(timeout_s * 1000 / 20), 5, 100)) {
   CHECK_GT(timeout_s, 0) << "watchdog timeout must be positive";
   thread_ = std::thread([this] { Run(); });
@@ -29,10 +31,12 @@ Watchdog::~Watchdog() {
   thread_.join();
 }
 
-void Watchdog::Watch(std::string name, int64_t step, std::shared_ptr<Work> work) {
+void Watchdog::Watch(std::string name, int64_t step, std::shared_ptr<Work> work, double timeout_s,
+                     int64_t seq) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    entries_.push_back({std::move(name), step, std::chrono::steady_clock::now(), std::move(work)});
+    entries_.push_back({std::move(name), step, std::chrono::steady_clock::now(),
+                        timeout_s > 0 ? timeout_s : timeout_s_, seq, std::move(work)});
   }
   cv_.notify_all();
 }
@@ -60,10 +64,15 @@ void Watchdog::Run() {
     for (Entry& entry : polled) {
       if (entry.work->IsCompleted()) continue;
       const double elapsed = std::chrono::duration<double>(now - entry.start).count();
-      if (elapsed > timeout_s_) {
+      if (elapsed > entry.timeout_s) {
         LOG(ERROR) << "collective " << entry.name << " (step " << entry.step << ") on rank "
-                   << rank_ << " timed out after " << elapsed << " s (timeout " << timeout_s_
-                   << " s); aborting the job";
+                   << rank_ << " timed out after " << elapsed << " s (timeout " << entry.timeout_s
+                   << " s, dist.timeout_s): another rank never reached it (stopped, hung, or "
+                   << "much slower); aborting the job";
+        if (describe_) {
+          const std::string late = describe_(entry.seq);
+          if (!late.empty()) LOG(ERROR) << "rank " << rank_ << ": " << late;
+        }
         google::FlushLogFiles(google::GLOG_INFO);
         std::fflush(stderr);
         abort_();

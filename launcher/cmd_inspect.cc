@@ -7,11 +7,15 @@
 #include <map>
 #include <string>
 
+#include "configs/config.h"
 #include "launcher/commands.h"
 #include "launcher/run_setup.h"
+#include "model/tigerfg_model.h"
 #include "runtime/checkpoint/checkpoint.h"
 
-DEFINE_bool(verify, false, "inspect: read every file and check each tensor's size and crc32");
+DEFINE_bool(verify, false,
+            "inspect: read every file and check what resume checks: each tensor's dtype, size "
+            "and crc32, and the tensor set against the model of the checkpoint's own config");
 
 namespace tigerfg::launcher {
 namespace {
@@ -67,10 +71,16 @@ int RunInspect(int argc, char** argv) {
   if (!manifest.ok()) return ReportError("inspect", manifest.status());
   PrintManifest(*dir, *manifest);
   if (FLAGS_verify) {
-    Status verified = train::VerifyCheckpoint(*dir, *manifest);
+    // The model the checkpoint's own config describes: the tensor set resume would ask for.
+    auto saved = config::ParseConfigText(manifest->config(), *dir + ": the checkpoint's config");
+    if (!saved.ok()) return ReportError("inspect", saved.status());
+    const ParamTable table = model::BuildParamTable(saved->model());
+    Status verified = train::VerifyCheckpoint(*dir, *manifest, &table);
     if (!verified.ok()) return ReportError("inspect", verified);
-    std::printf("verify: OK (%d tensors, every size and crc32 matches)\n",
-                manifest->tensors_size());
+    std::printf(
+        "verify: OK (%d tensors, every dtype, size and crc32 matches; the tensor set is the "
+        "model's)\n",
+        manifest->tensors_size());
   }
   return 0;
 }

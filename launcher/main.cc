@@ -1,9 +1,13 @@
 // launcher/main.cc — the tigerfg binary: `tigerfg <command> [--flags]`.
 #include <gflags/gflags.h>
+// The prefix callback of InitGoogleLogging (Debian's glog is built with it).
+#define GLOG_CUSTOM_PREFIX_SUPPORT
 #include <glog/logging.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <iomanip>
 #include <string>
 
 #include "launcher/commands.h"
@@ -12,8 +16,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: tigerfg <command> [flags]\n"
-    "  train    train a model (--config C --out_dir D [--set k=v,...] [--resume | --resume_from "
-    "DIR])\n"
+    "  train    train a model (--config C --out_dir D [--set k=v,...] [--resume | --resume=auto "
+    "| --resume_from DIR | --overwrite])\n"
     "  grads    losses and gradients for given weights and batch (--config --weights --batch "
     "--out)\n"
     "  bench    training-step throughput on synthetic data (--config --batch N --steps N)\n"
@@ -25,6 +29,35 @@ constexpr char kUsage[] =
     "  export   serving files (--config --weights|--checkpoint --tower query|item|both --format "
     "safetensors|onnx --out)\n"
     "Run `tigerfg <command> --help` for a command's flags.\n";
+
+// This process's rank from the launcher's environment (before MPI starts); -1 outside a job.
+int LauncherRank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  return -1;
+}
+
+// glog's usual prefix ("I1129 02:12:17.123456 file.cc:12] "), with "[rank R] " in front on every
+// rank but 0 of a multi-rank job, so that interleaved lines say whose they are.
+void LogPrefix(std::ostream& s, const google::LogMessageInfo& l, void* data) {
+  const int rank = *static_cast<int*>(data);
+  if (rank > 0) s << "[rank " << rank << "] ";
+  s << l.severity[0] << std::setw(2) << std::setfill('0') << 1 + l.time.month() << std::setw(2)
+    << l.time.day() << ' ' << std::setw(2) << l.time.hour() << ':' << std::setw(2) << l.time.min()
+    << ':' << std::setw(2) << l.time.sec() << '.' << std::setw(6) << l.time.usec()
+    << std::setfill(' ') << ' ' << l.filename << ':' << l.line_number << "]";
+}
+
+int g_rank = -1;
+
+// `--resume=auto` is the documented spelling; gflags keeps --resume a bool, so it becomes
+// --resume_auto.
+void RewriteResumeAuto(int argc, char** argv) {
+  static char resume_auto[] = "--resume_auto";
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--resume=auto") == 0 || std::strcmp(argv[i], "-resume=auto") == 0)
+      argv[i] = resume_auto;
+}
 
 }  // namespace
 
@@ -40,7 +73,9 @@ int main(int argc, char** argv) {
   char** rest_argv = argv + 1;
   gflags::SetUsageMessage("tigerfg " + command + " [flags]");
   FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
+  g_rank = LauncherRank();
+  google::InitGoogleLogging(argv[0], &LogPrefix, &g_rank);
+  RewriteResumeAuto(rest_argc, rest_argv);
   google::InstallFailureSignalHandler();
   using namespace tigerfg::launcher;  // NOLINT: the command table below reads better unqualified
   if (command == "data") return RunData(rest_argc, rest_argv);

@@ -38,7 +38,11 @@ StatusOr<Context> SelectDevice(const std::string& device, const std::string& bac
     TIGERFG_RETURN_IF_ERROR(comm::InitMpi(nullptr, nullptr));
     local_rank = comm::MpiLocalRank();
   }
-  return Context::Cuda(local_rank);
+  return Context::Cuda(GpuForLocalRank(local_rank, CudaDeviceCount()));
+}
+
+int GpuForLocalRank(int local_rank, int device_count) {
+  return device_count > 0 ? local_rank % device_count : 0;
 }
 
 std::vector<std::string> SplitList(const std::string& text) {

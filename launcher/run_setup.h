@@ -16,8 +16,13 @@ namespace tigerfg::launcher {
 StatusOr<config::RunConfig> LoadRunConfigFromFlags();
 
 // The Context of train.device: cpu, cuda (an error without a GPU), or auto (CUDA when a GPU is
-// visible). On CUDA the GPU is the rank's local rank (from MPI) unless the backend is local.
+// visible). On CUDA the GPU is GpuForLocalRank(the rank's local rank from MPI, visible GPUs)
+// unless the backend is local.
 StatusOr<Context> SelectDevice(const std::string& device, const std::string& backend);
+
+// local_rank % device_count: every GPU of a node when each rank sees all of them, and GPU 0 when
+// the launcher shows each task one GPU (CUDA_VISIBLE_DEVICES per task, Slurm --gpus-per-task).
+int GpuForLocalRank(int local_rank, int device_count);
 
 // The non-empty items of a comma-separated flag value ("a,,b" -> {"a", "b"}).
 std::vector<std::string> SplitList(const std::string& text);

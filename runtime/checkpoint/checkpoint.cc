@@ -3,6 +3,7 @@
 #include "runtime/checkpoint/checkpoint.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <unistd.h>
 #include <zlib.h>
 
@@ -161,14 +162,43 @@ class TensorFileWriter {
   SyncedFile file_;
 };
 
-// Everything under `dir` that was not completed: what a writer killed mid-save left behind.
+// What a writer killed mid-save or mid-prune left behind: temporary directories, a half-written
+// `latest`, and step directories without a manifest (a prune deletes the manifest first, but a kill
+// in the middle of remove_all can leave any part). A step directory moved aside by the fallback
+// replace path (see ReplaceDir) whose new version never arrived is moved back instead.
 void RemoveIncomplete(const std::string& root) {
   std::error_code ec;
+  std::vector<fs::path> doomed, restore;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(internal::kTmpPrefix, 0) == 0 || name == std::string(kLatestFile) + ".tmp")
-      fs::remove_all(entry.path(), ec);
+    const std::string replaced_prefix = std::string(internal::kTmpPrefix) + "replaced-";
+    if (name.rfind(replaced_prefix, 0) == 0 &&
+        !fs::exists(fs::path(root) / name.substr(replaced_prefix.size()), ec) &&
+        fs::is_regular_file(entry.path() / kManifestFile, ec)) {
+      restore.push_back(entry.path());
+    } else if (name.rfind(internal::kTmpPrefix, 0) == 0 ||
+               name == std::string(kLatestFile) + ".tmp") {
+      doomed.push_back(entry.path());
+    } else if (internal::StepOfDirName(name) >= 0 &&
+               !fs::is_regular_file(entry.path() / kManifestFile, ec)) {
+      LOG(WARNING) << entry.path().string() << ": a checkpoint without " << kManifestFile
+                   << " (left by an interrupted delete); removing it";
+      doomed.push_back(entry.path());
+    }
   }
+  for (const fs::path& path : doomed) fs::remove_all(path, ec);
+  const size_t prefix = std::strlen(internal::kTmpPrefix) + std::strlen("replaced-");
+  for (const fs::path& path : restore)
+    fs::rename(path, fs::path(root) / path.filename().string().substr(prefix), ec);
+}
+
+// Deletes a checkpoint so that a kill in the middle never leaves a directory that looks complete:
+// the manifest goes first.
+void RemoveCheckpointDir(const std::string& dir) {
+  std::error_code ec;
+  fs::remove(fs::path(dir) / kManifestFile, ec);
+  fs::remove_all(dir, ec);
+  if (ec) LOG(WARNING) << dir << ": cannot delete an old checkpoint: " << ec.message();
 }
 
 Status WriteCheckpointFiles(const std::string& dir, const config::RunConfig& cfg,
@@ -212,22 +242,52 @@ Status WriteCheckpointFiles(const std::string& dir, const config::RunConfig& cfg
 
   std::string bytes;
   CHECK(manifest.SerializeToString(&bytes));
+  // The checksum covers every byte before it; a fixed32 field appended last (field 9 is the
+  // highest, so this is also where a plain serialization would put it).
+  checkpoint::Manifest checksum;
+  checksum.set_manifest_crc32(Crc32(bytes.data(), bytes.size()));
+  bytes += checksum.SerializeAsString();
   TIGERFG_RETURN_IF_ERROR(WriteSmallFile(dir + "/" + kManifestFile, bytes));
   return SyncDirectory(dir);
 }
 
-// Deletes the oldest complete checkpoints beyond keep_last, never `newest`.
+// Deletes checkpoints of later steps than `newest` (left by an earlier run or an abandoned
+// timeline: `latest` now names `newest`, and keeping them would make them look newest), then the
+// oldest complete checkpoints beyond keep_last, never `newest`.
 void Prune(const std::string& root, const std::string& newest, int keep_last) {
-  if (keep_last <= 0) return;
+  const int64_t newest_step = internal::StepOfDirName(newest);
   std::vector<std::string> others;
-  for (const std::string& dir : ListCheckpoints(root))
-    if (fs::path(dir).filename() != newest) others.push_back(dir);
-  const size_t keep_others = static_cast<size_t>(keep_last - 1);
-  std::error_code ec;
-  for (size_t i = 0; i + keep_others < others.size(); ++i) {
-    fs::remove_all(others[i], ec);
-    if (ec) LOG(WARNING) << others[i] << ": cannot delete an old checkpoint: " << ec.message();
+  for (const std::string& dir : ListCheckpoints(root)) {
+    const int64_t step = internal::StepOfDirName(fs::path(dir).filename().string());
+    if (step > newest_step) {
+      LOG(WARNING) << dir << ": a checkpoint after the one just written (" << newest
+                   << "), from an earlier run; deleting it";
+      RemoveCheckpointDir(dir);
+    } else if (fs::path(dir).filename() != newest) {
+      others.push_back(dir);
+    }
   }
+  if (keep_last <= 0) return;
+  const size_t keep_others = static_cast<size_t>(keep_last - 1);
+  for (size_t i = 0; i + keep_others < others.size(); ++i) RemoveCheckpointDir(others[i]);
+}
+
+// Puts the complete directory `tmp` in place of `dir`, which may hold a checkpoint of the same
+// step from an earlier run. Where the filesystem can, both are swapped atomically
+// (renameat2 RENAME_EXCHANGE), so a kill never leaves `dir` missing; elsewhere the old one is
+// moved aside first, and RemoveIncomplete/ResolveCheckpoint move it back if the kill comes before
+// the new one is in place.
+Status ReplaceDir(const std::string& tmp, const std::string& dir, const std::string& aside) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return Rename(tmp, dir);
+  if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(tmp, ec);  // now the old checkpoint
+    return Status::Ok();
+  }
+  TIGERFG_RETURN_IF_ERROR(Rename(dir, aside));
+  TIGERFG_RETURN_IF_ERROR(Rename(tmp, dir));
+  fs::remove_all(aside, ec);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -251,17 +311,14 @@ StatusOr<std::string> SaveCheckpoint(const std::string& root, const config::RunC
     return written;
   }
   // A checkpoint of the same step from an earlier run in this root is replaced.
-  const std::string replaced = root + "/" + internal::kTmpPrefix + "replaced-" + name;
-  const bool replacing = fs::exists(dir);
-  if (replacing) TIGERFG_RETURN_IF_ERROR(Rename(dir, replaced));
-  TIGERFG_RETURN_IF_ERROR(Rename(tmp, dir));
+  TIGERFG_RETURN_IF_ERROR(
+      ReplaceDir(tmp, dir, root + "/" + internal::kTmpPrefix + "replaced-" + name));
   TIGERFG_RETURN_IF_ERROR(SyncDirectory(root));
 
   const std::string latest = root + "/" + kLatestFile;
   TIGERFG_RETURN_IF_ERROR(WriteSmallFile(latest + ".tmp", name + "\n"));
   TIGERFG_RETURN_IF_ERROR(Rename(latest + ".tmp", latest));
   TIGERFG_RETURN_IF_ERROR(SyncDirectory(root));
-  if (replacing) fs::remove_all(replaced, ec);
   Prune(root, name, options.keep_last);
   return dir;
 }
@@ -299,7 +356,11 @@ StatusOr<std::string> ResolveCheckpoint(const std::string& path) {
   std::string name;
   if (!(in >> name) || name.find('/') != std::string::npos || name == "." || name == "..")
     return Status::Error(latest.string() + ": expected the name of a checkpoint directory");
-  const fs::path dir = latest.parent_path() / name;
+  fs::path dir = latest.parent_path() / name;
+  const fs::path aside =
+      latest.parent_path() / (std::string(internal::kTmpPrefix) + "replaced-" + name);
+  // A kill in the fallback replace path left the checkpoint moved aside (ReplaceDir).
+  if (!fs::exists(dir, ec) && fs::is_regular_file(aside / kManifestFile, ec)) dir = aside;
   if (!fs::is_regular_file(dir / kManifestFile, ec))
     return Status::Error(latest.string() + " names " + dir.string() + ", which has no " +
                          kManifestFile);

@@ -41,8 +41,11 @@ struct CheckpointWriteOptions {
 };
 
 // Writes root/step-NNNNNNNN: files go to root/.tmp-step-NNNNNNNN, are fsynced with the directory,
-// which is then renamed; root/latest is replaced atomically to name it; checkpoints beyond
-// keep_last are deleted, oldest first. Returns the checkpoint's directory.
+// which is then renamed (swapped atomically with a same-step checkpoint of an earlier run);
+// root/latest is replaced atomically to name it; checkpoints of later steps (an earlier run's)
+// and those beyond keep_last, oldest first, are deleted, each manifest first. Leftovers of a kill
+// (temporary directories, step directories without a manifest) are removed first. The manifest
+// ends with its own crc32 (ReadManifest refuses an edited one).
 StatusOr<std::string> SaveCheckpoint(const std::string& root, const config::RunConfig& cfg,
                                      const ParamTable& table, const CheckpointState& state,
                                      const CheckpointWriteOptions& options);
@@ -54,10 +57,15 @@ StatusOr<std::string> ResolveCheckpoint(const std::string& path);
 // The complete checkpoints under `root`, oldest first.
 std::vector<std::string> ListCheckpoints(const std::string& root);
 
+// The manifest, its format version and its checksum (a manifest without one, written before it
+// existed, is accepted with a warning).
 StatusOr<checkpoint::Manifest> ReadManifest(const std::string& dir);
 
-// Every file's size and every tensor's bounds and crc32; errors name the file and the tensor.
-Status VerifyCheckpoint(const std::string& dir, const checkpoint::Manifest& manifest);
+// Every file's size and every tensor's dtype (F32), length for its shape, bounds and crc32; with
+// `table`, also what resume checks: every tensor of that model (parameters, and the moments of
+// the trainable ones) present with its shape and none other. Errors name the file and the tensor.
+Status VerifyCheckpoint(const std::string& dir, const checkpoint::Manifest& manifest,
+                        const ParamTable* table = nullptr);
 
 // The manifest's model section against `model`; an error names the differing fields.
 Status CheckSameModel(const checkpoint::Manifest& manifest, const config::ModelConfig& model);

@@ -59,6 +59,12 @@ Status VerifyFile(const std::string& dir, const checkpoint::Manifest& manifest,
   return Status::Ok();
 }
 
+// One tensor of a planned load: where it goes (null when only verifying) and its entry.
+struct LoadCopy {
+  float* dst;
+  const checkpoint::TensorEntry* src;
+};
+
 // Every tensor's file must be one the manifest lists, and every listed file a plain name inside
 // the checkpoint directory (not "../x" or "/dev/zero").
 Status CheckTensorFilesListed(const std::string& dir, const checkpoint::Manifest& manifest) {
@@ -77,6 +83,107 @@ Status CheckTensorFilesListed(const std::string& dir, const checkpoint::Manifest
   return Status::Ok();
 }
 
+// The writer appends manifest_crc32 as the last 5 bytes (tag 0x4D = field 9, fixed32, then the
+// little-endian value) over the bytes before them. A manifest without it predates the field: it is
+// accepted with a warning (its tensors still carry their own crc32s).
+Status CheckManifestChecksum(const std::string& path, const std::string& bytes,
+                             const checkpoint::Manifest& manifest) {
+  if (!manifest.has_manifest_crc32()) {
+    LOG(WARNING) << path << ": no manifest_crc32 (written by an older tigerfg); its step, cursor "
+                 << "and tensor table are accepted unchecked";
+    return Status::Ok();
+  }
+  constexpr size_t kTail = 5;
+  const size_t n = bytes.size();
+  const uint32_t want = manifest.manifest_crc32();
+  const bool tail_ok = n >= kTail && static_cast<uint8_t>(bytes[n - kTail]) == 0x4D &&
+                       std::memcmp(bytes.data() + n - 4, &want, 4) == 0;  // little endian
+  const uint32_t crc = tail_ok ? internal::Crc32(bytes.data(), n - kTail) : 0;
+  if (!tail_ok || crc != want)
+    return Status::Error(path + ": checksum mismatch (manifest_crc32 " +
+                         std::to_string(manifest.manifest_crc32()) + ", the bytes give " +
+                         std::to_string(crc) +
+                         "): the manifest was edited or is corrupt (step, cursor or tensor table "
+                         "cannot be trusted)");
+  return Status::Ok();
+}
+
+// What every tensor entry must satisfy whatever the model: F32, a length matching its shape, a
+// unique name.
+Status CheckTensorEntries(const std::string& dir, const checkpoint::Manifest& manifest) {
+  std::unordered_set<std::string> names;
+  for (const checkpoint::TensorEntry& t : manifest.tensors()) {
+    const std::string where = dir + "/" + t.file() + ": tensor " + t.name();
+    if (!names.insert(t.name()).second)
+      return Status::Error(dir + "/" + kManifestFile + ": tensor " + t.name() + " appears twice");
+    if (t.dtype() != "F32")
+      return Status::Error(where + ": dtype " + t.dtype() + ", the model's is F32");
+    int64_t numel = 1;
+    for (int64_t d : t.shape()) {
+      if (d < 0 || (d > 0 && numel > (int64_t{1} << 40) / d))
+        return Status::Error(where + ": bad shape " +
+                             DimsToString({t.shape().begin(), t.shape().end()}));
+      numel *= d;
+    }
+    if (t.length() != numel * static_cast<int64_t>(sizeof(float)))
+      return Status::Error(where + ": " + std::to_string(t.length()) + " bytes for shape " +
+                           DimsToString({t.shape().begin(), t.shape().end()}));
+  }
+  return Status::Ok();
+}
+
+// Plans every copy of a load before touching the destination: every parameter of `table` (and,
+// with the optimizer, the moments of the trainable ones) with its shape, and no tensor the model
+// does not have. With params null the plan checks the whole optimizer state without destinations.
+Status PlanLoad(const std::string& dir, const checkpoint::Manifest& manifest,
+                const ParamTable& table, float* params, float* m, float* v,
+                std::vector<LoadCopy>* copies) {
+  const std::string manifest_path = dir + "/" + kManifestFile;
+  const bool with_optimizer = params == nullptr || m != nullptr;
+  std::unordered_map<std::string, const checkpoint::TensorEntry*> entries;
+  for (const checkpoint::TensorEntry& t : manifest.tensors())
+    if (!entries.emplace(t.name(), &t).second)
+      return Status::Error(manifest_path + ": tensor " + t.name() + " appears twice");
+  std::unordered_set<std::string> wanted;
+  auto want = [&](const std::string& name, const Shape& shape, float* dst) -> Status {
+    wanted.insert(name);
+    auto it = entries.find(name);
+    if (it == entries.end())
+      return Status::Error(manifest_path + ": tensor " + name +
+                           " is missing (a checkpoint of another model?)");
+    const checkpoint::TensorEntry& t = *it->second;
+    const std::string where = dir + "/" + t.file() + ": tensor " + name;
+    if (t.dtype() != "F32")
+      return Status::Error(where + ": dtype " + t.dtype() + ", the model's is F32");
+    const std::vector<int64_t> dims(t.shape().begin(), t.shape().end());
+    if (dims != shape.dims())
+      return Status::Error(where + ": shape " + DimsToString(dims) + " in the checkpoint, " +
+                           shape.ToString() + " in the model");
+    if (t.length() != shape.numel() * static_cast<int64_t>(sizeof(float)))
+      return Status::Error(where + ": " + std::to_string(t.length()) + " bytes for shape " +
+                           shape.ToString());
+    copies->push_back({dst, &t});
+    return Status::Ok();
+  };
+  const auto at = [](float* base, int64_t offset) { return base ? base + offset : nullptr; };
+  for (const ParamSpec& p : table.params()) {
+    TIGERFG_RETURN_IF_ERROR(
+        want(std::string(internal::kParamsPrefix) + p.name, p.shape, at(params, p.offset)));
+    if (!p.trainable || !with_optimizer) continue;
+    TIGERFG_RETURN_IF_ERROR(
+        want(std::string(internal::kAdamMPrefix) + p.name, p.shape, at(m, p.offset)));
+    TIGERFG_RETURN_IF_ERROR(
+        want(std::string(internal::kAdamVPrefix) + p.name, p.shape, at(v, p.offset)));
+  }
+  for (const checkpoint::TensorEntry& t : manifest.tensors()) {
+    const bool optimizer_state = t.name().rfind(internal::kParamsPrefix, 0) != 0;
+    if (!wanted.count(t.name()) && !(optimizer_state && !with_optimizer))
+      return Status::Error(dir + "/" + t.file() + ": tensor " + t.name() +
+                           " is not in the model (a checkpoint of another model?)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<checkpoint::Manifest> ReadManifest(const std::string& dir) {
@@ -88,11 +195,19 @@ StatusOr<checkpoint::Manifest> ReadManifest(const std::string& dir) {
   if (manifest.format_version() != internal::kFormatVersion)
     return Status::Error(path + ": format_version " + std::to_string(manifest.format_version()) +
                          ", this binary reads " + std::to_string(internal::kFormatVersion));
+  TIGERFG_RETURN_IF_ERROR(CheckManifestChecksum(path, bytes, manifest));
   return manifest;
 }
 
-Status VerifyCheckpoint(const std::string& dir, const checkpoint::Manifest& manifest) {
+Status VerifyCheckpoint(const std::string& dir, const checkpoint::Manifest& manifest,
+                        const ParamTable* table) {
   TIGERFG_RETURN_IF_ERROR(CheckTensorFilesListed(dir, manifest));
+  TIGERFG_RETURN_IF_ERROR(CheckTensorEntries(dir, manifest));
+  if (table != nullptr) {
+    // The same plan resume makes: every tensor of the model present with its shape, no other.
+    std::vector<LoadCopy> copies;
+    TIGERFG_RETURN_IF_ERROR(PlanLoad(dir, manifest, *table, nullptr, nullptr, nullptr, &copies));
+  }
   for (const checkpoint::FileEntry& file : manifest.files()) {
     TIGERFG_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(dir + "/" + file.name()));
     TIGERFG_RETURN_IF_ERROR(VerifyFile(dir, manifest, file, bytes));
@@ -131,55 +246,9 @@ StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::string& dir, const ParamTab
   CHECK(params != nullptr);
   CHECK_EQ(m == nullptr, v == nullptr);
   TIGERFG_ASSIGN_OR_RETURN(checkpoint::Manifest manifest, ReadManifest(dir));
-  const std::string manifest_path = dir + "/" + kManifestFile;
-
-  std::unordered_map<std::string, const checkpoint::TensorEntry*> entries;
-  for (const checkpoint::TensorEntry& t : manifest.tensors())
-    if (!entries.emplace(t.name(), &t).second)
-      return Status::Error(manifest_path + ": tensor " + t.name() + " appears twice");
-
-  // Plan every copy before touching the destination.
-  struct Copy {
-    float* dst;
-    const checkpoint::TensorEntry* src;
-  };
-  std::vector<Copy> copies;
-  std::unordered_set<std::string> wanted;
-  auto want = [&](const std::string& name, const Shape& shape, float* dst) -> Status {
-    wanted.insert(name);
-    auto it = entries.find(name);
-    if (it == entries.end())
-      return Status::Error(manifest_path + ": tensor " + name +
-                           " is missing (a checkpoint of another model?)");
-    const checkpoint::TensorEntry& t = *it->second;
-    const std::string where = dir + "/" + t.file() + ": tensor " + name;
-    if (t.dtype() != "F32")
-      return Status::Error(where + ": dtype " + t.dtype() + ", the model's is F32");
-    const std::vector<int64_t> dims(t.shape().begin(), t.shape().end());
-    if (dims != shape.dims())
-      return Status::Error(where + ": shape " + DimsToString(dims) + " in the checkpoint, " +
-                           shape.ToString() + " in the model");
-    if (t.length() != shape.numel() * static_cast<int64_t>(sizeof(float)))
-      return Status::Error(where + ": " + std::to_string(t.length()) + " bytes for shape " +
-                           shape.ToString());
-    copies.push_back({dst, &t});
-    return Status::Ok();
-  };
-  for (const ParamSpec& p : table.params()) {
-    TIGERFG_RETURN_IF_ERROR(
-        want(std::string(internal::kParamsPrefix) + p.name, p.shape, params + p.offset));
-    if (!p.trainable || m == nullptr) continue;
-    TIGERFG_RETURN_IF_ERROR(
-        want(std::string(internal::kAdamMPrefix) + p.name, p.shape, m + p.offset));
-    TIGERFG_RETURN_IF_ERROR(
-        want(std::string(internal::kAdamVPrefix) + p.name, p.shape, v + p.offset));
-  }
-  for (const checkpoint::TensorEntry& t : manifest.tensors()) {
-    const bool optimizer_state = t.name().rfind(internal::kParamsPrefix, 0) != 0;
-    if (!wanted.count(t.name()) && !(optimizer_state && m == nullptr))
-      return Status::Error(dir + "/" + t.file() + ": tensor " + t.name() +
-                           " is not in the model (a checkpoint of another model?)");
-  }
+  std::vector<LoadCopy> copies;
+  TIGERFG_RETURN_IF_ERROR(PlanLoad(dir, manifest, table, params, m, v, &copies));
+  using Copy = LoadCopy;
 
   TIGERFG_RETURN_IF_ERROR(CheckTensorFilesListed(dir, manifest));
   // Only the files holding wanted tensors are read (no optimizer file for parameters only).

@@ -14,6 +14,8 @@ Context Context::Cuda(int device_index) {
 
 bool CudaAvailable() { return false; }
 
+int CudaDeviceCount() { return 0; }
+
 void AllowTf32(const Context& ctx, bool) {
   CHECK(!ctx.is_cuda()) << "this tigerfg was built without the CUDA backend";
 }

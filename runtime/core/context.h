@@ -30,6 +30,8 @@ class Context {
 
 // True when this build has the CUDA backend and a GPU is visible.
 bool CudaAvailable();
+// The GPUs this process sees (CUDA_VISIBLE_DEVICES applied); 0 without the CUDA backend.
+int CudaDeviceCount();
 
 // Lets the fp32 GEMMs of a CUDA context use TF32 tensor cores (a BF16-mode model does while it
 // lives; FP32 mode keeps exact fp32). A no-op on a CPU context, where Tf32Allowed is false.

@@ -20,9 +20,11 @@ CudaHandles::~CudaHandles() {
   if (stream) cudaStreamDestroy(stream);
 }
 
-bool CudaAvailable() {
+bool CudaAvailable() { return CudaDeviceCount() > 0; }
+
+int CudaDeviceCount() {
   int count = 0;
-  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
 }
 
 void AllowTf32(const Context& ctx, bool allow) {

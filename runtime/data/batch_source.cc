@@ -44,6 +44,8 @@ class ShardBatchSource : public BatchSource {
     return &batch_;
   }
   int64_t cursor() const override { return loader_->cursor(); }
+  int64_t bad_samples() const override { return loader_->bad_samples(); }
+  int64_t seen_samples() const override { return loader_->seen_samples(); }
   const char* name() const override { return "shards"; }
 
  private:
@@ -61,6 +63,10 @@ StatusOr<std::unique_ptr<BatchSource>> CreateBatchSource(const config::RunConfig
   TIGERFG_ASSIGN_OR_RETURN(data::LoaderOptions options,
                            data::LoaderOptionsFromConfig(cfg, rank, world));
   options.start_cursor = start_cursor;
+  // The trainer checks data.max_bad_fraction over the whole job (bad_samples/seen_samples summed
+  // over the ranks), so a rank's own loader does not stop on its share alone: with a fraction of
+  // 1 its budget, max(seen, min_seen), is never exceeded.
+  options.max_bad_fraction = 1.0;
   TIGERFG_ASSIGN_OR_RETURN(auto loader, data::DataLoader::Create(options));
   return std::unique_ptr<BatchSource>(std::make_unique<ShardBatchSource>(std::move(loader)));
 }

@@ -18,6 +18,10 @@ class BatchSource {
   virtual StatusOr<Batch*> Next() = 0;
   // Global samples consumed so far (the resume point).
   virtual int64_t cursor() const = 0;
+  // This rank's bad samples skipped and samples read so far (the trainer checks the budget,
+  // data.max_bad_fraction, over all ranks); 0 for sources without bad samples.
+  virtual int64_t bad_samples() const { return 0; }
+  virtual int64_t seen_samples() const { return 0; }
   virtual const char* name() const = 0;
 };
 

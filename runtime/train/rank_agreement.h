@@ -15,17 +15,27 @@ class RankAgreement {
  public:
   // comm and ctx must outlive the object.
   RankAgreement(comm::Communicator& comm, const Context& ctx)
-      : comm_(comm), ctx_(ctx), host_(DType::kF32, Shape{1}), flag_(ctx, DType::kF32, Shape{1}) {}
+      : comm_(comm),
+        ctx_(ctx),
+        host_(DType::kF32, Shape{1}),
+        flag_(ctx, DType::kF32, Shape{1}),
+        host_counts_(DType::kI64, Shape{kMaxCounts}),
+        counts_(ctx, DType::kI64, Shape{kMaxCounts}) {}
 
   // True when `ok` holds on every rank; a collective: every rank must call it.
   bool AllOk(bool ok);
+  // counts[n] (in place) = their sums over the ranks, n <= kMaxCounts; a collective named `name`.
+  static constexpr int kMaxCounts = 4;
+  void Sum(int64_t* counts, int n, const char* name);
   int rank() const { return comm_.rank(); }
+  comm::Communicator& comm() { return comm_; }
 
  private:
   comm::Communicator& comm_;
   const Context& ctx_;
   Buffer host_;
   Buffer flag_;
+  Buffer host_counts_, counts_;
 };
 
 }  // namespace tigerfg::train

@@ -3,6 +3,8 @@
 // checkpoints, and the final weights.
 #include "runtime/train/trainer.h"
 
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -23,6 +25,7 @@
 #include "runtime/train/flops.h"
 #include "runtime/train/metrics.h"
 #include "runtime/train/optimizer.h"
+#include "runtime/train/out_dir.h"
 #include "runtime/train/rank_agreement.h"
 #include "runtime/train/step_runner.h"
 
@@ -69,7 +72,11 @@ Status TrimMetrics(const std::string& path, int64_t start_step) {
   return Status::Ok();
 }
 
-// Rank 0 writes; every rank waits for it and learns whether it worked.
+// While rank 0 writes a checkpoint or the final weights the others wait in a collective: its
+// watchdog timeout is extended to at least this (a slow filesystem is not a hung rank).
+constexpr double kSaveTimeoutS = 1800;
+
+// Rank 0 writes; every rank waits for it (the watchdog extended) and learns whether it worked.
 Status SaveCheckpointOnRank0(RankAgreement& agree, const std::string& root,
                              const config::RunConfig& cfg, const ParamTable& table,
                              const CheckpointState& state,
@@ -83,8 +90,11 @@ Status SaveCheckpointOnRank0(RankAgreement& agree, const std::string& root,
     if (dir.ok()) LOG(INFO) << "checkpoint " << *dir;
     saved = dir.ok() ? Status::Ok() : dir.status();
   }
-  if (!agree.AllOk(saved.ok()))
-    return saved.ok() ? Status::Error("saving the checkpoint failed on rank 0") : saved;
+  comm::Communicator& comm = agree.comm();
+  comm.set_timeout_override_s(std::max(comm.timeout_s(), kSaveTimeoutS));
+  const bool all_ok = agree.AllOk(saved.ok());
+  comm.set_timeout_override_s(0);
+  if (!all_ok) return saved.ok() ? Status::Error("saving the checkpoint failed on rank 0") : saved;
   return Status::Ok();
 }
 
@@ -117,8 +127,12 @@ class TrainRun {
   Status StartData();
   Status Step(int64_t step);
   Status MaybeCheckpoint(int64_t done);
+  Status Checkpoint(int64_t done);
   StatusOr<TrainSummary> Finish();
+  // After a stop request: the summary of the steps run, with `stopped` set.
+  TrainSummary Stopped(int64_t done);
   int64_t start_step() const { return start_step_; }
+  bool stop_agreed() const { return stop_agreed_; }
 
  private:
   Status CheckOptions();
@@ -126,6 +140,7 @@ class TrainRun {
   Status LoadInitialParams();
   Status OpenMetrics();
   Status NextBatch(int64_t step, Batch** batch);
+  Status EndOfStep(int64_t step);
   void Log(int64_t step, const StepResult& result);
   // Every rank's status is agreed on; a failure elsewhere becomes `elsewhere`.
   Status Agreed(const Status& mine, const std::string& elsewhere) {
@@ -152,8 +167,14 @@ class TrainRun {
   MetricsWriter metrics_;
   double flops_ = 0;
   int64_t start_step_ = 0, start_cursor_ = 0;
+  std::string resume_from_;
   TrainSummary summary_;
   std::vector<double> step_times_;
+  // Global counts of the loader's bad samples and reads (EndOfStep), and the local counts already
+  // reported.
+  int64_t bad_total_ = 0, seen_total_ = 0, bad_reported_ = 0, seen_reported_ = 0;
+  bool stop_agreed_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 Status TrainRun::CheckOptions() {
@@ -164,11 +185,20 @@ Status TrainRun::CheckOptions() {
   local_batch_ = global_batch_ / world_;
   if (!(options_.peak_tflops > 0))
     return Status::Error("--peak_tflops must be > 0, got " + std::to_string(options_.peak_tflops));
-  if (writer_) {
-    std::error_code ec;
-    std::filesystem::create_directories(options_.out_dir, ec);
-    if (ec) return Status::Error(options_.out_dir + ": cannot create: " + ec.message());
-  }
+  // Rank 0 applies the out-dir policy; every rank learns whether it worked and whether to resume.
+  StatusOr<std::string> resume = std::string();
+  if (writer_)
+    resume = PrepareOutDir({.out_dir = options_.out_dir,
+                            .resume_from = options_.resume_from,
+                            .resume_auto = options_.resume_auto,
+                            .overwrite = options_.overwrite});
+  TIGERFG_RETURN_IF_ERROR(Agreed(resume.status(), "--out_dir: failed on rank 0"));
+  const bool resuming = !agree_.AllOk(!(writer_ && !resume->empty()));
+  resume_from_ = !resuming                       ? ""
+                 : !options_.resume_from.empty() ? options_.resume_from
+                                                 : options_.out_dir + "/checkpoints";
+  if (writer_ && options_.resume_auto)
+    LOG(INFO) << "--resume=auto: " << (resuming ? "resuming from " + resume_from_ : "a fresh run");
   return Status::Ok();
 }
 
@@ -219,8 +249,8 @@ Status TrainRun::SetUp() {
 // Parameters, moments, step and data cursor from options.resume_from (when given); then every
 // rank starts from rank 0's parameters.
 Status TrainRun::Resume() {
-  if (!options_.resume_from.empty()) {
-    auto resumed = LoadForResume(options_.resume_from, cfg_, model_->table(), host_->params.f32(),
+  if (!resume_from_.empty()) {
+    auto resumed = LoadForResume(resume_from_, cfg_, model_->table(), host_->params.f32(),
                                  host_->m.f32(), host_->v.f32());
     TIGERFG_RETURN_IF_ERROR(Agreed(resumed.status(), "resuming failed on another rank"));
     CopyFromHost(ctx_, optimizer_->m(), host_->m);
@@ -245,7 +275,7 @@ Status TrainRun::StartData() {
   TIGERFG_RETURN_IF_ERROR(Agreed(source.status(), "the data source failed on another rank"));
   source_ = std::move(*source);
   runner_ = std::make_unique<StepRunner>(*model_, comm_, optimizer_.get(), cfg_.dist().bucket_mb());
-  TIGERFG_RETURN_IF_ERROR(OpenMetrics());
+  TIGERFG_RETURN_IF_ERROR(Agreed(OpenMetrics(), "opening metrics.jsonl failed on rank 0"));
   flops_ = StepFlops(cfg_.model(), global_batch_);
   memory_ = std::make_unique<profile::PeakMemory>(ctx_);
   return Status::Ok();
@@ -280,6 +310,7 @@ Status TrainRun::Step(int64_t step) {
   Batch* batch = nullptr;
   TIGERFG_RETURN_IF_ERROR(NextBatch(step, &batch));
   TIGERFG_ASSIGN_OR_RETURN(StepResult result, runner_->Run(*batch, step));
+  TIGERFG_RETURN_IF_ERROR(EndOfStep(step));
   memory_->Sample();
   trace_.WriteStep(*result.profile);
   step_times_.push_back(result.profile->step_s);
@@ -289,7 +320,46 @@ Status TrainRun::Step(int64_t step) {
   return Status::Ok();
 }
 
-// One metrics.jsonl line (and every log_every steps a log line) on rank 0.
+// One small all-reduce per step: whether any rank was asked to stop (preemption) and the data
+// loader's bad samples and reads, whose budget (data.max_bad_fraction) is checked over the whole
+// job, so whether a run stops does not depend on the world size.
+Status TrainRun::EndOfStep(int64_t step) {
+  const bool stop = options_.stop_requested && options_.stop_requested();
+  int64_t counts[3] = {stop ? 1 : 0, source_->bad_samples() - bad_reported_,
+                       source_->seen_samples() - seen_reported_};
+  bad_reported_ = source_->bad_samples();
+  seen_reported_ = source_->seen_samples();
+  agree_.Sum(counts, 3, "step_end");
+  stop_agreed_ = counts[0] > 0;
+  bad_total_ += counts[1];
+  seen_total_ += counts[2];
+  const config::DataConfig& d = cfg_.data();
+  const double budget = d.max_bad_fraction() *
+                        static_cast<double>(std::max<int64_t>(seen_total_, d.bad_check_min_seen()));
+  if (bad_total_ > 0 && static_cast<double>(bad_total_) > budget)
+    return Status::Error("step " + std::to_string(step) + ": data: " + std::to_string(bad_total_) +
+                         " bad samples out of " + std::to_string(seen_total_) +
+                         " read by all ranks exceed " + "data.max_bad_fraction " +
+                         std::to_string(d.max_bad_fraction()) +
+                         " (the ranks' logs name the samples)");
+  return Status::Ok();
+}
+
+// "1h02m", "3m05s", "12s".
+std::string Duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long t = std::lround(s);
+  char buf[32];
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", t);
+  return buf;
+}
+
+// One metrics.jsonl line (and every log_every steps a progress line) on rank 0.
 void TrainRun::Log(int64_t step, const StepResult& result) {
   const profile::StepProfile& prof = *result.profile;
   const auto phase_s = [&prof](Phase p) { return prof.phase_s[static_cast<int>(p)]; };
@@ -320,17 +390,35 @@ void TrainRun::Log(int64_t step, const StepResult& result) {
   rec["optimizer_s"] = phase_s(Phase::kOptimizer);
   rec["world_size"] = world_;
   rec["samples_seen"] = source_->cursor();
+  rec["skipped_samples"] = bad_total_;  // bad samples the loaders skipped so far, all ranks
   metrics_.Write(rec);
-  if (tc_.log_every() > 0 && (step % tc_.log_every() == 0 || step + 1 == tc_.steps()))
-    LOG(INFO) << "step " << step << " loss " << terms.total << " lr " << result.optim.lr
-              << " grad_norm " << result.optim.grad_norm << " "
-              << rec["samples_per_s"].get<double>() << " samples/s";
+  if (tc_.log_every() > 0 && (step % tc_.log_every() == 0 || step + 1 == tc_.steps())) {
+    // Progress: steps done of the total, this run's elapsed time and the ETA at its mean pace.
+    const int64_t done = step + 1, run_done = done - start_step_;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const double eta =
+        elapsed / static_cast<double>(run_done) * static_cast<double>(tc_.steps() - done);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "step %lld/%lld  loss %.5f  %.1f samples/s  elapsed %s  ETA %s  (lr %.3g, "
+                  "grad_norm %.3g%s)",
+                  static_cast<long long>(done), static_cast<long long>(tc_.steps()), terms.total,
+                  rec["samples_per_s"].get<double>(), Duration(elapsed).c_str(),
+                  Duration(eta).c_str(), result.optim.lr, result.optim.grad_norm,
+                  bad_total_ > 0 ? (", " + std::to_string(bad_total_) + " skipped").c_str() : "");
+    LOG(INFO) << line;
+  }
 }
 
 // A checkpoint after `done` steps when train.checkpoint_every says so, and after the last step.
 Status TrainRun::MaybeCheckpoint(int64_t done) {
   if (done != tc_.steps() && !(tc_.checkpoint_every() > 0 && done % tc_.checkpoint_every() == 0))
     return Status::Ok();
+  return Checkpoint(done);
+}
+
+Status TrainRun::Checkpoint(int64_t done) {
   if (writer_) {
     model_->CopyParamsToHost(host_->params.f32());
     CopyToHost(ctx_, host_->m, optimizer_->m());
@@ -358,6 +446,8 @@ StatusOr<TrainSummary> TrainRun::Finish() {
     summary.mfu = summary.model_tflops / (options_.peak_tflops * world_);
   }
   summary.peak_mem_bytes = memory_->peak_bytes();
+  summary.skipped_samples = bad_total_;
+  summary.end_step = tc_.steps();
   const Status trace_closed = trace_.Close();
   Status saved = Status::Ok();
   if (writer_) {
@@ -365,8 +455,27 @@ StatusOr<TrainSummary> TrainRun::Finish() {
     saved = SaveWeights(options_.out_dir + "/final.safetensors", model_->table(),
                         host_->params.f32(), {{"step", std::to_string(tc_.steps())}});
   }
-  TIGERFG_RETURN_IF_ERROR(Agreed(saved, "saving failed on rank 0"));
+  comm_->set_timeout_override_s(std::max(comm_->timeout_s(), kSaveTimeoutS));
+  const Status agreed = Agreed(saved, "saving failed on rank 0");
+  comm_->set_timeout_override_s(0);
+  TIGERFG_RETURN_IF_ERROR(agreed);
   if (!trace_closed.ok()) return trace_closed;
+  return summary;
+}
+
+TrainSummary TrainRun::Stopped(int64_t done) {
+  TrainSummary summary = summary_;
+  summary.steps = done - start_step_;
+  summary.start_step = start_step_;
+  summary.end_step = done;
+  summary.stopped = true;
+  summary.skipped_samples = bad_total_;
+  if (!step_times_.empty()) {
+    summary.median_step_s = profile::Median(step_times_);
+    summary.samples_per_s = static_cast<double>(global_batch_) / summary.median_step_s;
+  }
+  summary.peak_mem_bytes = memory_->peak_bytes();
+  (void)trace_.Close();  // a stop is not the place to fail on the trace
   return summary;
 }
 
@@ -381,6 +490,12 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   TIGERFG_RETURN_IF_ERROR(run.StartData());
   for (int64_t step = run.start_step(); step < cfg.train().steps(); ++step) {
     TIGERFG_RETURN_IF_ERROR(run.Step(step));
+    if (run.stop_agreed() && step + 1 < cfg.train().steps()) {
+      // Preempted (SIGTERM/SIGUSR1 on some rank): every rank agreed at this step boundary.
+      LOG(WARNING) << "stop requested: checkpointing after step " << step + 1 << " and exiting";
+      TIGERFG_RETURN_IF_ERROR(run.Checkpoint(step + 1));
+      return run.Stopped(step + 1);
+    }
     TIGERFG_RETURN_IF_ERROR(run.MaybeCheckpoint(step + 1));
   }
   return run.Finish();

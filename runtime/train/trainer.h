@@ -24,6 +24,15 @@ struct TrainOptions {
   // Resume from this checkpoint directory or checkpoint root (its `latest`); "" starts afresh.
   // Every rank reads it (a shared filesystem is assumed).
   std::string resume_from;
+  // The out-dir policy (runtime/train/out_dir.h), applied by rank 0 and agreed by every rank:
+  // resume_auto resumes from out_dir/checkpoints when it holds a complete checkpoint and starts
+  // fresh otherwise; a fresh run refuses an out_dir holding a run unless overwrite.
+  bool resume_auto = false;
+  bool overwrite = false;
+  // Preemption: polled on every rank at the end of each step (e.g. a SIGTERM/SIGUSR1 flag); when
+  // it returns true on any rank, every rank stops after that step, a checkpoint is written and
+  // Train returns a summary with `stopped` set (no final.safetensors).
+  std::function<bool()> stop_requested;
   // Optional safetensors whose query.* tensors become the frozen teacher.* (a first-stage query
   // tower; the teacher's ViT config must equal the query tower's), loaded after init_weights.
   std::string teacher_weights;
@@ -47,6 +56,9 @@ struct TrainSummary {
   double median_step_s = 0, samples_per_s = 0;
   double model_tflops = 0, mfu = 0;  // at the median step time
   int64_t peak_mem_bytes = 0;        // this rank's (runtime/profile/memory.h)
+  int64_t skipped_samples = 0;       // bad samples skipped by the data loader, all ranks
+  bool stopped = false;              // stop_requested: ended early after a checkpoint
+  int64_t end_step = 0;              // the step the run stands at when Train returns
 };
 
 // Runs the whole training described by `cfg` on this rank, on ctx's device. `comm` is the job's

@@ -237,8 +237,8 @@ TEST_F(CheckpointTest, OverflowingTensorBoundsAreAnErrorNamingTheTensor) {
   auto manifest = ReadManifest(dir);
   ASSERT_TRUE(manifest.ok());
   checkpoint::TensorEntry* t = manifest->mutable_tensors(0);
+  // Its length stays right for its shape (checked first); offset + length wraps past int64.
   t->set_offset(INT64_MAX - 8);
-  t->set_length(64);
   Status st = VerifyCheckpoint(dir, *manifest);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("tensor " + t->name()), std::string::npos) << st.message();
@@ -324,6 +324,7 @@ TEST_F(CheckpointTest, MissingTensorEntryOrFileIsAnError) {
   auto manifest = ReadManifest(dir);
   ASSERT_TRUE(manifest.ok());
   checkpoint::Manifest without_bias = *manifest;
+  without_bias.clear_manifest_crc32();                   // as an older writer would have written it
   without_bias.mutable_tensors()->DeleteSubrange(1, 1);  // params/fc.bias
   ASSERT_EQ(manifest->tensors(1).name(), "params/fc.bias");
   WriteFile(manifest_path, without_bias.SerializeAsString());
@@ -332,7 +333,9 @@ TEST_F(CheckpointTest, MissingTensorEntryOrFileIsAnError) {
   EXPECT_NE(st.message().find("params/fc.bias"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find(kManifestFile), std::string::npos) << st.message();
 
-  WriteFile(manifest_path, manifest->SerializeAsString());
+  checkpoint::Manifest unchecked = *manifest;
+  unchecked.clear_manifest_crc32();
+  WriteFile(manifest_path, unchecked.SerializeAsString());
   ASSERT_TRUE(LoadExpectingAllOrNothing(dir, table_).ok());
   fs::remove(dir + "/" + kOptimizerFile);
   st = LoadExpectingAllOrNothing(dir, table_);
@@ -390,6 +393,103 @@ TEST_F(CheckpointTest, ResolveNamesWhatIsWrong) {
       << dangling.status().message();
   WriteFile(root_ + "/empty/latest", "../../etc\n");
   EXPECT_FALSE(ResolveCheckpoint(root_ + "/empty").ok());
+}
+
+TEST_F(CheckpointTest, AnEditedManifestIsRefusedByItsChecksum) {
+  const std::string dir = Save(3);
+  const std::string path = dir + "/" + kManifestFile;
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  ASSERT_TRUE(manifest->has_manifest_crc32());
+  checkpoint::Manifest edited = *manifest;
+  edited.set_cursor(manifest->cursor() + 8);  // the data cursor moved by hand
+  WriteFile(path, edited.SerializeAsString());
+  auto refused = ReadManifest(dir);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(path), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("checksum"), std::string::npos)
+      << refused.status().message();
+  EXPECT_FALSE(LoadExpectingAllOrNothing(dir, table_).ok());
+  // A manifest written before the checksum existed is accepted (with a warning).
+  edited.clear_manifest_crc32();
+  WriteFile(path, edited.SerializeAsString());
+  auto old = ReadManifest(dir);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  EXPECT_EQ(old->cursor(), manifest->cursor() + 8);
+}
+
+TEST_F(CheckpointTest, AStepDirectoryWithoutManifestIsRemovedByTheNextSave) {
+  Save(1);
+  const std::string half_deleted = Save(2);
+  fs::remove(half_deleted + "/" + kManifestFile);  // a kill in the middle of pruning it
+  EXPECT_EQ(ListCheckpoints(root_).size(), 1u);
+  Save(3);
+  EXPECT_FALSE(fs::exists(half_deleted));
+}
+
+TEST_F(CheckpointTest, PruningDropsAStaleLaterStepOfAnEarlierRun) {
+  Save(7);  // an earlier run got to step 7
+  const std::string earlier = Save(8);
+  Save(1);
+  Save(2, /*keep_last=*/2);
+  std::vector<std::string> names;
+  for (const std::string& dir : ListCheckpoints(root_)) names.push_back(fs::path(dir).filename());
+  EXPECT_EQ(names, (std::vector<std::string>{"step-00000001", "step-00000002"}));
+  EXPECT_FALSE(fs::exists(earlier));
+  EXPECT_EQ(ReadFile(root_ + "/" + kLatestFile), "step-00000002\n");
+}
+
+TEST_F(CheckpointTest, ReplacingAStepKeepsACompleteCheckpointInPlace) {
+  const std::string dir = Save(4);
+  params_[0] += 1.0f;  // a later run writes step 4 again
+  Save(4);
+  std::vector<float> p(table_.total_numel()), m(table_.trainable_numel()),
+      v(table_.trainable_numel());
+  ASSERT_TRUE(LoadCheckpoint(dir, table_, p.data(), m.data(), v.data()).ok());
+  EXPECT_EQ(p[0], params_[0]);
+  // The fallback path's state after a kill between its two renames: the old checkpoint moved
+  // aside, the new one not yet in place. Resume finds it, and the next save moves it back.
+  const std::string aside = root_ + "/.tmp-replaced-step-00000004";
+  fs::rename(dir, aside);
+  auto resolved = ResolveCheckpoint(root_);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().message();
+  EXPECT_EQ(*resolved, aside);
+  Save(5, /*keep_last=*/2);
+  EXPECT_TRUE(fs::is_regular_file(dir + "/" + kManifestFile));
+  EXPECT_FALSE(fs::exists(aside));
+}
+
+TEST_F(CheckpointTest, VerifyChecksWhatResumeChecks) {
+  const std::string dir = Save(1);
+  const std::string path = dir + "/" + kManifestFile;
+  auto manifest = ReadManifest(dir);
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_TRUE(VerifyCheckpoint(dir, *manifest, &table_).ok());
+  // A dtype resume would refuse.
+  checkpoint::Manifest bf16 = *manifest;
+  bf16.mutable_tensors(0)->set_dtype("BF16");
+  Status st = VerifyCheckpoint(dir, bf16);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("dtype BF16"), std::string::npos) << st.message();
+  // A byte length that does not match the shape (the bytes and crc32 still check out).
+  checkpoint::Manifest short_len = *manifest;
+  short_len.mutable_tensors(1)->set_length(manifest->tensors(1).length() - 4);
+  short_len.mutable_tensors(1)->set_crc32(0);
+  st = VerifyCheckpoint(dir, short_len);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("bytes for shape"), std::string::npos) << st.message();
+  // A missing and an extra tensor, against the model's table.
+  checkpoint::Manifest missing = *manifest;
+  missing.mutable_tensors()->DeleteSubrange(1, 1);
+  st = VerifyCheckpoint(dir, missing, &table_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("params/fc.bias"), std::string::npos) << st.message();
+  checkpoint::Manifest extra = *manifest;
+  *extra.add_tensors() = manifest->tensors(0);
+  extra.mutable_tensors(extra.tensors_size() - 1)->set_name("params/other.weight");
+  st = VerifyCheckpoint(dir, extra, &table_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("params/other.weight"), std::string::npos) << st.message();
 }
 
 }  // namespace

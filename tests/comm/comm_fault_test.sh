@@ -21,6 +21,9 @@ limit=$(echo "$timeout_s + 10" | bc)
 if [ "$mode" = skip ]; then
   grep -q "collective all_reduce (step 7) on rank 0 timed out after" "$log" ||
     fail "no watchdog message from rank 0"
+  # Rank 1 is alive but never launched the second collective: the message names it.
+  grep -q "ranks that have not reached collective #2: 1 (launched #1)" "$log" ||
+    fail "the watchdog does not name the late rank"
 fi
 grep -q "completed without rank 1" "$log" && fail "a collective completed without rank 1"
 for _ in 1 2 3 4 5 6 7 8 9 10; do
