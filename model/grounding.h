@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "configs/tigerfg.pb.h"
-#include "runtime/core/arena.h"
 #include "model/params.h"
+#include "runtime/core/arena.h"
 
 namespace tigerfg::model {
 

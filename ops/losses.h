@@ -22,14 +22,14 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
                           const Tensor& e, const Tensor& logit_scale, const Tensor& scale,
                           float max_scale, int64_t row0);
 
-// ---- multi-positive InfoNCE: loss = mean_i [ logsumexp_j logits_ij - logsumexp_{j: pos} logits_ij ]
-// logits[b, G]; row i is global sample row0 + i; j is a positive when
-// product_ids[row0 + i] == product_ids[j] (product_ids[G], I64). The diagonal is always positive.
+// ---- multi-positive InfoNCE: loss = mean_i [ logsumexp_j logits_ij - logsumexp_{j: pos} logits_ij
+// ] logits[b, G]; row i is global sample row0 + i; j is a positive when product_ids[row0 + i] ==
+// product_ids[j] (product_ids[G], I64). The diagonal is always positive.
 void MultiPositiveNceForward(const Context& ctx, Tensor loss, const Tensor& logits,
                              const Tensor& product_ids, int64_t row0);
 // dlogits[b, G] = dloss · d loss / d logits, written (=).
-void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss,
-                              const Tensor& logits, const Tensor& product_ids, int64_t row0);
+void MultiPositiveNceBackward(const Context& ctx, Tensor dlogits, float dloss, const Tensor& logits,
+                              const Tensor& product_ids, int64_t row0);
 
 // ---- SDD: similarity-distribution distillation
 // p_teacher[b, G] = softmax_j(teacher_q[i] · teacher_items[j] / tau)  (saved)

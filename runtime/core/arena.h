@@ -1,5 +1,5 @@
-// runtime/core/arena.h — the activation arena: every activation and scratch tensor of a step is planned
-// once (offsets into one allocation), so a training step never allocates.
+// runtime/core/arena.h — the activation arena: every activation and scratch tensor of a step is
+// planned once (offsets into one allocation), so a training step never allocates.
 #pragma once
 
 #include <cstdint>

@@ -8,10 +8,10 @@
 namespace tigerfg {
 
 struct Batch {
-  Buffer query_images;  // [B, C, Hq, Wq] F32, normalised
-  Buffer item_images;   // [B, C, Hi, Wi] F32, normalised
-  Buffer title_ids;     // [B, L] I64; position 0 = [CLS] (id 1 in synthetic data), 0 = padding
-  Buffer product_ids;   // [B] I64
+  Buffer query_images;       // [B, C, Hq, Wq] F32, normalised
+  Buffer item_images;        // [B, C, Hi, Wi] F32, normalised
+  Buffer title_ids;          // [B, L] I64; position 0 = [CLS] (id 1 in synthetic data), 0 = padding
+  Buffer product_ids;        // [B] I64
   int64_t first_sample = 0;  // global index of row 0 in the run's sample order
 
   int64_t size() const { return query_images.shape().ndim() ? query_images.shape()[0] : 0; }

@@ -1,4 +1,5 @@
-// runtime/core/bf16.h — bfloat16 on the host: round-to-nearest-even conversion bit-identical to CUDA's
+// runtime/core/bf16.h — bfloat16 on the host: round-to-nearest-even conversion bit-identical to
+// CUDA's
 // __float2bfloat16_rn, bulk conversions, and the F32/BF16 element-type switch the ops template on.
 // Included by .cu files too, so C++17 and no CUDA headers.
 #pragma once

@@ -6,15 +6,15 @@
 #include <cuda_runtime.h>
 #include <glog/logging.h>
 
-#define CUDA_CHECK(call)                                                                  \
-  do {                                                                                    \
-    cudaError_t _e = (call);                                                              \
-    CHECK(_e == cudaSuccess) << #call << " failed: " << cudaGetErrorString(_e);          \
+#define CUDA_CHECK(call)                                                        \
+  do {                                                                          \
+    cudaError_t _e = (call);                                                    \
+    CHECK(_e == cudaSuccess) << #call << " failed: " << cudaGetErrorString(_e); \
   } while (0)
 
-#define CUBLAS_CHECK(call)                                                                \
-  do {                                                                                    \
-    cublasStatus_t _s = (call);                                                           \
+#define CUBLAS_CHECK(call)                                                                   \
+  do {                                                                                       \
+    cublasStatus_t _s = (call);                                                              \
     CHECK(_s == CUBLAS_STATUS_SUCCESS) << #call << " failed: " << cublasGetStatusString(_s); \
   } while (0)
 

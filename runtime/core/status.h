@@ -1,12 +1,12 @@
-// runtime/core/status.h — Status and StatusOr for user mistakes (bad config, data, checkpoint, flag).
-// Broken invariants use glog CHECK instead; a Status always names what is wrong and where.
+// runtime/core/status.h — Status and StatusOr for user mistakes (bad config, data, checkpoint,
+// flag). Broken invariants use glog CHECK instead; a Status always names what is wrong and where.
 #pragma once
+
+#include <glog/logging.h>
 
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <glog/logging.h>
 
 namespace tigerfg {
 
@@ -34,7 +34,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     CHECK(!status_.ok()) << "StatusOr built from an OK status without a value";
   }
@@ -65,10 +65,10 @@ class [[nodiscard]] StatusOr {
 }  // namespace tigerfg
 
 // Returns early from a function returning Status or StatusOr when `expr` failed.
-#define TIGERFG_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::tigerfg::Status _tigerfg_st = (expr);      \
-    if (!_tigerfg_st.ok()) return _tigerfg_st;   \
+#define TIGERFG_RETURN_IF_ERROR(expr)          \
+  do {                                         \
+    ::tigerfg::Status _tigerfg_st = (expr);    \
+    if (!_tigerfg_st.ok()) return _tigerfg_st; \
   } while (0)
 
 #define TIGERFG_CONCAT_INNER(a, b) a##b

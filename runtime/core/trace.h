@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <string>
 
-#include "runtime/core/step_timer.h"
 #include "runtime/core/status.h"
+#include "runtime/core/step_timer.h"
 
 namespace tigerfg::profile {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/data/image.h"
 #include "runtime/core/status.h"
+#include "runtime/data/image.h"
 
 namespace tigerfg::data {
 

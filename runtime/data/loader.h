@@ -19,10 +19,10 @@
 
 #include "configs/tigerfg.pb.h"
 #include "runtime/core/batch.h"
+#include "runtime/core/status.h"
 #include "runtime/data/sample_decoder.h"
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
-#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

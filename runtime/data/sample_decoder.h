@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/rng.h"
+#include "runtime/core/status.h"
 #include "runtime/data/image.h"
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
-#include "runtime/core/rng.h"
-#include "runtime/core/status.h"
 
 namespace tigerfg::data {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "onnx/onnx_pb.h"
-#include "runtime/export/onnx_export.h"
 #include "runtime/core/param_table.h"
+#include "runtime/export/onnx_export.h"
 
 namespace tigerfg::exporter {
 

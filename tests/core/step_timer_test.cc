@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/core/peak_memory.h"
 #include "runtime/core/nvtx.h"
+#include "runtime/core/peak_memory.h"
 
 namespace tigerfg::profile {
 namespace {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "runtime/core/bf16.h"
-#include "runtime/core/context.h"
 #include "runtime/core/buffer.h"
+#include "runtime/core/context.h"
 #include "runtime/core/rng.h"
 #include "runtime/core/tensor.h"
 #include "tests/testing/gradcheck.h"
