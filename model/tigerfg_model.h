@@ -97,7 +97,7 @@ class TigerFGModel {
   // titles padded to max_len). The batch lives on the host; on CUDA it is copied into device
   // staging buffers first. The batch must stay alive until EncodeBackward returns.
   void EncodeForward(const Batch& batch);
-  // The outputs below are views on the model's device (ToHost in model/device_storage.h copies).
+  // The outputs below are views on the model's device (ToHost in runtime/core/buffer.h copies).
   Tensor query_emb() const;      // [b, E], L2-normalised
   Tensor item_emb() const;       // [b, E]
   Tensor teacher_query() const;  // [b, Et] normalised teacher CLS of the query crop (teacher only)
@@ -120,7 +120,7 @@ class TigerFGModel {
 
   // Serving: one tower alone, no teacher, for any n <= local_batch samples. Inputs are host
   // tensors; the result is a view of the tower's output on the model's device (ToHost in
-  // model/device_storage.h copies it), valid until the next forward. Rows past n are computed on
+  // runtime/core/buffer.h copies it), valid until the next forward. Rows past n are computed on
   // copies of row 0 and dropped: every sample's forward is independent of the others. images [n, C,
   // Hq, Wq] -> [n, E]
   Tensor EncodeQueries(const Tensor& images);

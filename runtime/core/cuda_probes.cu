@@ -1,4 +1,4 @@
-// runtime/core/cuda_probes.cu — the CUDA side of runtime/profile: step marks as events on the
+// runtime/core/cuda_probes.cu — the CUDA side of the profiling primitives: step marks as events on the
 // compute stream, and device memory samples.
 #include <glog/logging.h>
 

@@ -1,6 +1,6 @@
 // runtime/core/mark_clock.h — time stamps taken in the order of a context's work: host clocks on
-// the CPU, CUDA events on the compute stream (runtime/profile/cuda_probes.cu) on a GPU. Internal to
-// runtime/profile/.
+// the CPU, CUDA events on the compute stream (runtime/core/cuda_probes.cu) on a GPU. Internal to
+// the profiling primitives (step_timer, peak_memory).
 #pragma once
 
 #include <cstdint>

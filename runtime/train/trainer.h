@@ -43,7 +43,7 @@ struct TrainOptions {
   std::function<void(int64_t step)> before_step;
   std::function<void(int64_t step)> mid_checkpoint_write;
   // Observability (DESIGN.md §7): the peak TFLOP/s of one accelerator, for MFU in metrics.jsonl,
-  // and an optional Chrome trace (runtime/profile/trace.h); with several ranks rank r writes
+  // and an optional Chrome trace (runtime/core/trace.h); with several ranks rank r writes
   // trace_path with ".rank<r>" before its extension. An unwritable path fails before step 0.
   double peak_tflops = 791;
   std::string trace_path;
@@ -55,7 +55,7 @@ struct TrainSummary {
   double first_loss = 0, last_loss = 0;
   double median_step_s = 0, samples_per_s = 0;
   double model_tflops = 0, mfu = 0;  // at the median step time
-  int64_t peak_mem_bytes = 0;        // this rank's (runtime/profile/memory.h)
+  int64_t peak_mem_bytes = 0;        // this rank's (runtime/core/peak_memory.h)
   int64_t skipped_samples = 0;       // bad samples skipped by the data loader, all ranks
   bool stopped = false;              // stop_requested: ended early after a checkpoint
   int64_t end_step = 0;              // the step the run stands at when Train returns
