@@ -1,6 +1,7 @@
 // launcher/cmd_bench.cc — `tigerfg bench --config C --batch B --steps N`: training-step throughput
 // on synthetic data (forward, losses, backward and AdamW), median over the timed steps, with model
-// TFLOP/s, MFU, peak memory and the median of each phase (runtime/core/: step_timer, trace, peak_memory).
+// TFLOP/s, MFU, peak memory and the median of each phase (runtime/core: step_timer, trace,
+// peak_memory).
 #include <omp.h>
 
 #include <cstdio>
