@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cluster/gpu_check.sh — checks a tigerfg CUDA build on a GPU machine: prints the GPU, runs
-# cuda_tests (and, when present, core_tests, comm_tests, e2e_tests and `tigerfg --help`) and a
+# cuda_tests (and, when present, core_tests, ops_tests, comm_tests, e2e_tests and `tigerfg --help`) and a
 # summary table. Exits non-zero when any part fails (a test binary missing or failing, the GPU
 # not seen, the binary not starting).
 #
@@ -73,6 +73,10 @@ run_gtest() {
 run_gtest cuda_tests "$build/tests/cuda/cuda_tests"
 if [ -x "$build/tests/core_tests" ]; then
   run_gtest core_tests "$build/tests/core_tests"
+fi
+# The backend harness: every op of the CUDA table against the CPU one (tests/ops/backend_ops_test).
+if [ -x "$build/tests/ops_tests" ]; then
+  run_gtest ops_tests "$build/tests/ops_tests"
 fi
 if [ -x "$build/tests/comm/comm_tests" ]; then
   run_gtest comm_tests "$build/tests/comm/comm_tests"
