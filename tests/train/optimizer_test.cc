@@ -170,6 +170,32 @@ TEST(AdamWMultiUpdate, EqualsPerTensorUpdatesWithTheHostClipAndLeavesGapsAlone) 
   }
 }
 
+// Step with a bf16 mirror: the mirror of the trainable tensors is bf16 of the updated masters
+// (what a Cast of the buffer gives); the teacher's mirror and the gaps' are left as they were.
+TEST(AdamW, StepWritesTheBf16MirrorOfTheUpdatedTensorsOnly) {
+  const ParamTable t = TwoParamTable(kParamAlignment);
+  config::OptimConfig o;
+  o.set_lr(0.1f);
+  o.set_clip_grad_norm(1.0f);
+  AdamW opt(t, o, 10), plain(t, o, 10);
+  std::vector<float> params(t.total_numel(), 0.0f), grads(t.trainable_numel(), 0.0f);
+  for (const ParamSpec& p : t.params()) std::fill_n(params.data() + p.offset, p.numel(), 1.3f);
+  for (const ParamSpec& p : t.params())
+    if (p.trainable) std::fill_n(grads.data() + p.offset, p.numel(), 3.0f);
+  std::vector<float> params_plain = params, grads_plain = grads;
+  std::vector<uint16_t> mirror(t.total_numel(), 0x7777);
+  opt.Step(Context::Cpu(), params.data(), grads.data(), 0,
+           Tensor(mirror.data(), DType::kBF16, Shape{t.total_numel()}));
+  plain.Step(Context::Cpu(), params_plain.data(), grads_plain.data(), 0);
+  EXPECT_EQ(params, params_plain);
+  std::vector<bool> updated(t.total_numel(), false);
+  for (const ParamSpec& p : t.params())
+    if (p.trainable) std::fill_n(updated.begin() + p.offset, p.numel(), true);
+  for (int64_t i = 0; i < t.total_numel(); ++i) {
+    EXPECT_EQ(mirror[i], updated[i] ? FloatToBF16(params[i]) : uint16_t{0x7777}) << i;
+  }
+}
+
 // Three steps of our AdamW and of torch.optim.AdamW (decay on the weight only) agree.
 TEST(AdamW, MatchesTorchAdamW) {
   if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
