@@ -131,7 +131,11 @@
   X(AdamWUpdate, adamw_update, void,                                                               \
     (const Context& ctx, Tensor params, Tensor m, Tensor v, const Tensor& grads,                   \
      const AdamWHyper& hyper))                                                                     \
-  X(SumOfSquares, sum_of_squares, double, (const Context& ctx, const Tensor& x))
+  X(AdamWMultiUpdate, adamw_multi_update, void,                                                    \
+    (const Context& ctx, Tensor params, Tensor m, Tensor v, Tensor params16, const Tensor& grads,  \
+     const Tensor& table, const Tensor& grad_sumsq, const AdamWHyper& hyper))                      \
+  X(SumOfSquares, sum_of_squares, double, (const Context& ctx, const Tensor& x))                   \
+  X(SumOfSquaresInto, sum_of_squares_into, void, (const Context& ctx, Tensor out, const Tensor& x))
 
 namespace tigerfg::ops {
 

@@ -56,7 +56,9 @@ OpsBackend Make() {
   b.concat_columns_backward = ConcatColumnsBackward;
   b.cast = Cast;
   b.adamw_update = AdamWUpdate;
+  b.adamw_multi_update = AdamWMultiUpdate;
   b.sum_of_squares = SumOfSquares;
+  b.sum_of_squares_into = SumOfSquaresInto;
   return b;
 }
 

@@ -1,7 +1,10 @@
 // ops/cpu/optim.cc — AdamW and the gradient norm on the CPU backend (OpenMP over the flat buffers).
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "ops/backend.h"
+#include "runtime/core/bf16.h"
 
 namespace tigerfg::ops::cpu {
 
@@ -27,6 +30,82 @@ void AdamWUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, const Te
     pv[i] = vi;
     p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
   }
+}
+
+namespace {
+
+// The row of a [count, kAdamWTableCols] table whose chunks hold work item `chunk`.
+int64_t RowOfChunk(const int64_t* table, int64_t count, int64_t chunk) {
+  int64_t lo = 0, hi = count - 1;  // the last row with chunk_begin <= chunk
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (table[mid * kAdamWTableCols + 3] <= chunk)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+}  // namespace
+
+void AdamWMultiUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, Tensor params16,
+                      const Tensor& grads, const Tensor& table, const Tensor& grad_sumsq,
+                      const AdamWHyper& h) {
+  const int64_t count = table.dim(0);
+  if (count == 0) return;
+  const int64_t* rows = table.i64();
+  const int64_t n = params.numel();
+  float scale = h.grad_scale;
+  if (grad_sumsq.defined() && h.clip_grad_norm > 0) {
+    double sumsq;
+    std::memcpy(&sumsq, grad_sumsq.i64(), sizeof(sumsq));
+    const double norm = std::sqrt(sumsq), clip = h.clip_grad_norm;
+    // torch.nn.utils.clip_grad_norm_'s factor
+    scale = norm > clip ? static_cast<float>(clip / (norm + 1e-6)) : 1.0f;
+  }
+  float* p = params.f32();
+  float* pm = m.f32();
+  float* pv = v.f32();
+  const float* g = grads.f32();
+  uint16_t* p16 = params16.defined() ? params16.bf16() : nullptr;
+  const double bc1 = 1.0 - std::pow(static_cast<double>(h.beta1), static_cast<double>(h.step));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(h.beta2), static_cast<double>(h.step));
+  const float step_size = static_cast<float>(h.lr / bc1);
+  const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  const float decays[2] = {1.0f - h.lr * 0.0f, 1.0f - h.lr * h.weight_decay};
+  const float b1 = h.beta1, b2 = h.beta2, eps = h.eps;
+  const int64_t* last = rows + (count - 1) * kAdamWTableCols;
+  const int64_t chunks = last[3] + (last[1] + kAdamWChunk - 1) / kAdamWChunk;
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t* row = rows + r * kAdamWTableCols;
+    CHECK(row[0] >= 0 && row[1] >= 0 && row[0] + row[1] <= n)
+        << "AdamWMultiUpdate: table row " << r << " outside the buffers";
+  }
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t* row = rows + RowOfChunk(rows, count, c) * kAdamWTableCols;
+    const int64_t begin = row[0] + (c - row[3]) * kAdamWChunk;
+    const int64_t end = std::min(row[0] + row[1], begin + kAdamWChunk);
+    const float decay = decays[row[2] != 0];
+    // The same expressions as AdamWUpdate, so both give the same bits.
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      const float gi = g[i] * scale;
+      const float mi = b1 * pm[i] + (1.0f - b1) * gi;
+      const float vi = b2 * pv[i] + (1.0f - b2) * gi * gi;
+      pm[i] = mi;
+      pv[i] = vi;
+      p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+    }
+    if (p16 != nullptr)
+      for (int64_t i = begin; i < end; ++i) p16[i] = FloatToBF16(p[i]);
+  }
+}
+
+void SumOfSquaresInto(const Context& ctx, Tensor out, const Tensor& x) {
+  const double sum = SumOfSquares(ctx, x);
+  std::memcpy(out.i64(), &sum, sizeof(sum));
 }
 
 double SumOfSquares(const Context& ctx, const Tensor& x) {

@@ -25,26 +25,27 @@ class AdamW {
   AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t total_steps,
         const Context& ctx = Context::Cpu());
 
-  // Updates the trainable prefix of `params` from `grads` (already averaged over ranks).
-  // `step` is 0-based; the moments' bias correction uses step + 1. ctx must be on the device
-  // the optimizer was built for; params and grads are on that device.
-  OptimStepInfo Step(const Context& ctx, float* params, float* grads, int64_t step);
+  // Updates the trainable prefix of `params` from `grads` (already averaged over ranks) in one
+  // launch (ops::AdamWMultiUpdate); the clip factor is derived on the device from the device-side
+  // gradient norm, which is read back only afterwards, for OptimStepInfo. `step` is 0-based; the
+  // moments' bias correction uses step + 1. ctx must be on the device the optimizer was built for;
+  // params and grads are on that device. params16 (BF16, the whole parameter buffer, or empty)
+  // also receives bf16 of the updated trainable parameters.
+  OptimStepInfo Step(const Context& ctx, float* params, float* grads, int64_t step,
+                     Tensor params16 = Tensor());
 
   // The moment buffers [trainable_numel] (for checkpoints), on the optimizer's device.
   Tensor m() const { return m_.tensor(); }
   Tensor v() const { return v_.tensor(); }
 
  private:
-  struct Run {  // a contiguous range of parameters sharing the decay flag
-    int64_t begin, end;
-    bool decay;
-  };
   config::OptimConfig optim_;
   int64_t total_steps_;
   int64_t numel_;
-  std::vector<Run> runs_;
   Device device_;
   Buffer m_, v_;
+  Buffer table_;       // ops::MakeAdamWTable of the trainable tensors, on the device
+  Buffer grad_sumsq_;  // [1] Σ grads², on the device (ops::SumOfSquaresInto)
 };
 
 }  // namespace tigerfg::train

@@ -1,6 +1,7 @@
 // tests/testing/backend_cases_dense.cc — harness cases of the GEMM ops (Linear, the patch
 // embedding's Im2Col), Cast and the optimizer ops, at several shapes, F32 and BF16.
 #include <cmath>
+#include <cstring>
 
 #include "ops/cast.h"
 #include "ops/linear.h"
@@ -125,6 +126,45 @@ void AddCastCases(std::vector<OpCase>& cases) {
   }
 }
 
+// A double's bits in an I64 [1] buffer (SumOfSquaresInto's result).
+Buffer DoubleBits(double value) {
+  int64_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return I64Values({1}, {bits});
+}
+
+// Three tensors with gaps between and after them (decay, no decay, decay; the middle one spans
+// several chunks), with the clip factor from a device-side Σg² (clipping or not) or given.
+void AddMultiTensorAdamWCases(std::vector<OpCase>& cases, uint64_t& seed) {
+  const int64_t n = 40200;
+  const Buffer table = ops::MakeAdamWTable({{0, 5, true}, {8, 40000, false}, {40100, 7, true}});
+  const std::vector<int64_t> rows(table.i64(), table.i64() + table.numel());
+  for (double sumsq : {-1.0, 4.0, 0.25}) {  // -1: no grad_sumsq
+    Rng rng(++seed);
+    Buffer v = RandomBuffer({n}, rng, 0.1f);
+    for (int64_t i = 0; i < n; ++i) v.f32()[i] = std::abs(v.f32()[i]);
+    ops::AdamWHyper h;
+    h.lr = 1e-3f;
+    h.weight_decay = 0.05f;
+    h.step = 3;
+    h.grad_scale = 0.5f;
+    h.clip_grad_norm = 1.0f;
+    cases.push_back(
+        {OpKind::kAdamWMultiUpdate,
+         Describe({n}) + " 3 tensors, sumsq " + std::to_string(sumsq),
+         {},
+         Tensors(InOut("params", {n}, rng), InOut("m", {n}, rng),
+                 Given("v", std::move(v), Role::kInOut),
+                 sumsq < 0 ? Absent("params16") : InOut("params16", {n}, rng, kBF16),
+                 In("grads", {n}, rng), Given("table", I64Values(table.shape(), rows)),
+                 sumsq < 0 ? Absent("grad_sumsq") : Given("grad_sumsq", DoubleBits(sumsq))),
+         [h](const Context& ctx, const CaseTensors& t) {
+           ops::AdamWMultiUpdate(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], h);
+           return 0.0;
+         }});
+  }
+}
+
 void AddOptimizerCases(std::vector<OpCase>& cases) {
   uint64_t seed = 400;
   for (int64_t n : {int64_t{7}, int64_t{5000}, int64_t{70000}}) {
@@ -147,6 +187,7 @@ void AddOptimizerCases(std::vector<OpCase>& cases) {
                        return 0.0;
                      }});
   }
+  AddMultiTensorAdamWCases(cases, seed);
   // Sizes under the CPU's parallel threshold (16384): its OpenMP reduction adds the threads'
   // partial sums in arrival order, which is not bit-reproducible.
   for (int64_t n : {int64_t{1}, int64_t{333}, int64_t{16384}}) {
@@ -158,6 +199,18 @@ void AddOptimizerCases(std::vector<OpCase>& cases) {
          Tensors(In("x", {n}, rng)),
          [](const Context& ctx, const CaseTensors& t) { return ops::SumOfSquares(ctx, t[0]); },
          1e-9});
+    Rng rng_into(seed);
+    cases.push_back({OpKind::kSumOfSquaresInto,
+                     Describe({n}),
+                     {},
+                     Tensors(Scratch("out", {2}), In("x", {n}, rng_into)),  // 8 bytes
+                     [](const Context& ctx, const CaseTensors& t) {
+                       const Tensor out(t[0].data(), DType::kI64, Shape{1},
+                                        t[0].device());  // a double
+                       ops::SumOfSquaresInto(ctx, out, t[1]);
+                       return ops::SumOfSquaresValue(ctx, out);
+                     },
+                     1e-9});
   }
 }
 

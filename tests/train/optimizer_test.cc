@@ -12,6 +12,9 @@
 #include <sstream>
 #include <vector>
 
+#include "ops/optim.h"
+#include "runtime/core/bf16.h"
+#include "runtime/core/rng.h"
 #include "runtime/train/lr_schedule.h"
 
 namespace tigerfg::train {
@@ -101,6 +104,95 @@ TEST(AdamW, AlignedLayoutGivesThePackedUpdatesAndLeavesTheGapsZero) {
     for (int64_t i = 0; i < moment.numel(); ++i) {
       if (!in_tensor[i]) EXPECT_EQ(moment.f32()[i], 0.0f) << "moment gap element " << i;
     }
+  }
+}
+
+// The one-launch update over a table with gaps, a decay/no-decay mix and a frozen suffix equals
+// AdamWUpdate run by run with the clip factor computed on the host from the same Σg² (clipping
+// and not), writes the bf16 mirror of exactly the updated elements, and touches nothing else.
+TEST(AdamWMultiUpdate, EqualsPerTensorUpdatesWithTheHostClipAndLeavesGapsAlone) {
+  const Context& ctx = Context::Cpu();
+  const int64_t n = 70000, trainable = 60200;  // [60200, n): a frozen teacher
+  const std::vector<ops::AdamWTensor> tensors = {
+      {0, 5, true}, {8, 40000, false}, {40100, 20000, true}};
+  const Buffer table = ops::MakeAdamWTable(tensors);
+  for (float grad_stddev : {1.0f, 1e-4f}) {  // clipped, not clipped
+    Rng rng(7);
+    std::vector<float> p(n), m(n), v(n), g(trainable);
+    for (int64_t i = 0; i < n; ++i) {
+      p[i] = static_cast<float>(rng.Normal());
+      m[i] = 0.1f * static_cast<float>(rng.Normal());
+      v[i] = std::abs(0.1f * static_cast<float>(rng.Normal()));
+    }
+    for (float& x : g) x = grad_stddev * static_cast<float>(rng.Normal());
+    const std::vector<float> p0 = p;
+    std::vector<float> p_ref = p, m_ref = m, v_ref = v;
+    std::vector<uint16_t> p16(n, 0x1234);
+    ops::AdamWHyper h;
+    h.lr = 1e-2f;
+    h.weight_decay = 0.1f;
+    h.step = 4;
+    h.clip_grad_norm = 1.0f;
+    Buffer sumsq(DType::kI64, Shape{1});
+    const Tensor grads = Tensor::F32(g.data(), Shape{trainable});
+    ops::SumOfSquaresInto(ctx, sumsq, grads);
+    ops::AdamWMultiUpdate(
+        ctx, Tensor::F32(p.data(), Shape{trainable}), Tensor::F32(m.data(), Shape{trainable}),
+        Tensor::F32(v.data(), Shape{trainable}), Tensor(p16.data(), DType::kBF16, Shape{trainable}),
+        grads, table, sumsq, h);
+    // The host clip of the per-run optimizer this op replaces.
+    const double norm = std::sqrt(ops::SumOfSquaresValue(ctx, sumsq));
+    ops::AdamWHyper per = h;
+    per.grad_scale =
+        norm > h.clip_grad_norm ? static_cast<float>(h.clip_grad_norm / (norm + 1e-6)) : 1.0f;
+    EXPECT_EQ(norm > h.clip_grad_norm, grad_stddev == 1.0f);
+    std::vector<bool> covered(n, false);
+    for (const ops::AdamWTensor& t : tensors) {
+      per.weight_decay = t.decay ? h.weight_decay : 0.0f;
+      const auto at = [&](std::vector<float>& b) {
+        return Tensor::F32(b.data() + t.offset, Shape{t.numel});
+      };
+      ops::AdamWUpdate(ctx, at(p_ref), at(m_ref), at(v_ref),
+                       Tensor::F32(g.data() + t.offset, Shape{t.numel}), per);
+      for (int64_t i = t.offset; i < t.offset + t.numel; ++i) covered[i] = true;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(p[i], p_ref[i]) << "param " << i;
+      ASSERT_EQ(m[i], m_ref[i]) << "m " << i;
+      ASSERT_EQ(v[i], v_ref[i]) << "v " << i;
+      if (covered[i]) {
+        ASSERT_EQ(p16[i], FloatToBF16(p[i])) << "mirror " << i;
+      } else {
+        ASSERT_EQ(p[i], p0[i]) << "untouched param " << i;
+        ASSERT_EQ(p16[i], 0x1234) << "untouched mirror " << i;
+      }
+    }
+  }
+}
+
+// Step with a bf16 mirror: the mirror of the trainable tensors is bf16 of the updated masters
+// (what a Cast of the buffer gives); the teacher's mirror and the gaps' are left as they were.
+TEST(AdamW, StepWritesTheBf16MirrorOfTheUpdatedTensorsOnly) {
+  const ParamTable t = TwoParamTable(kParamAlignment);
+  config::OptimConfig o;
+  o.set_lr(0.1f);
+  o.set_clip_grad_norm(1.0f);
+  AdamW opt(t, o, 10), plain(t, o, 10);
+  std::vector<float> params(t.total_numel(), 0.0f), grads(t.trainable_numel(), 0.0f);
+  for (const ParamSpec& p : t.params()) std::fill_n(params.data() + p.offset, p.numel(), 1.3f);
+  for (const ParamSpec& p : t.params())
+    if (p.trainable) std::fill_n(grads.data() + p.offset, p.numel(), 3.0f);
+  std::vector<float> params_plain = params, grads_plain = grads;
+  std::vector<uint16_t> mirror(t.total_numel(), 0x7777);
+  opt.Step(Context::Cpu(), params.data(), grads.data(), 0,
+           Tensor(mirror.data(), DType::kBF16, Shape{t.total_numel()}));
+  plain.Step(Context::Cpu(), params_plain.data(), grads_plain.data(), 0);
+  EXPECT_EQ(params, params_plain);
+  std::vector<bool> updated(t.total_numel(), false);
+  for (const ParamSpec& p : t.params())
+    if (p.trainable) std::fill_n(updated.begin() + p.offset, p.numel(), true);
+  for (int64_t i = 0; i < t.total_numel(); ++i) {
+    EXPECT_EQ(mirror[i], updated[i] ? FloatToBF16(params[i]) : uint16_t{0x7777}) << i;
   }
 }
 
