@@ -10,6 +10,8 @@
 #                     product against a uniform map's on held-out listings)
 #   baseline_generic, grounded_generic   the same, TRAINED (and evaluated) with every title
 #                     "product" (DIR/train_generic): the control without title information
+#   distill_srd, distill_sdd   (only with FMNIST_EXTRA="distill_srd distill_sdd") distillation
+#                     with one term alone (w_sdd = 0, resp. w_srd = 0), the same teacher
 # The two seeds of a model train side by side, one thread each (2 cores). Writes
 # $FMNIST_OUT/results.{json,md}, r1_over_steps.png and training.png. Knobs (environment):
 #   TIGERFG        the binary (default build/launcher/tigerfg)
@@ -17,6 +19,7 @@
 #   FMNIST_OUT     results (default out/fmnist_experiment)
 #   FMNIST_STEPS   training steps per model (default 1000); FMNIST_QUICK=1: 60 steps, a smoke run
 #   FMNIST_SEEDS   seeds (default "0 1")
+#   FMNIST_EXTRA   more models after the five: distill_srd and/or distill_sdd
 #   FMNIST_RETRAIN=1  train again even where OUT/NAME/final.safetensors exists (default: reuse)
 #   FMNIST_EVAL_EVERY  checkpoint and evaluate every N steps for the R@1-over-steps plot
 #                  (default steps / 4; 0 = only the final weights)
@@ -53,7 +56,16 @@ if [[ ! -f $data/stats.json || ! -d $data/train_generic ]]; then
 fi
 sets="$data/eval_normal,$data/eval_cluttered"
 
-config_of() { echo "configs/fmnist_${1%_generic}.prototxt"; }
+config_of() {
+  local base=${1%_generic}
+  echo "configs/fmnist_${base%_s[dr][dr]}.prototxt"
+}
+terms_of() { # the distillation term a single-term model switches off
+  case $1 in
+    distill_srd) echo ",model.w_sdd=0" ;;
+    distill_sdd) echo ",model.w_srd=0" ;;
+  esac
+}
 shards_of() { [[ $1 == *_generic ]] && echo "$data/train_generic" || echo "$data/train"; }
 titles_of() { [[ $1 == *_generic ]] && echo generic || echo title; }
 paths_of() { echo "data.train_shards=$(shards_of "$1")/shard-*.tar,data.vocab=$data/vocab.txt"; }
@@ -80,7 +92,7 @@ train_one() { # MODEL SEED [extra flags]
   rm -rf "$run"
   local t0=$SECONDS
   "$bin" train --config "$(config_of "$model")" --steps "$steps" --out_dir "$run" \
-    --set "$(paths_of "$model"),train.seed=$seed,train.threads=1,train.checkpoint_every=$eval_every,train.keep_last=0" \
+    --set "$(paths_of "$model")$(terms_of "$model"),train.seed=$seed,train.threads=1,train.checkpoint_every=$eval_every,train.keep_last=0" \
     "$@" > "$run.train.log" 2>&1 || { tail -20 "$run.train.log"; return 1; }
   echo "  $model seed $seed: $(tail -1 "$run.train.log")"
   echo "$model s$seed train_s $((SECONDS - t0))" >> "$out/timings.txt"
@@ -88,7 +100,8 @@ train_one() { # MODEL SEED [extra flags]
 
 eval_one() { # MODEL SEED
   local model=$1 seed=$2 run="$out/$1_s$2" ckpt step
-  local common=(--config "$(config_of "$model")" --set "$(paths_of "$model"),train.threads=1"
+  local common=(--config "$(config_of "$model")"
+    --set "$(paths_of "$model")$(terms_of "$model"),train.threads=1"
     --eval_set "$sets" --title_mode "$(titles_of "$model")")
   # Intermediate checkpoints (OUT/checkpoints/step-N): R@1 over steps.
   for ckpt in "$run"/checkpoints/step-*; do
@@ -119,11 +132,11 @@ check_teacher() { # SEED
 }
 
 rm -f "$out/reused.txt"
-for model in baseline grounded baseline_generic grounded_generic distill; do
+for model in baseline grounded baseline_generic grounded_generic distill ${FMNIST_EXTRA:-}; do
   echo "== $model: seeds $seeds side by side, $steps steps"
-  if [[ $model == distill ]]; then
-    per_seed check_teacher {}
-    per_seed train_one distill {} --teacher_weights "$out/baseline_s{}/final.safetensors"
+  if [[ $model == distill* ]]; then
+    [[ $model == distill ]] && per_seed check_teacher {}
+    per_seed train_one "$model" {} --teacher_weights "$out/baseline_s{}/final.safetensors"
   else
     per_seed train_one "$model" {}
   fi

@@ -15,11 +15,13 @@ from readme_figures import machine
 MODELS = [("baseline", "baseline (ground_layers 0)"), ("grounded", "text-guided grounding"),
           ("distill", "grounding + SRD + SDD"),
           ("baseline_generic", "baseline, trained on generic titles"),
-          ("grounded_generic", "grounding, trained on generic titles")]
+          ("grounded_generic", "grounding, trained on generic titles"),
+          ("distill_srd", "grounding + SRD alone"), ("distill_sdd", "grounding + SDD alone")]
 # (name, minuend, subtrahend): the paired comparisons the claim rests on.
 GAPS = [("grounding gain", "grounded", "baseline"),
         ("grounding gain, generic titles", "grounded_generic", "baseline_generic"),
-        ("distillation gain", "distill", "grounded")]
+        ("distillation gain", "distill", "grounded"),
+        ("SRD alone gain", "distill_srd", "grounded"), ("SDD alone gain", "distill_sdd", "grounded")]
 SETS = ("eval_normal", "eval_cluttered")
 
 
@@ -113,7 +115,7 @@ def main():
             runs[(name, seed)] = run
             r = {"sets": sets_of(os.path.join(run, "eval_final.json")), "losses": last_losses(run)}
             teacher = os.path.join(a.out, "teacher_s%s.json" % seed)
-            if name == "distill" and os.path.exists(teacher):
+            if name.startswith("distill") and os.path.exists(teacher):
                 r["teacher"] = {t["set"].rstrip("/").split("/")[-1]: t
                                 for t in load_json(teacher)["results"]}
             results["%s_s%s" % (name, seed)] = r
