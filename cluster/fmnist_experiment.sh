@@ -17,7 +17,7 @@
 #   TIGERFG        the binary (default build/launcher/tigerfg)
 #   FMNIST_DATA    the benchmark folder (default out/fmnist)
 #   FMNIST_OUT     results (default out/fmnist_experiment)
-#   FMNIST_STEPS   training steps per model (default 1500); FMNIST_QUICK=1: 60 steps, a smoke run
+#   FMNIST_STEPS   training steps per model (default 1000); FMNIST_QUICK=1: 60 steps, a smoke run
 #   FMNIST_SEEDS   seeds (default "0 1")
 #   FMNIST_EXTRA   more models after the five: distill_srd and/or distill_sdd
 #   FMNIST_RETRAIN=1  train again even where OUT/NAME/final.safetensors exists (default: reuse)
@@ -26,7 +26,7 @@
 #   FMNIST_REQUIRE_TEACHER=1  stop before distillation when the teacher check fails (default: warn
 #                  and train anyway, so the table shows what a weak teacher does)
 #   FMNIST_README=1|0  write the table, machine, date and run time into README.md's figures:fmnist
-#                  block; default 1 only for the default full run (1500 steps, seeds 0 1, no
+#                  block; default 1 only for the default full run (1000 steps, seeds 0 1, no
 #                  FMNIST_QUICK), so a smoke run leaves the README alone; never when a model was
 #                  reused
 set -euo pipefail
@@ -38,11 +38,11 @@ bin=${TIGERFG:-build/launcher/tigerfg}
 data=${FMNIST_DATA:-out/fmnist}
 out=${FMNIST_OUT:-out/fmnist_experiment}
 seeds=${FMNIST_SEEDS:-0 1}
-steps=${FMNIST_STEPS:-1500}
+steps=${FMNIST_STEPS:-1000}
 [[ ${FMNIST_QUICK:-0} == 1 ]] && steps=${FMNIST_STEPS:-60}
 eval_every=${FMNIST_EVAL_EVERY:-$((steps / 4))}
 default_run=0
-[[ ${FMNIST_QUICK:-0} != 1 && $steps == 1500 && $seeds == "0 1" ]] && default_run=1
+[[ ${FMNIST_QUICK:-0} != 1 && $steps == 1000 && $seeds == "0 1" ]] && default_run=1
 readme=${FMNIST_README:-$default_run}
 reused=""
 mkdir -p "$out"
