@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """cluster/plot_metrics.py — training loss over steps (metrics.jsonl, smoothed) and eval R@1 of
 one or more runs into a PNG. Each RUN_DIR holds metrics.jsonl and optionally eval_title.json /
-eval_generic.json (tigerfg eval --out) or eval-step-N.json files for R@1 over steps.
+eval_generic.json / eval_final.json (tigerfg eval --out) or eval-step-N.json files for R@1 over
+steps.
 
 usage: /usr/bin/python3 cluster/plot_metrics.py --out plot.png RUN_DIR [RUN_DIR ...]"""
 import argparse
@@ -42,8 +43,9 @@ def read_evals(run, last_step):
     files = [(int(m.group(1)), path, "generic" if m.group(2) else "title")
              for path in glob.glob(os.path.join(run, "eval-step-*.json"))
              for m in [re.search(r"eval-step-(\d+)(-generic)?\.json$", path)] if m]
-    for mode in ("title", "generic"):
-        path = os.path.join(run, "eval_%s.json" % mode)
+    for mode, name in (("title", "eval_title.json"), ("generic", "eval_generic.json"),
+                       ("title", "eval_final.json")):
+        path = os.path.join(run, name)
         if os.path.exists(path):
             files.append((last_step, path, mode))
     for step, path, mode in sorted(files):

@@ -32,7 +32,9 @@ constexpr char kDataUsage[] =
     "  --eval_gallery N             gallery listings per evaluation set (default 2000)\n"
     "  --shard_size N               records per tar shard (default 1000)\n"
     "  --max_source_images N        use only the first N images of each split (default all)\n"
-    "  --jpeg_quality Q             (default 90)\n";
+    "  --jpeg_quality Q             (default 90)\n"
+    "  --generic_train 0|1          also write train_generic/: the training set with every\n"
+    "                               title \"product\" (default 1)\n";
 
 bool ParseInt(const std::string& text, int64_t* out) {
   char* end = nullptr;
@@ -75,6 +77,9 @@ bool SetFmnistFlag(const std::string& name, const std::string& value, data::Fmni
     o->shard_size = n;
   } else if (name == "max_source_images") {
     o->max_source_images = n;
+  } else if (name == "generic_train") {
+    o->generic_train = n == 1;
+    return is_int && (n == 0 || n == 1);
   } else if (name == "jpeg_quality") {
     o->jpeg_quality = static_cast<int>(n);
   } else {
@@ -152,8 +157,9 @@ int RunFmnist(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s", report->Summary().c_str());
-  std::printf("wrote %s (train/, eval_normal/, eval_cluttered/, vocab.txt, stats.json) in %.1f s\n",
-              o.out_dir.c_str(), seconds);
+  std::printf(
+      "wrote %s (train/, %seval_normal/, eval_cluttered/, vocab.txt, stats.json) in %.1f s\n",
+      o.out_dir.c_str(), o.generic_train ? "train_generic/, " : "", seconds);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // launcher/cmd_grads.cc — `tigerfg grads --config C --weights W --batch B --out G`: the losses,
 // embeddings and parameter gradients of one batch, written as the spec's `grads` writes them.
 // Runs on the GPU with --device cuda (or auto with a GPU); the outputs are copied to the host.
+// out/ground_map [B, N] is written whenever the model grounds (ground_layers > 0).
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -101,7 +102,10 @@ int RunGrads() {
   net.CopyGradsToHost(grads.f32());
   const Buffer query_emb = ToHost(ctx, net.query_emb());
   const Buffer item_emb = ToHost(ctx, net.item_emb());
-  const Buffer ground_map = terms.has_srd ? ToHost(ctx, net.ground_map()) : Buffer();
+  // The grounding map exists whenever the item tower grounds (ground_layers > 0), with or
+  // without a teacher; SRD only adds a loss on it.
+  const bool has_ground_map = cfg->model().ground_layers() > 0;
+  const Buffer ground_map = has_ground_map ? ToHost(ctx, net.ground_map()) : Buffer();
 
   std::vector<Buffer> scalars;
   std::vector<NamedTensor> out;
@@ -116,7 +120,7 @@ int RunGrads() {
   if (terms.has_sdd) add_scalar("loss/sdd", terms.sdd);
   out.push_back({"out/query_emb", query_emb});
   out.push_back({"out/item_emb", item_emb});
-  if (terms.has_srd) out.push_back({"out/ground_map", ground_map});
+  if (has_ground_map) out.push_back({"out/ground_map", ground_map});
   for (const ParamSpec& p : table.params())
     if (p.trainable) out.push_back({"grad/" + p.name, table.View(grads.f32(), p.name)});
   Status written = WriteSafetensors(FLAGS_out, out);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 namespace tigerfg::eval {
 
@@ -91,6 +92,42 @@ StatusOr<RetrievalMetrics> ComputeRetrievalMetrics(const Tensor& similarity,
   for (double* v : {&m.recall_at_1, &m.recall_at_5, &m.recall_at_10, &m.map, &m.chance_at_1})
     *v /= static_cast<double>(q);
   return m;
+}
+
+GroupRecall ComputeGroupRecallAt1(const Tensor& similarity, const Tensor& query_ids,
+                                  const Tensor& gallery_ids,
+                                  const std::vector<int64_t>& query_groups,
+                                  const std::vector<int64_t>& gallery_groups) {
+  const int64_t q = similarity.dim(0), g = similarity.dim(1);
+  CHECK_EQ(static_cast<int64_t>(query_groups.size()), q);
+  CHECK_EQ(static_cast<int64_t>(gallery_groups.size()), g);
+  GroupRecall r;
+  for (int64_t i = 0; i < q; ++i) {
+    if (query_groups[i] < 0) continue;
+    const float* row = similarity.f32() + i * g;
+    float best_hit = -std::numeric_limits<float>::infinity(), best_miss = best_hit;
+    int64_t hits = 0, listings = 0;
+    for (int64_t j = 0; j < g; ++j) {
+      if (gallery_groups[j] != query_groups[i]) continue;
+      ++listings;
+      if (gallery_ids.i64()[j] == query_ids.i64()[i]) {
+        ++hits;
+        best_hit = std::max(best_hit, row[j]);
+      } else {
+        best_miss = std::max(best_miss, row[j]);
+      }
+    }
+    ++r.queries;
+    r.group_listings += double(listings);
+    if (hits == 0) continue;
+    if (hits == listings || best_hit > best_miss) r.recall_at_1 += 1;
+    r.text_oracle_at_1 += double(hits) / double(listings);
+  }
+  if (r.queries > 0) {
+    for (double* v : {&r.recall_at_1, &r.group_listings, &r.text_oracle_at_1})
+      *v /= double(r.queries);
+  }
+  return r;
 }
 
 void CosineSimilarity(const Tensor& queries, const Tensor& gallery, Tensor out) {

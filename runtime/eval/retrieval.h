@@ -29,6 +29,22 @@ StatusOr<RetrievalMetrics> ComputeRetrievalMetrics(const Tensor& similarity,
                                                    const Tensor& query_ids,
                                                    const Tensor& gallery_ids);
 
+// Recall@1 where the title's visible words carry no identity: each query is ranked only against
+// the gallery listings of its group (listings whose titles share the query product's colour and
+// category; its own listings are among them). query_groups[Q] (-1: the query is skipped) and
+// gallery_groups[G] are group ids. Ties count against the query, as above. Also the expected
+// Recall@1 of the text-only oracle that ranks the group first in random order (hits / group size).
+struct GroupRecall {
+  int64_t queries = 0;        // queries with a group
+  double recall_at_1 = 0;     // within the group
+  double group_listings = 0;  // mean listings per query's group
+  double text_oracle_at_1 = 0;
+};
+GroupRecall ComputeGroupRecallAt1(const Tensor& similarity, const Tensor& query_ids,
+                                  const Tensor& gallery_ids,
+                                  const std::vector<int64_t>& query_groups,
+                                  const std::vector<int64_t>& gallery_groups);
+
 // out[Q, G] = cos(queries[q], gallery[g]) for F32 embeddings queries[Q, E], gallery[G, E]
 // (rows of zero norm give 0).
 void CosineSimilarity(const Tensor& queries, const Tensor& gallery, Tensor out);

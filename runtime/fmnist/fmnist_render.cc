@@ -57,25 +57,33 @@ Image Background(int size, Rng* rng) {
   return canvas;
 }
 
-// Alpha-blends the tinted article into `canvas` at `box`; pixels with alpha > 0.5 become
-// `owner_id` in the ownership map.
-void DrawProduct(const FmnistSource& source, const ProductLook& look, const Box& box, int owner_id,
-                 Image* canvas, std::vector<int>* owner) {
+// Alpha-blends the article, tinted `tint` and mirrored when `flip`, into `canvas` at `box`;
+// pixels with alpha > 0.5 become `owner_id` in the ownership map.
+void DrawProduct(const FmnistSource& source, int64_t article, const double tint[3], bool flip,
+                 const Box& box, int owner_id, Image* canvas, std::vector<int>* owner) {
   Image gray(kFmnistSide, kFmnistSide, 1);
-  std::copy_n(source.image(look.source), kFmnistSide * kFmnistSide, gray.pixels.begin());
-  const Image scaled = ResizeBilinear(gray, box.y1 - box.y0, box.x1 - box.x0);
-  const uint8_t* tint = Palette()[look.colour].rgb;
+  std::copy_n(source.image(article), kFmnistSide * kFmnistSide, gray.pixels.begin());
+  Image scaled = ResizeBilinear(gray, box.y1 - box.y0, box.x1 - box.x0);
+  if (flip) scaled = FlipHorizontal(scaled);
   for (int y = 0; y < scaled.height; ++y) {
     for (int x = 0; x < scaled.width; ++x) {
       const double v = scaled.at(y, x)[0] / 255.0;
       const double alpha = std::min(1.0, 2.0 * v), shade = 0.35 + 0.65 * v;
       uint8_t* px = canvas->at(box.y0 + y, box.x0 + x);
       for (int c = 0; c < 3; ++c) {
-        px[c] = static_cast<uint8_t>(std::lround(px[c] * (1 - alpha) + tint[c] * shade * alpha));
+        const double ink = std::clamp(tint[c], 0.0, 255.0) * shade;
+        px[c] = static_cast<uint8_t>(std::lround(px[c] * (1 - alpha) + ink * alpha));
       }
       if (alpha > 0.5) (*owner)[(box.y0 + y) * canvas->width + box.x0 + x] = owner_id;
     }
   }
+}
+
+void DrawProduct(const FmnistSource& source, const ProductLook& look, const Box& box, int owner_id,
+                 Image* canvas, std::vector<int>* owner) {
+  const uint8_t* rgb = Palette()[look.colour].rgb;
+  const double tint[3] = {double(rgb[0]), double(rgb[1]), double(rgb[2])};
+  DrawProduct(source, look.source, tint, /*flip=*/false, box, owner_id, canvas, owner);
 }
 
 int OverlapArea(const Box& a, const Box& b) {
@@ -149,45 +157,74 @@ StatusOr<FmnistSource> LoadFmnistIdx(const std::string& images_gz, const std::st
 
 const std::vector<NamedColour>& Palette() {
   static const std::vector<NamedColour> kPalette = {
-      {"red", {200, 30, 40}},     {"navy", {25, 40, 110}},    {"green", {30, 130, 60}},
-      {"yellow", {215, 175, 20}}, {"black", {25, 25, 25}},    {"pink", {225, 100, 160}},
-      {"orange", {235, 115, 25}}, {"purple", {110, 50, 150}}, {"brown", {115, 70, 35}},
-      {"grey", {115, 115, 115}},  {"teal", {20, 125, 130}},   {"olive", {105, 110, 30}},
+      {"red", {200, 30, 40}},
+      {"blue", {30, 60, 170}},
+      {"green", {30, 130, 60}},
+      {"black", {25, 25, 25}},
   };
   return kPalette;
 }
 
 RenderedListing RenderListing(const FmnistSource& source, const ProductLook& target,
                               const std::vector<ProductLook>& distractors, int size, Rng* rng) {
+  CHECK_LE(distractors.size(), 3u) << "one quadrant per object";
   RenderedListing out;
   out.canvas = Background(size, rng);
   std::vector<int> owner(static_cast<size_t>(size) * size, -1);
-  const bool cluttered = !distractors.empty();
-  const int target_side =
-      cluttered ? Uniform(rng, 0.35 * size, 0.5 * size) : Uniform(rng, 0.6 * size, 0.9 * size);
-  std::vector<Box> placed;
-  const Box target_box = Place(size, std::max(target_side, 1), placed, rng);
-  placed.push_back(target_box);
-  for (size_t i = 0; i < distractors.size(); ++i) {
-    const int side = std::max(Uniform(rng, 0.3 * size, 0.45 * size), 1);
-    const Box box = Place(size, side, placed, rng);
-    placed.push_back(box);
-    DrawProduct(source, distractors[i], box, static_cast<int>(i) + 1, &out.canvas, &owner);
+  if (distractors.empty()) {
+    const int side = std::max(Uniform(rng, 0.6 * size, 0.9 * size), 1);
+    out.target_cell = Place(size, side, {}, rng);
+    DrawProduct(source, target, out.target_cell, 0, &out.canvas, &owner);
+  } else {
+    // Quadrants in a random order: the first is the target's.
+    int quadrants[4] = {0, 1, 2, 3};
+    for (int i = 3; i > 0; --i) std::swap(quadrants[i], quadrants[rng->Int(0, i + 1)]);
+    const int half = size / 2;
+    for (size_t i = 0; i <= distractors.size(); ++i) {
+      const int side = std::clamp(Uniform(rng, 0.75 * half, half), 1, half);
+      Box box;
+      box.y0 = (quadrants[i] / 2) * half + static_cast<int>(rng->Int(0, half - side + 1));
+      box.x0 = (quadrants[i] % 2) * half + static_cast<int>(rng->Int(0, half - side + 1));
+      box.y1 = box.y0 + side;
+      box.x1 = box.x0 + side;
+      if (i == 0) {
+        out.target_cell = box;
+        DrawProduct(source, target, box, 0, &out.canvas, &owner);
+      } else {
+        DrawProduct(source, distractors[i - 1], box, static_cast<int>(i), &out.canvas, &owner);
+      }
+    }
   }
-  DrawProduct(source, target, target_box, 0, &out.canvas, &owner);
   out.distractors = static_cast<int>(distractors.size());
   out.target_area = std::count(owner.begin(), owner.end(), 0) / double(owner.size());
-  out.target_box = TightBox(owner, size, 0, target_box);
+  out.target_box = TightBox(owner, size, 0, out.target_cell);
   return out;
+}
+
+QueryView DrawQueryView(Rng* rng) {
+  QueryView view;
+  view.flip = rng->Uniform() < 0.5;
+  view.brightness = 0.8 + 0.4 * rng->Uniform();
+  for (int& shift : view.tint_shift) shift = static_cast<int>(rng->Int(-20, 21));
+  return view;
 }
 
 Image RenderQuery(const FmnistSource& source, const ProductLook& product, int size, int query_size,
                   Rng* rng) {
+  const QueryView view = DrawQueryView(rng);
+  return RenderQuery(source, product, view, size, query_size, rng);
+}
+
+Image RenderQuery(const FmnistSource& source, const ProductLook& product, const QueryView& view,
+                  int size, int query_size, Rng* rng) {
   Image canvas = Background(size, rng);
   std::vector<int> owner(static_cast<size_t>(size) * size, -1);
   const int side = std::max(Uniform(rng, 0.7 * size, 0.9 * size), 1);
   const Box placed = Place(size, side, {}, rng);
-  DrawProduct(source, product, placed, 0, &canvas, &owner);
+  const uint8_t* rgb = Palette()[product.colour].rgb;
+  double tint[3];
+  for (int c = 0; c < 3; ++c) tint[c] = rgb[c] * view.brightness + view.tint_shift[c];
+  DrawProduct(source, product.source, tint, view.flip, placed, 0, &canvas, &owner);
   const Box tight = TightBox(owner, size, 0, placed);
   const double scale = 1.05 + 0.3 * rng->Uniform();
   const int crop = std::clamp<int>(

@@ -1,15 +1,16 @@
 // runtime/fmnist/fmnist_render.h — renders Fashion-MNIST products as e-commerce photos: the
 // 28x28 grayscale article upscaled and tinted by a named colour on a light background, alone
-// (normal layout) or among distractor products (cluttered layout), and cropped query photos.
+// (normal layout) or among distractor products (cluttered layout, one object per quadrant so the
+// patch grid separates them), and query photos: another view of the product (crop, flip, light).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "runtime/data/image.h"
 #include "runtime/core/rng.h"
 #include "runtime/core/status.h"
+#include "runtime/data/image.h"
 
 namespace tigerfg::data {
 
@@ -32,7 +33,9 @@ struct NamedColour {
   const char* name;
   uint8_t rgb[3];
 };
-const std::vector<NamedColour>& Palette();  // 12 colours, all darker than the backgrounds
+// 4 well-separated colours, all darker than the backgrounds: few colours, so many products share
+// a title's visible attributes (colour and category) and the text alone cannot pin the product.
+const std::vector<NamedColour>& Palette();
 
 // A product: one source article in one colour.
 struct ProductLook {
@@ -49,17 +52,32 @@ struct RenderedListing {
   int distractors = 0;     // products drawn besides the target
   double target_area = 0;  // visible target pixels (alpha > 0.5) / canvas pixels
   Box target_box;          // tight box of the visible target pixels
+  Box target_cell;         // where the target was placed (its quadrant when cluttered)
 };
 
 // Normal layout when `distractors` is empty: the target at 60-90% of the canvas side on a plain,
-// gradient or noisy background. Cluttered: the target at 35-50% and each distractor at 30-45%,
-// placed to limit overlap, distractors drawn first so the target stays visible.
+// gradient or noisy background. Cluttered (at most 3 distractors): the canvas is cut into
+// quadrants; the target and each distractor take a quadrant of their own, at 75-100% of its side
+// at a random offset inside it, so no two objects share a pixel and, at 64 px with patch 16, no
+// two share a patch (each quadrant is 2x2 patches).
 RenderedListing RenderListing(const FmnistSource& source, const ProductLook& target,
                               const std::vector<ProductLook>& distractors, int size, Rng* rng);
 
-// A query photo: the product alone on a fresh background (70-90% of a size x size canvas), then
-// a square crop around its tight box, enlarged 1.05-1.35x and shifted by up to 10% of the crop
-// side, resized to query_size.
+// How a query photo differs from the product's listings: mirrored, lighter or darker, its tint
+// shifted per channel (on top of a fresh background, position and crop).
+struct QueryView {
+  bool flip = false;
+  double brightness = 1.0;        // multiplies the tint: 0.8-1.2
+  int tint_shift[3] = {0, 0, 0};  // added to the tint: -20..20 per channel
+};
+QueryView DrawQueryView(Rng* rng);  // flip with probability 1/2, the rest uniform
+
+// A query photo: the product alone on a fresh background (70-90% of a size x size canvas) seen as
+// `view`, then a square crop around its tight box, enlarged 1.05-1.35x and shifted by up to 10%
+// of the crop side, resized to query_size.
+Image RenderQuery(const FmnistSource& source, const ProductLook& product, const QueryView& view,
+                  int size, int query_size, Rng* rng);
+// The same with a view drawn from rng first.
 Image RenderQuery(const FmnistSource& source, const ProductLook& product, int size, int query_size,
                   Rng* rng);
 

@@ -110,6 +110,7 @@ std::string MakeTitle(const TitleAttributes& a, Rng* rng) {
 
 std::vector<std::string> FmnistVocabulary(const std::vector<std::string>& colours) {
   std::vector<std::string> phrases = colours;
+  phrases.push_back(kGenericTitle);
   auto add = [&](const std::vector<std::string>& v) {
     phrases.insert(phrases.end(), v.begin(), v.end());
   };

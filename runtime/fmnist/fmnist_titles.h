@@ -9,6 +9,10 @@
 
 namespace tigerfg::data {
 
+// The title every listing of a generic-title set carries (the control that removes what titles
+// say; also in the vocabulary).
+constexpr char kGenericTitle[] = "product";
+
 // Fashion-MNIST's class names, by label.
 const std::vector<std::string>& FmnistCategories();
 

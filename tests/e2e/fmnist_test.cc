@@ -1,5 +1,6 @@
 // tests/e2e/fmnist_test.cc — the Fashion-MNIST retrieval path as a user runs it, on a reduced
-// benchmark: build it, train the baseline config briefly, evaluate (Recall@1 far above chance),
+// benchmark: build it, train the baseline config briefly, evaluate (Recall@1 far above chance;
+// the benchmark's metrics, controls and the teacher check),
 // and embed the catalogue to .npy at 1 and 2 ranks (numpy reads it; ranks agree; the numpy
 // ranking of the embeddings reproduces eval's Recall@1).
 #include <gtest/gtest.h>
@@ -106,6 +107,42 @@ TEST_F(FmnistTest, BadEvalFlagsAreClearErrors) {
             "/run/final.safetensors --eval_set " + *dir_ + "/nothing_here");
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.output.find("nothing_here"), std::string::npos) << missing.output;
+}
+
+// The benchmark's own metrics: attribute-matched Recall@1 and the text-only oracle, the
+// controls (generic titles, blanked images) in one pass, and the teacher check with the trained
+// baseline's query tower as the teacher of the distillation config.
+TEST_F(FmnistTest, EvalReportsBenchmarkMetricsAndTheTeacherCheck) {
+  const std::string out = *dir_ + "/controls.json";
+  ShellResult r = Shell(Eval("--controls --out " + out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto report = nlohmann::json::parse(ReadFile(out));
+  for (const auto& set : report["results"]) {
+    for (const char* key : {"recall@1_attribute_matched", "text_oracle@1",
+                            "attribute_group_listings", "generic_titles", "blank_images"})
+      EXPECT_TRUE(set.contains(key)) << key << " in " << set.dump();
+    EXPECT_FALSE(set.contains("ground_on_product")) << "the baseline has no grounding";
+    EXPECT_GT(set["attribute_group_listings"].get<double>(), 3);
+    EXPECT_LT(set["text_oracle@1"].get<double>(), 0.5);
+    EXPECT_GE(set["recall@1_attribute_matched"].get<double>(), set["recall@1"].get<double>());
+  }
+  const std::string distill = std::string(TIGERFG_SOURCE_DIR) + "/configs/fmnist_distill.prototxt";
+  ShellResult teacher =
+      Shell(kBinary + " eval --config " + distill + " --set '" + *paths_ +
+            "' --teacher_only --teacher_weights " + *dir_ + "/run/final.safetensors --eval_set " +
+            *dir_ + "/bench/eval_cluttered --out " + *dir_ + "/teacher.json");
+  EXPECT_TRUE(teacher.exit_code == 0 || teacher.exit_code == 3) << teacher.output;
+  EXPECT_NE(teacher.output.find("a uniform map"), std::string::npos) << teacher.output;
+  const auto t = nlohmann::json::parse(ReadFile(*dir_ + "/teacher.json"))["results"][0];
+  const double on = t["teacher_on_product"], uniform = t["teacher_uniform"];
+  EXPECT_EQ(teacher.exit_code == 3, on <= uniform) << teacher.output;
+  EXPECT_GT(uniform, 0.1);  // a cluttered target covers about 4 of 16 patches
+  EXPECT_LT(uniform, 0.4);
+  ShellResult allowed =
+      Shell(kBinary + " eval --config " + distill + " --set '" + *paths_ +
+            "' --teacher_only --allow_weak_teacher --teacher_weights " + *dir_ +
+            "/run/final.safetensors --eval_set " + *dir_ + "/bench/eval_cluttered");
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
 }
 
 // Catalogue and query embeddings as .npy: numpy reads them with the right shape, 2 ranks write
