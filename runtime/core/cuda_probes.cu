@@ -1,5 +1,5 @@
-// runtime/core/cuda_probes.cu — the CUDA side of the profiling primitives: step marks as events on the
-// compute stream, and device memory samples.
+// runtime/core/cuda_probes.cu — the CUDA side of the profiling primitives: step marks as events on
+// the compute stream, and device memory samples.
 #include <glog/logging.h>
 
 #include <algorithm>
