@@ -161,7 +161,7 @@ TarReader& TarReader::operator=(TarReader&& other) noexcept {
   return *this;
 }
 
-Status TarReader::Open(const std::string& path) {
+Status TarReader::OpenFile(const std::string& path) {
   path_ = path;
   members_.clear();
   by_name_.clear();
@@ -171,6 +171,11 @@ Status TarReader::Open(const std::string& path) {
   struct stat st;
   if (fstat(fd_, &st) != 0) return Status::Error(path + ": cannot stat shard");
   file_size_ = st.st_size;
+  return Status::Ok();
+}
+
+Status TarReader::Open(const std::string& path) {
+  TIGERFG_RETURN_IF_ERROR(OpenFile(path));
 
   int64_t offset = 0;
   PendingHeaders pending;
@@ -245,15 +250,7 @@ StatusOr<int64_t> TarReader::ScanEntry(const char* header, int64_t offset,
 }
 
 Status TarReader::OpenIndexed(const std::string& path, std::vector<TarMember> members) {
-  path_ = path;
-  members_.clear();
-  by_name_.clear();
-  if (fd_ >= 0) close(fd_);
-  fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) return Status::Error(path + ": cannot open shard: " + std::strerror(errno));
-  struct stat st;
-  if (fstat(fd_, &st) != 0) return Status::Error(path + ": cannot stat shard");
-  file_size_ = st.st_size;
+  TIGERFG_RETURN_IF_ERROR(OpenFile(path));
   for (const TarMember& m : members) {
     if (m.offset < kBlock || m.size < 0 || m.offset > file_size_ ||
         m.size > file_size_ - m.offset) {

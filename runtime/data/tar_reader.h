@@ -50,6 +50,8 @@ class TarReader {
   StatusOr<std::string> Read(const TarMember& member) const;
 
  private:
+  // Opens path, forgetting any previous shard, and records its size.
+  Status OpenFile(const std::string& path);
   struct PendingHeaders;  // metadata entries seen before the next member (tar_reader.cc)
   // Indexes the entry whose 512-byte header is at `offset`; the offset of the next header.
   StatusOr<int64_t> ScanEntry(const char* header, int64_t offset, PendingHeaders* pending);
