@@ -27,20 +27,28 @@ void CheckNceInputs(const Tensor& logits, const Tensor& product_ids, int64_t row
       << logits.dim(1);
 }
 
+// q, e [G, E] and the local rows' logits [b, G] for rows [row0, row0 + b); returns b.
+int64_t CheckLogitRows(const Tensor& q, const Tensor& e, const Tensor& logits, int64_t row0,
+                       const char* op, const char* name) {
+  CheckF32Matrix(q, op, "q");
+  const int64_t G = q.dim(0);
+  CheckF32Shape(e, q.shape(), op, "e");
+  CheckF32Matrix(logits, op, name);
+  const int64_t b = logits.dim(0);
+  CHECK(row0 >= 0 && row0 + b <= G)
+      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
+  CheckF32Shape(logits, Shape({b, G}), op, name);
+  return b;
+}
+
 }  // namespace
 
 void ScaledLogitsForward(const Context& ctx, Tensor row_logits, Tensor col_logits, Tensor scale,
                          const Tensor& q, const Tensor& e, const Tensor& logit_scale,
                          float max_scale, int64_t row0) {
   const char* op = "ScaledLogitsForward";
-  CheckF32Matrix(q, op, "q");
+  const int64_t b = CheckLogitRows(q, e, row_logits, row0, op, "row_logits");
   const int64_t G = q.dim(0);
-  CheckF32Shape(e, q.shape(), op, "e");
-  CheckF32Matrix(row_logits, op, "row_logits");
-  const int64_t b = row_logits.dim(0);
-  CHECK(row0 >= 0 && row0 + b <= G)
-      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
-  CheckF32Shape(row_logits, Shape({b, G}), op, "row_logits");
   if (col_logits.defined()) CheckF32Shape(col_logits, Shape({b, G}), op, "col_logits");
   CheckF32Shape(scale, Shape({1}), op, "scale");
   CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");
@@ -54,16 +62,10 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
                           const Tensor& e, const Tensor& logit_scale, const Tensor& scale,
                           float max_scale, int64_t row0) {
   const char* op = "ScaledLogitsBackward";
-  CheckF32Matrix(q, op, "q");
+  const int64_t b = CheckLogitRows(q, e, drow_logits, row0, op, "drow_logits");
   const int64_t G = q.dim(0);
-  CheckF32Shape(e, q.shape(), op, "e");
   CheckF32Shape(dq, q.shape(), op, "dq");
   CheckF32Shape(de, q.shape(), op, "de");
-  CheckF32Matrix(drow_logits, op, "drow_logits");
-  const int64_t b = drow_logits.dim(0);
-  CHECK(row0 >= 0 && row0 + b <= G)
-      << op << ": local rows [" << row0 << ", " << row0 + b << ") outside the batch of " << G;
-  CheckF32Shape(drow_logits, Shape({b, G}), op, "drow_logits");
   if (dcol_logits.defined()) CheckF32Shape(dcol_logits, Shape({b, G}), op, "dcol_logits");
   CheckF32Shape(dlogit_scale, Shape({1}), op, "dlogit_scale");
   CheckF32Shape(logit_scale, Shape({1}), op, "logit_scale");

@@ -9,15 +9,27 @@
 #include "ops/linear.h"
 
 namespace tigerfg::ops {
+namespace {
 
-void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int patch) {
+// img [B, C, H, W] cut into patch x patch tiles: P = (H/p)·(W/p) patches of K = C·p·p values.
+struct PatchGrid {
+  int64_t B, C, P, K;
+};
+
+PatchGrid CheckPatchImage(const Tensor& img, int patch) {
   CHECK_GT(patch, 0) << "patch_embed: patch size " << patch;
   CHECK_EQ(img.ndim(), 4) << "patch_embed: image must be [B, C, H, W], got "
                           << img.shape().ToString();
   const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3);
   CHECK(H % patch == 0 && W % patch == 0)
       << "patch_embed: image " << img.shape().ToString() << " not divisible by patch " << patch;
-  const int64_t p = patch, P = (H / p) * (W / p), K = C * p * p;
+  return {B, C, (H / patch) * (W / patch), C * patch * patch};
+}
+
+}  // namespace
+
+void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int patch) {
+  const auto [B, C, P, K] = CheckPatchImage(img, patch);
   CHECK(cols.shape() == Shape({B, P, K})) << "patch_embed: cols " << cols.shape().ToString()
                                           << ", expected [" << B << ", " << P << ", " << K << "]";
   CHECK(img.dtype() == DType::kF32 && cols.dtype() == DType::kF32)
@@ -27,13 +39,8 @@ void Im2Col(const Context& ctx, Tensor cols, const Tensor& img, int patch) {
 
 void PatchEmbedForward(const Context& ctx, Tensor out, Tensor cols, const Tensor& img,
                        const Tensor& w, const Tensor& bias, int patch) {
-  CHECK_GT(patch, 0) << "patch_embed: patch size " << patch;
-  CHECK_EQ(img.ndim(), 4) << "patch_embed: image must be [B, C, H, W], got "
-                          << img.shape().ToString();
-  const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3);
-  CHECK(H % patch == 0 && W % patch == 0)
-      << "patch_embed: image " << img.shape().ToString() << " not divisible by patch " << patch;
-  const int64_t p = patch, P = (H / p) * (W / p), K = C * p * p;
+  const auto [B, C, P, K] = CheckPatchImage(img, patch);
+  const int64_t p = patch;
   CHECK(w.ndim() == 4 && w.dim(1) == C && w.dim(2) == p && w.dim(3) == p)
       << "patch_embed: weight " << w.shape().ToString() << " for " << C << " channels, patch " << p;
   const int64_t D = w.dim(0);

@@ -16,6 +16,7 @@
 #include "runtime/core/context.h"
 #include "runtime/core/rng.h"
 #include "runtime/core/tensor.h"
+#include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::cuda_testing {
@@ -141,38 +142,20 @@ inline Twin OutputOf(DType dtype, Shape shape) {
   return t;
 }
 
-inline float ValueAt(const Buffer& b, int64_t i) {
-  return b.dtype() == DType::kF32 ? b.f32()[i] : BF16ToFloat(b.tensor().bf16()[i]);
-}
-
 // Device result vs host result as floats: relative L2 error within `rtol` (default 1e-2 for a
 // BF16 tensor, 1e-5 for an F32 one); every device element finite where the host one is, and
 // equal where the host one is infinite (a log-sum-exp of a fully masked row is -inf).
 inline void ExpectMatchTyped(const Twin& t, const std::string& name, double rtol = 0) {
   if (rtol <= 0) rtol = t.host.dtype() == DType::kBF16 ? 1e-2 : 1e-5;
   const Buffer got = ToHost(t.dev);
-  double diff = 0, ref = 0;
-  int64_t unwritten = 0, wrong_inf = 0;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    const double g = ValueAt(got, i), want = ValueAt(t.host, i);
-    if (std::isinf(want)) {
-      if (g != want) ++wrong_inf;
-      continue;
-    }
-    if (std::isfinite(want) && !std::isfinite(g)) {
-      ++unwritten;
-      continue;
-    }
-    diff += (g - want) * (g - want);
-    ref += want * want;
-  }
+  const testing::L2Comparison c = testing::CompareL2(got, t.host);
   const std::string what = name + " (" + DTypeName(t.host.dtype()) + ")";
-  EXPECT_EQ(unwritten, 0) << what << ": " << unwritten << " of " << got.numel()
-                          << " elements not finite on the GPU";
-  EXPECT_EQ(wrong_inf, 0) << what << ": " << wrong_inf << " infinite reference elements differ";
-  ASSERT_GT(ref, 0) << what << ": the reference is all zeros";
-  const double err = std::sqrt(diff / ref);
-  EXPECT_LE(err, rtol) << what << ": relative L2 error " << err << " over " << got.numel();
+  EXPECT_EQ(c.unwritten, 0) << what << ": " << c.unwritten << " of " << got.numel()
+                            << " elements not finite on the GPU";
+  EXPECT_EQ(c.wrong_inf, 0) << what << ": " << c.wrong_inf << " infinite reference elements differ";
+  ASSERT_GT(c.ref, 0) << what << ": the reference is all zeros";
+  EXPECT_LE(c.error(), rtol) << what << ": relative L2 error " << c.error() << " over "
+                             << got.numel();
 }
 
 }  // namespace tigerfg::cuda_testing

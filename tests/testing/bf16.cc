@@ -49,4 +49,26 @@ void ExpectEqualInDType(const Buffer& got, const Buffer& want, const std::string
                     << got.numel() << " elements differ, first at " << first;
 }
 
+float ValueAt(const Buffer& b, int64_t i) {
+  return b.dtype() == DType::kF32 ? b.f32()[i] : BF16ToFloat(b.tensor().bf16()[i]);
+}
+
+L2Comparison CompareL2(const Buffer& got, const Buffer& want) {
+  L2Comparison c;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double g = ValueAt(got, i), w = ValueAt(want, i);
+    if (std::isinf(w)) {
+      if (g != w) ++c.wrong_inf;
+      continue;
+    }
+    if (std::isfinite(w) && !std::isfinite(g)) {
+      ++c.unwritten;
+      continue;
+    }
+    c.diff += (g - w) * (g - w);
+    c.ref += w * w;
+  }
+  return c;
+}
+
 }  // namespace tigerfg::testing

@@ -2,6 +2,8 @@
 // independent of the ops' AVX2 conversion), their floats, and exact comparison in a dtype.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "runtime/core/tensor.h"
@@ -16,5 +18,18 @@ Buffer RoundedTo(const Buffer& values, DType dtype);
 Buffer AsF32(const Buffer& b);
 // got (F32 or BF16) holds exactly want (F32) rounded to got's dtype.
 void ExpectEqualInDType(const Buffer& got, const Buffer& want, const std::string& name);
+
+// Element i of an F32 or BF16 host buffer, as a float.
+float ValueAt(const Buffer& b, int64_t i);
+
+// got against want (F32 or BF16 host buffers of one size) as floats: the relative L2 error over
+// the elements where want is finite, the elements got leaves non-finite there (unwritten), and
+// those where want is infinite and got differs.
+struct L2Comparison {
+  double diff = 0, ref = 0;  // sum of squared differences, of squared want
+  int64_t unwritten = 0, wrong_inf = 0;
+  double error() const { return ref > 0 ? std::sqrt(diff / ref) : (diff > 0 ? INFINITY : 0); }
+};
+L2Comparison CompareL2(const Buffer& got, const Buffer& want);
 
 }  // namespace tigerfg::testing

@@ -11,16 +11,13 @@
 
 #include "runtime/core/bf16.h"
 #include "runtime/core/buffer.h"
+#include "tests/testing/bf16.h"
 #include "tests/testing/gradcheck.h"
 
 namespace tigerfg::testing {
 namespace {
 
 bool IsFloat(DType dtype) { return dtype == DType::kF32 || dtype == DType::kBF16; }
-
-float ValueAt(const Buffer& b, int64_t i) {
-  return b.dtype() == DType::kF32 ? b.f32()[i] : BF16ToFloat(b.tensor().bf16()[i]);
-}
 
 // A host buffer of `shape` in `dtype` whose floats are all NaN (the poison of outputs).
 Buffer Poisoned(const Buffer& like) {
@@ -43,29 +40,15 @@ void ExpectClose(const Buffer& got, const Buffer& want, double rtol, const std::
     EXPECT_EQ(std::memcmp(got.data(), want.data(), want.nbytes()), 0) << what << ": bytes differ";
     return;
   }
-  double diff = 0, ref = 0;
-  int64_t unwritten = 0, wrong_inf = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const double g = ValueAt(got, i), w = ValueAt(want, i);
-    if (std::isinf(w)) {
-      if (g != w) ++wrong_inf;
-      continue;
-    }
-    if (std::isfinite(w) && !std::isfinite(g)) {
-      ++unwritten;
-      continue;
-    }
-    diff += (g - w) * (g - w);
-    ref += w * w;
-  }
-  EXPECT_EQ(unwritten, 0) << what << ": " << unwritten << " of " << want.numel()
-                          << " elements not finite where the CPU's are";
-  EXPECT_EQ(wrong_inf, 0) << what << ": " << wrong_inf << " infinite CPU elements differ";
-  if (ref == 0) {
-    EXPECT_EQ(diff, 0) << what << ": the CPU result is all zeros, this one is not";
+  const L2Comparison c = CompareL2(got, want);
+  EXPECT_EQ(c.unwritten, 0) << what << ": " << c.unwritten << " of " << want.numel()
+                            << " elements not finite where the CPU's are";
+  EXPECT_EQ(c.wrong_inf, 0) << what << ": " << c.wrong_inf << " infinite CPU elements differ";
+  if (c.ref == 0) {
+    EXPECT_EQ(c.diff, 0) << what << ": the CPU result is all zeros, this one is not";
   } else {
-    const double err = std::sqrt(diff / ref);
-    EXPECT_LE(err, rtol) << what << ": relative L2 error " << err << " over " << want.numel();
+    EXPECT_LE(c.error(), rtol) << what << ": relative L2 error " << c.error() << " over "
+                               << want.numel();
   }
 }
 
