@@ -146,14 +146,6 @@ int RunFmnist(int argc, char** argv) {
     std::fprintf(stderr, "tigerfg data fmnist: %s\n", report.status().message().c_str());
     return 1;
   }
-  // Shards made here come with their indexes, so training opens them without a scan.
-  const std::string& out = o.out_dir;
-  if (StatusOr<int64_t> indexed =
-          data::WriteShardIndexes({out + "/train/*.tar", out + "/eval_*/*.tar"});
-      !indexed.ok()) {
-    std::fprintf(stderr, "tigerfg data fmnist: %s\n", indexed.status().message().c_str());
-    return 1;
-  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s", report->Summary().c_str());

@@ -4,9 +4,9 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <unordered_set>
 
 #include "runtime/data/shard_index.h"
 
@@ -121,46 +121,86 @@ StatusOr<std::vector<std::string>> ExpandShardSpecs(const std::vector<std::strin
 }
 
 StatusOr<std::unique_ptr<WebDataset>> WebDataset::Open(const std::vector<std::string>& specs,
-                                                       unsigned parts) {
+                                                       unsigned parts,
+                                                       const DatasetOptions& options) {
+  if (options.max_open_shards < 1) {
+    return Status::Error("data.max_open_shards: " + std::to_string(options.max_open_shards) +
+                         " must be at least 1");
+  }
   TIGERFG_ASSIGN_OR_RETURN(std::vector<std::string> paths, ExpandShardSpecs(specs));
   auto ds = std::make_unique<WebDataset>();
   ds->parts_ = parts;
   for (const std::string& path : paths) {
-    TarReader reader;
-    if (Exists(ShardIndexPath(path))) {  // an index: no scan, no tolerance
-      TIGERFG_RETURN_IF_ERROR(OpenIndexedShard(path, &reader));
-    } else if (Status st = reader.Open(path); !st.ok()) {
-      if (!reader.is_open()) return st;
-      LOG(WARNING) << st.message() << " (keeping " << reader.members().size()
-                   << " complete members)";
-      ds->shard_errors_.push_back(st.message());
+    int64_t samples = 0;
+    const bool indexed = Exists(ShardIndexPath(path));
+    if (indexed) {  // the header only: the members are loaded when the shard is first read
+      TIGERFG_ASSIGN_OR_RETURN(ShardIndexHeader header, ReadShardIndexHeader(ShardIndexPath(path)));
+      TIGERFG_RETURN_IF_ERROR(CheckShardIndexHeader(path, header));
+      samples = header.sample_count;
+    } else if (options.require_index) {
+      return MissingShardIndex(path);
+    } else {
+      TarReader reader;
+      if (Status st = reader.Open(path); !st.ok()) {
+        if (!reader.is_open()) return st;
+        LOG(WARNING) << st.message() << " (keeping " << reader.members().size()
+                     << " complete members)";
+        ds->shard_errors_.push_back(st.message());
+      }
+      samples = static_cast<int64_t>(SampleKeys(reader.members()).size());
     }
-    const int32_t shard = static_cast<int32_t>(ds->shards_.size());
-    std::unordered_set<std::string> seen;
-    std::string key, ext;
-    for (const TarMember& m : reader.members()) {
-      if (!SplitSampleMember(m.name, &key, &ext)) continue;
-      if (seen.insert(key).second) ds->samples_.push_back({shard, key});
-    }
-    ds->shards_.push_back(std::move(reader));
+    ds->paths_.push_back(path);
+    ds->indexed_.push_back(indexed);
+    ds->starts_.push_back(ds->starts_.back() + samples);
   }
+  WebDataset* raw = ds.get();
+  ds->cache_ = std::make_unique<ShardCache>(
+      options.max_open_shards,
+      [raw](int32_t s, OpenShard* shard) { return raw->LoadShard(s, shard); });
   return ds;
 }
 
+std::vector<int64_t> WebDataset::shard_sizes() const {
+  std::vector<int64_t> sizes(paths_.size());
+  for (size_t s = 0; s < sizes.size(); ++s) sizes[s] = starts_[s + 1] - starts_[s];
+  return sizes;
+}
+
+Status WebDataset::LoadShard(int32_t s, OpenShard* shard) const {
+  const int64_t expected = starts_[s + 1] - starts_[s];
+  if (indexed_[s]) {
+    TIGERFG_RETURN_IF_ERROR(OpenIndexedShard(paths_[s], &shard->reader, expected));
+  } else if (Status st = shard->reader.Open(paths_[s]); !st.ok() && !shard->reader.is_open()) {
+    return st;  // a damaged shard keeps its complete members, as at start-up
+  }
+  shard->keys = SampleKeys(shard->reader.members());
+  if (static_cast<int64_t>(shard->keys.size()) != expected) {
+    return Status::Error(paths_[s] + ": now holds " + std::to_string(shard->keys.size()) +
+                         " samples, " + std::to_string(expected) + " when the dataset was opened");
+  }
+  return Status::Ok();
+}
+
 std::string WebDataset::Where(int64_t index) const {
-  const SampleRef& ref = samples_.at(index);
-  return shards_[ref.shard].path() + ":" + ref.key;
+  CHECK(index >= 0 && index < size()) << "sample " << index << " of " << size();
+  const int32_t s = static_cast<int32_t>(std::upper_bound(starts_.begin(), starts_.end(), index) -
+                                         starts_.begin() - 1);
+  StatusOr<ShardCache::Handle> shard = cache_->Acquire(s);
+  if (!shard.ok()) return paths_[s] + ":#" + std::to_string(index - starts_[s]);
+  return paths_[s] + ":" + (*shard)->keys[index - starts_[s]];
 }
 
 StatusOr<RawSample> WebDataset::Read(int64_t index) const {
   CHECK(index >= 0 && index < size()) << "sample " << index << " of " << size();
-  const SampleRef& ref = samples_[index];
-  const TarReader& shard = shards_[ref.shard];
+  const int32_t s = static_cast<int32_t>(std::upper_bound(starts_.begin(), starts_.end(), index) -
+                                         starts_.begin() - 1);
+  TIGERFG_ASSIGN_OR_RETURN(ShardCache::Handle open, cache_->Acquire(s));
+  const TarReader& shard = open->reader;
   RawSample sample;
   sample.shard = shard.path();
-  sample.key = ref.key;
+  sample.key = open->keys[index - starts_[s]];
   auto member = [&](const char* ext) -> StatusOr<std::string> {
-    const std::string name = ref.key + "." + ext;
+    const std::string name = sample.key + "." + ext;
     if (shard.Find(name) == nullptr) {
       return Status::Error(sample.where() + ": missing member " + name);
     }

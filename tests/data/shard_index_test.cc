@@ -31,7 +31,7 @@ void ExpectRefused(const std::vector<std::string>& specs, const std::vector<std:
 
 TEST(ShardIndex, WrittenIndexMatchesTheScanAndHoldsProductIds) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "s0.tar", 0, 3);
+  testing::WriteSampleShard(dir / "s0.tar", 0, 3, /*write_index=*/false);
   StatusOr<int64_t> members = WriteShardIndexes({dir / "s*.tar"});
   ASSERT_TRUE(members.ok()) << members.status().message();
   EXPECT_EQ(*members, 9);
@@ -70,8 +70,12 @@ TEST(ShardIndex, TarWriterWritesItOnClose) {
 // kept) would fail a scan but not an indexed open, and the samples read the same.
 TEST(ShardIndex, DatasetOpensThroughTheIndexWithoutScanning) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "s0.tar", 0, 4);
-  const auto scanned = WebDataset::Open({dir / "s0.tar"}).value();
+  testing::WriteSampleShard(dir / "s0.tar", 0, 4, /*write_index=*/false);
+  // Read before the damage: a scanned shard is opened (scanned again) when first read.
+  const auto scanned =
+      WebDataset::Open({dir / "s0.tar"}, kTrainParts, {.require_index = false}).value();
+  std::vector<RawSample> scanned_samples;
+  for (int64_t i = 0; i < scanned->size(); ++i) scanned_samples.push_back(scanned->Read(i).value());
   ASSERT_TRUE(WriteShardIndex(dir / "s0.tar").ok());
   const fs::file_time_type mtime = fs::last_write_time(dir / "s0.tar");
   {
@@ -86,7 +90,7 @@ TEST(ShardIndex, DatasetOpensThroughTheIndexWithoutScanning) {
   ASSERT_TRUE(indexed.ok()) << indexed.status().message();
   ASSERT_EQ((*indexed)->size(), scanned->size());
   for (int64_t i = 0; i < scanned->size(); ++i) {
-    RawSample a = scanned->Read(i).value(), b = (*indexed)->Read(i).value();
+    RawSample a = scanned_samples[i], b = (*indexed)->Read(i).value();
     EXPECT_EQ(a.key, b.key);
     EXPECT_EQ(a.item_jpeg, b.item_jpeg);
     EXPECT_EQ(a.product_id, b.product_id);
@@ -95,13 +99,14 @@ TEST(ShardIndex, DatasetOpensThroughTheIndexWithoutScanning) {
 
 TEST(ShardIndex, StaleIndexIsRefused) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "s0.tar", 0, 2);
+  testing::WriteSampleShard(dir / "s0.tar", 0, 2, /*write_index=*/false);
   ASSERT_TRUE(WriteShardIndex(dir / "s0.tar").ok());
   fs::last_write_time(dir / "s0.tar",
                       fs::last_write_time(dir / "s0.tar") + std::chrono::seconds(5));
   ExpectRefused({dir / "s0.tar"}, {dir / "s0.tar.idx", "stale", "tigerfg data index"});
 
-  testing::WriteSampleShard(dir / "s0.tar", 0, 3);  // rewritten: longer, new mtime
+  testing::WriteSampleShard(dir / "s0.tar", 0, 3,
+                            /*write_index=*/false);  // rewritten: longer, new mtime
   ExpectRefused({dir / "s0.tar"}, {dir / "s0.tar.idx", "stale"});
   ASSERT_TRUE(WriteShardIndexes({dir / "s0.tar"}).ok());  // re-indexed: accepted
   EXPECT_EQ(WebDataset::Open({dir / "s0.tar"}).value()->size(), 3);
@@ -109,8 +114,8 @@ TEST(ShardIndex, StaleIndexIsRefused) {
 
 TEST(ShardIndex, IndexOfAnotherShardIsRefused) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "a.tar", 0, 2);
-  testing::WriteSampleShard(dir / "b.tar", 2, 2);
+  testing::WriteSampleShard(dir / "a.tar", 0, 2, /*write_index=*/false);
+  testing::WriteSampleShard(dir / "b.tar", 2, 2, /*write_index=*/false);
   ASSERT_TRUE(WriteShardIndexes({dir / "{a,b}.tar"}).ok());
   fs::copy_file(dir / "b.tar.idx", dir / "a.tar.idx", fs::copy_options::overwrite_existing);
   ExpectRefused({dir / "a.tar"}, {dir / "a.tar.idx", "another shard", "'b.tar'"});
@@ -118,7 +123,7 @@ TEST(ShardIndex, IndexOfAnotherShardIsRefused) {
 
 TEST(ShardIndex, ShardShorterThanItsIndexIsRefused) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "s0.tar", 0, 3);
+  testing::WriteSampleShard(dir / "s0.tar", 0, 3, /*write_index=*/false);
   ASSERT_TRUE(WriteShardIndex(dir / "s0.tar").ok());
   fs::resize_file(dir / "s0.tar", fs::file_size(dir / "s0.tar") - 2000);
   ExpectRefused({dir / "s0.tar"}, {dir / "s0.tar", "shorter", "s0.tar.idx"});
@@ -126,7 +131,7 @@ TEST(ShardIndex, ShardShorterThanItsIndexIsRefused) {
 
 TEST(ShardIndex, MalformedIndexIsRefused) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "s0.tar", 0, 2);
+  testing::WriteSampleShard(dir / "s0.tar", 0, 2, /*write_index=*/false);
   ASSERT_TRUE(WriteShardIndex(dir / "s0.tar").ok());
   std::ifstream in(dir / "s0.tar.idx");
   const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -149,7 +154,7 @@ TEST(ShardIndex, MalformedIndexIsRefused) {
 
 TEST(ShardIndex, UnscannableShardIsNotIndexed) {
   TempDir dir;
-  testing::WriteSampleShard(dir / "s0.tar", 0, 2);
+  testing::WriteSampleShard(dir / "s0.tar", 0, 2, /*write_index=*/false);
   fs::resize_file(dir / "s0.tar", 700);
   Status st = WriteShardIndex(dir / "s0.tar");
   ASSERT_FALSE(st.ok());

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <vector>
 
+#include "runtime/data/shard_index.h"
 #include "runtime/data/tar_reader.h"
 #include "runtime/data/webdataset.h"
 #include "tests/data/test_data.h"
@@ -74,6 +75,7 @@ TEST(TarFormats, ReadsPythonPaxTarWithLongAndNonAsciiNames) {
   ExpectReadsPythonTar(dir / "pax.tar");
 
   // The samples are visible to the dataset by their non-ASCII keys (was: "no samples").
+  ASSERT_TRUE(WriteShardIndex(dir / "pax.tar").ok());
   StatusOr<std::unique_ptr<WebDataset>> ds = WebDataset::Open({dir / "pax.tar"}, /*parts=*/0);
   ASSERT_TRUE(ds.ok()) << ds.status().message();
   ASSERT_EQ((*ds)->size(), 3);

@@ -109,7 +109,7 @@ TEST(WebDataset, GlobalIndexAndPerSampleErrors) {
   TempDir dir;
   testing::WriteSampleShard(dir / "s0.tar", 0, 3);
   TarWriter writer;
-  ASSERT_TRUE(writer.Open(dir / "s1.tar").ok());
+  ASSERT_TRUE(writer.Open(dir / "s1.tar", /*write_index=*/true).ok());
   ASSERT_TRUE(writer.Add("x.query.jpg", "q").ok());  // no item.jpg
   ASSERT_TRUE(writer.Add("x.json", "{\"title\": \"t\", \"product_id\": 1}").ok());
   ASSERT_TRUE(writer.Add("y.query.jpg", "q").ok());

@@ -51,10 +51,11 @@ inline std::string Jpeg(const Image& image) {
 }
 
 // Writes samples [first, first + count) as KEY = s%05d with product_id = index / 2 (two
-// listings per product) and title "red shirt <index>".
-inline void WriteSampleShard(const std::string& path, int first, int count) {
+// listings per product) and title "red shirt <index>"; with its index (SHARD.idx) unless not.
+inline void WriteSampleShard(const std::string& path, int first, int count,
+                             bool write_index = true) {
   TarWriter writer;
-  ASSERT_TRUE(writer.Open(path).ok());
+  ASSERT_TRUE(writer.Open(path, write_index).ok());
   for (int i = first; i < first + count; ++i) {
     char key[16];
     std::snprintf(key, sizeof(key), "s%05d", i);

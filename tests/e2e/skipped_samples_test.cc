@@ -26,7 +26,7 @@ const std::string kTiny = std::string(TIGERFG_SOURCE_DIR) + "/configs/tiny_cpu.p
 void WriteShards(const std::string& dir) {
   std::ofstream(dir + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\nred\nshirt\n";
   tigerfg::data::TarWriter writer;
-  ASSERT_TRUE(writer.Open(dir + "/s-0.tar").ok());
+  ASSERT_TRUE(writer.Open(dir + "/s-0.tar", /*write_index=*/true).ok());
   for (int i = 0; i < 64; ++i) {
     const std::string key = "k" + std::to_string(1000 + i);
     namespace td = tigerfg::data::testing;
