@@ -17,5 +17,7 @@ inline constexpr double kMaxThreads = 4096;  // data.loader_threads, data.prefet
 inline constexpr double kMaxMosaicGrid = 64;
 inline constexpr double kMaxTimeoutS = 86400;  // a day: a longer wait is a hang, not a collective
 inline constexpr double kMaxBucketMb = 4096;
+inline constexpr double kMaxShuffleWindow = 16777216;  // 2^24 samples: a 64 MiB permutation
+inline constexpr double kMaxOpenShards = 65536;        // data.max_open_shards
 
 }  // namespace tigerfg::config::limits

@@ -256,6 +256,11 @@ void CheckData(Checker& check, const RunConfig& config) {
   check.InRange("data.max_bad_fraction", data.max_bad_fraction(), 0, 1);
   check.NonNegative("data.bad_check_min_seen", static_cast<double>(data.bad_check_min_seen()));
   check.NonNegative("data.synthetic_products", data.synthetic_products());
+  check.Positive("data.shuffle_window", static_cast<double>(data.shuffle_window()));
+  check.AtMost("data.shuffle_window", static_cast<double>(data.shuffle_window()),
+               limits::kMaxShuffleWindow);
+  check.Positive("data.max_open_shards", data.max_open_shards());
+  check.AtMost("data.max_open_shards", data.max_open_shards(), limits::kMaxOpenShards);
 }
 
 void CheckOptim(Checker& check, const OptimConfig& optim) {

@@ -5,16 +5,17 @@
 #include <algorithm>
 #include <utility>
 
+#include "configs/limits.h"
 #include "runtime/core/rng.h"
 
 namespace tigerfg::data {
 namespace {
 
-constexpr uint64_t kOrderSalt = 0x6f72646572ull;    // "order"
 constexpr uint64_t kAugmentSalt = 0x6175676d74ull;  // "augmt"
 // A run of this many bad samples in a row means the data is broken, not noisy.
 constexpr int kMaxConsecutiveBad = 64;
-constexpr size_t kCachedEpochs = 3;
+// A window's permutation is 4 bytes a sample, built whole when the window is first read.
+constexpr int64_t kMaxShuffleWindow = static_cast<int64_t>(config::limits::kMaxShuffleWindow);
 
 Status CheckOptions(const LoaderOptions& o) {
   const TransformOptions& t = o.transform;
@@ -30,6 +31,14 @@ Status CheckOptions(const LoaderOptions& o) {
   }
   if (o.start_cursor < 0) return Status::Error("data cursor is negative");
   if (o.prefetch < 1) return Status::Error("data.prefetch: must be at least 1");
+  if (o.shuffle_window < 1 || o.shuffle_window > kMaxShuffleWindow) {
+    return Status::Error("data.shuffle_window: " + std::to_string(o.shuffle_window) +
+                         " must be in [1, " + std::to_string(kMaxShuffleWindow) + "]");
+  }
+  if (o.max_open_shards < 1) {
+    return Status::Error("data.max_open_shards: " + std::to_string(o.max_open_shards) +
+                         " must be at least 1");
+  }
   if (o.threads < 0) return Status::Error("data.loader_threads: must be >= 0");
   if (t.query_size < 1 || t.item_size < 1 || t.max_len < 1 || t.channels < 1) {
     return Status::Error("model: image sizes, channels and text.max_len must be positive");
@@ -125,6 +134,8 @@ StatusOr<LoaderOptions> LoaderOptionsFromConfig(const config::RunConfig& config,
   o.prefetch = d.prefetch();
   o.max_bad_fraction = d.max_bad_fraction();
   o.bad_check_min_seen = d.bad_check_min_seen();
+  o.shuffle_window = d.shuffle_window();
+  o.max_open_shards = d.max_open_shards();
   return o;
 }
 
@@ -132,8 +143,13 @@ StatusOr<std::unique_ptr<DataLoader>> DataLoader::Create(const LoaderOptions& op
   TIGERFG_RETURN_IF_ERROR(CheckOptions(options));
   std::unique_ptr<DataLoader> loader(new DataLoader());
   loader->options_ = options;
-  TIGERFG_ASSIGN_OR_RETURN(loader->dataset_, WebDataset::Open(options.shards, kTrainParts));
+  TIGERFG_ASSIGN_OR_RETURN(
+      loader->dataset_,
+      WebDataset::Open(options.shards, kTrainParts,
+                       {.require_index = true, .max_open_shards = options.max_open_shards}));
   if (loader->dataset_->size() == 0) return Status::Error("data.train_shards: no samples");
+  loader->order_ = std::make_unique<SampleOrder>(loader->dataset_->shard_sizes(), options.seed,
+                                                 options.shuffle_window);
   TIGERFG_ASSIGN_OR_RETURN(loader->tokenizer_, LoadVocab(options));
   loader->decoder_ = std::make_unique<SampleDecoder>(loader->dataset_.get(),
                                                      loader->tokenizer_.get(), options.transform);
@@ -154,23 +170,9 @@ DataLoader::~DataLoader() {
   for (std::thread& t : workers_) t.join();
 }
 
-std::shared_ptr<const std::vector<int64_t>> DataLoader::Permutation(int64_t epoch) {
-  std::lock_guard<std::mutex> lock(perm_mu_);
-  auto it = perms_.find(epoch);
-  if (it != perms_.end()) return it->second;
-  const int64_t n = dataset_->size();
-  auto perm = std::make_shared<std::vector<int64_t>>(n);
-  for (int64_t i = 0; i < n; ++i) (*perm)[i] = i;
-  Rng rng(HashMix(options_.seed, kOrderSalt), static_cast<uint64_t>(epoch));
-  for (int64_t i = n - 1; i > 0; --i) std::swap((*perm)[i], (*perm)[rng.Int(0, i + 1)]);
-  perms_[epoch] = perm;
-  while (perms_.size() > kCachedEpochs) perms_.erase(perms_.begin());
-  return perm;
-}
-
 int64_t DataLoader::SampleAt(int64_t position) {
-  const int64_t n = dataset_->size();
-  return (*Permutation(position / n))[position % n];
+  const SampleOrder::Location at = order_->At(position);
+  return dataset_->GlobalIndex(at.shard, at.sample);
 }
 
 DataLoader::Built DataLoader::Build(int64_t step) {
@@ -269,8 +271,10 @@ StatusOr<std::unique_ptr<EvalSet>> EvalSet::Open(const std::string& dir, EvalPar
   set->part_ = part;
   const bool queries = part == EvalPart::kQueries;
   const std::string spec = dir + (queries ? "/queries-*.tar" : "/gallery-*.tar");
-  TIGERFG_ASSIGN_OR_RETURN(set->dataset_,
-                           WebDataset::Open({spec}, queries ? kQueryImage : kItemImage));
+  TIGERFG_ASSIGN_OR_RETURN(
+      set->dataset_,
+      WebDataset::Open({spec}, queries ? kQueryImage : kItemImage,
+                       {.require_index = true, .max_open_shards = options.max_open_shards}));
   if (!set->dataset_->shard_errors().empty()) {
     return Status::Error(set->dataset_->shard_errors().front());
   }

@@ -1,11 +1,15 @@
 // runtime/data/loader.h — the training data loader (DESIGN.md §3: one global order per
 // (seed, epoch), rank slices, resumable cursor) and the evaluation-set reader.
 //
-// The global stream is the concatenation of per-epoch permutations of all N samples: stream
-// position q is sample perm_{q / N}[q % N], perm_e fixed by (seed, e). Step k after a resume
-// at cursor c covers positions [c + kG, c + (k+1)G); rank r takes [r G/W, (r+1) G/W) of it.
-// A bad sample at position q is replaced by the next good one (q+1, q+2, ...) in the stream.
-// Augmentation at position q draws from Rng(seed, q): independent of world size and threads.
+// The global stream is SampleOrder's two-level order (sample_order.h): per epoch a permutation
+// of the shards fixed by (seed, e), the shards' samples laid end to end and cut into windows of
+// data.shuffle_window samples, each window read through a permutation fixed by (seed, e, w).
+// Step k after a resume at cursor c covers positions [c + kG, c + (k+1)G); rank r takes
+// [r G/W, (r+1) G/W) of it, so the order does not depend on the world size W and a cursor
+// resumes exactly. A bad sample at position q is replaced by the next good one (q+1, q+2, ...)
+// in the stream. Augmentation at position q draws from Rng(seed, q): independent of world size
+// and threads. Memory per rank is O(shards + window): no table over all samples; shards are
+// opened when first read, at most data.max_open_shards at once.
 #pragma once
 
 #include <condition_variable>
@@ -21,6 +25,7 @@
 #include "runtime/core/batch.h"
 #include "runtime/core/status.h"
 #include "runtime/data/sample_decoder.h"
+#include "runtime/data/sample_order.h"
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
 
@@ -40,6 +45,8 @@ struct LoaderOptions {
   int prefetch = 4;          // batches built ahead, at most
   double max_bad_fraction = 0.001;
   int64_t bad_check_min_seen = 1000;
+  int64_t shuffle_window = 4096;  // data.shuffle_window: samples per shuffled window
+  int max_open_shards = 64;       // data.max_open_shards
 };
 
 // Options from a run config (model sizes, data.*, train.seed/global_batch) for rank/world.
@@ -60,6 +67,9 @@ class DataLoader {
   int64_t cursor() const { return cursor_; }
   int64_t local_batch() const { return local_batch_; }
   int64_t dataset_size() const { return dataset_->size(); }
+  const WebDataset& dataset() const { return *dataset_; }
+  // Bytes of the order's tables (O(shards + window), not O(samples)).
+  size_t order_footprint_bytes() const { return order_->footprint_bytes(); }
   int64_t bad_samples() const { return bad_; }    // this rank's, since Create
   int64_t seen_samples() const { return seen_; }  // good + bad reads, this rank's
   // Sample index at global stream position q (exposed for tests and tools).
@@ -75,10 +85,10 @@ class DataLoader {
   DataLoader() = default;
   Built Build(int64_t step);
   void WorkerLoop();
-  std::shared_ptr<const std::vector<int64_t>> Permutation(int64_t epoch);
 
   LoaderOptions options_;
   std::unique_ptr<WebDataset> dataset_;
+  std::unique_ptr<SampleOrder> order_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
   std::unique_ptr<SampleDecoder> decoder_;
   int64_t local_batch_ = 0;
@@ -87,9 +97,6 @@ class DataLoader {
   int64_t seen_ = 0;
   std::string last_bad_;
   bool failed_ = false;
-
-  std::mutex perm_mu_;
-  std::map<int64_t, std::shared_ptr<const std::vector<int64_t>>> perms_;  // the latest epochs
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -104,8 +111,9 @@ class DataLoader {
 enum class EvalPart { kQueries, kGallery };
 
 // An evaluation set read in order without augmentation: DIR/queries-*.tar (query.jpg + json
-// with product_id) or DIR/gallery-*.tar (item.jpg + json with title and product_id). A bad
-// sample is an error: metrics need every record.
+// with product_id) or DIR/gallery-*.tar (item.jpg + json with title and product_id), each shard
+// with its index (`tigerfg data fmnist` writes them). A bad sample is an error: metrics need
+// every record.
 class EvalSet {
  public:
   static StatusOr<std::unique_ptr<EvalSet>> Open(const std::string& dir, EvalPart part,
