@@ -1,5 +1,5 @@
-// runtime/data/shard_cache.h — lazily opened shards (file descriptor + member index + sample
-// keys), at most `capacity` at a time, least recently used closed first; shared by loader threads.
+// runtime/data/shard_cache.h — lazily opened shards (file descriptor + a compact sample table),
+// at most `capacity` at a time, least recently used closed first; shared by loader threads.
 #pragma once
 
 #include <condition_variable>
@@ -17,15 +17,24 @@
 
 namespace tigerfg::data {
 
-// One opened shard: its reader and its samples' keys (file order of their first member).
+// One opened shard: the open file and a compact table of its samples (~80 bytes a sample; the
+// tar reader's member table is dropped once this is built).
 struct OpenShard {
+  struct Member {
+    int64_t offset = -1;  // of the data in the file; -1: the sample has no such member
+    int64_t size = 0;
+  };
+  struct Sample {
+    std::string key;
+    Member query, item, json;  // KEY.query.jpg, KEY.item.jpg, KEY.json
+  };
   TarReader reader;
-  std::vector<std::string> keys;
+  std::vector<Sample> samples;  // in the file order of their first member
 };
 
 class ShardCache {
  public:
-  // Opens shard `s` (its reader and keys); called without the cache's lock held.
+  // Opens shard `s` (its file and sample table); called without the cache's lock held.
   using Loader = std::function<Status(int32_t s, OpenShard* shard)>;
 
   // At most `capacity` (>= 1) shards are open at once, counting those being read.

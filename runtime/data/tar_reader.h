@@ -43,6 +43,12 @@ class TarReader {
   int64_t file_size() const { return file_size_; }
   bool is_open() const { return fd_ >= 0; }
   const std::vector<TarMember>& members() const { return members_; }  // in file order
+  // Drops the member table (Find then finds nothing), keeping the file open for Read(member):
+  // for callers that keep a compact table of their own.
+  void ForgetMembers() {
+    members_ = {};
+    by_name_ = {};
+  }
   const TarMember* Find(const std::string& name) const;
   // The bytes of member `name`; an error naming shard and member when absent, unreadable or
   // (for a TarMember not from this index) outside the file.

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
 
 #include "runtime/data/shard_index.h"
 
@@ -166,6 +168,30 @@ std::vector<int64_t> WebDataset::shard_sizes() const {
   return sizes;
 }
 
+namespace {
+
+// The samples of `members` (as SampleKeys orders them) with their three members; a member
+// name seen twice keeps its last copy, as TarReader::Find does.
+std::vector<OpenShard::Sample> CompactSamples(const std::vector<TarMember>& members) {
+  std::vector<OpenShard::Sample> samples;
+  std::unordered_map<std::string, size_t> by_key;
+  std::string key, ext;
+  for (const TarMember& m : members) {
+    if (!SplitSampleMember(m.name, &key, &ext)) continue;
+    auto [it, added] = by_key.emplace(key, samples.size());
+    if (added) samples.push_back({key, {}, {}, {}});
+    OpenShard::Sample& sample = samples[it->second];
+    OpenShard::Member* slot = ext == "query.jpg"  ? &sample.query
+                              : ext == "item.jpg" ? &sample.item
+                              : ext == "json"     ? &sample.json
+                                                  : nullptr;
+    if (slot != nullptr) *slot = {m.offset, m.size};
+  }
+  return samples;
+}
+
+}  // namespace
+
 Status WebDataset::LoadShard(int32_t s, OpenShard* shard) const {
   const int64_t expected = starts_[s + 1] - starts_[s];
   if (indexed_[s]) {
@@ -173,9 +199,10 @@ Status WebDataset::LoadShard(int32_t s, OpenShard* shard) const {
   } else if (Status st = shard->reader.Open(paths_[s]); !st.ok() && !shard->reader.is_open()) {
     return st;  // a damaged shard keeps its complete members, as at start-up
   }
-  shard->keys = SampleKeys(shard->reader.members());
-  if (static_cast<int64_t>(shard->keys.size()) != expected) {
-    return Status::Error(paths_[s] + ": now holds " + std::to_string(shard->keys.size()) +
+  shard->samples = CompactSamples(shard->reader.members());
+  shard->reader.ForgetMembers();
+  if (static_cast<int64_t>(shard->samples.size()) != expected) {
+    return Status::Error(paths_[s] + ": now holds " + std::to_string(shard->samples.size()) +
                          " samples, " + std::to_string(expected) + " when the dataset was opened");
   }
   return Status::Ok();
@@ -187,7 +214,7 @@ std::string WebDataset::Where(int64_t index) const {
                                          starts_.begin() - 1);
   StatusOr<ShardCache::Handle> shard = cache_->Acquire(s);
   if (!shard.ok()) return paths_[s] + ":#" + std::to_string(index - starts_[s]);
-  return paths_[s] + ":" + (*shard)->keys[index - starts_[s]];
+  return paths_[s] + ":" + (*shard)->samples[index - starts_[s]].key;
 }
 
 StatusOr<RawSample> WebDataset::Read(int64_t index) const {
@@ -195,16 +222,17 @@ StatusOr<RawSample> WebDataset::Read(int64_t index) const {
   const int32_t s = static_cast<int32_t>(std::upper_bound(starts_.begin(), starts_.end(), index) -
                                          starts_.begin() - 1);
   TIGERFG_ASSIGN_OR_RETURN(ShardCache::Handle open, cache_->Acquire(s));
-  const TarReader& shard = open->reader;
+  const OpenShard::Sample& entry = open->samples[index - starts_[s]];
   RawSample sample;
-  sample.shard = shard.path();
-  sample.key = open->keys[index - starts_[s]];
+  sample.shard = paths_[s];
+  sample.key = entry.key;
   auto member = [&](const char* ext) -> StatusOr<std::string> {
+    const OpenShard::Member& m = std::string_view(ext) == "json"        ? entry.json
+                                 : std::string_view(ext) == "query.jpg" ? entry.query
+                                                                        : entry.item;
     const std::string name = sample.key + "." + ext;
-    if (shard.Find(name) == nullptr) {
-      return Status::Error(sample.where() + ": missing member " + name);
-    }
-    return shard.Read(name);
+    if (m.offset < 0) return Status::Error(sample.where() + ": missing member " + name);
+    return open->reader.Read(TarMember{name, m.offset, m.size});
   };
   if (parts_ & kQueryImage) {
     TIGERFG_ASSIGN_OR_RETURN(sample.query_jpeg, member("query.jpg"));

@@ -227,5 +227,137 @@ TEST(DataLoader, RejectsBadOptions) {
   EXPECT_FALSE(DataLoader::Create(o).ok());
 }
 
+// Twelve shards of 5 samples: more shards than a small max_open_shards, windows smaller than the
+// corpus, so the order crosses shards and windows within a few steps.
+std::vector<std::string> WriteManyShards(const TempDir& dir, int shards = 12, int per_shard = 5) {
+  for (int s = 0; s < shards; ++s) {
+    testing::WriteSampleShard(dir / ("m-" + std::to_string(100 + s) + ".tar"), s * per_shard,
+                              per_shard);
+  }
+  return {dir / "m-*.tar"};
+}
+
+TEST(DataLoader, MissingIndexIsRefusedNamingTheShardAndTheFix) {
+  TempDir dir;
+  testing::WriteSampleShard(dir / "a-0.tar", 0, 4);
+  testing::WriteSampleShard(dir / "a-1.tar", 4, 4, /*write_index=*/false);
+  StatusOr<std::unique_ptr<DataLoader>> loader =
+      DataLoader::Create(SmallOptions(dir, {dir / "a-*.tar"}));
+  ASSERT_FALSE(loader.ok());
+  EXPECT_NE(loader.status().message().find(dir / "a-1.tar"), std::string::npos)
+      << loader.status().message();
+  EXPECT_NE(loader.status().message().find("tigerfg data index"), std::string::npos)
+      << loader.status().message();
+  // Evaluation sets need them too.
+  std::filesystem::create_directories(dir / "eval");
+  testing::WriteSampleShard(dir / "eval/gallery-0.tar", 0, 2, /*write_index=*/false);
+  StatusOr<std::unique_ptr<EvalSet>> gallery =
+      EvalSet::Open(dir / "eval", EvalPart::kGallery, SmallOptions(dir, {dir / "a-0.tar"}));
+  ASSERT_FALSE(gallery.ok());
+  EXPECT_NE(gallery.status().message().find("gallery-0.tar"), std::string::npos);
+}
+
+// The two-level order with small windows over many shards, read at W = 1, 2, 4 (threads on some
+// ranks): the same samples, augmentation included, in the same global order.
+TEST(DataLoader, WindowOrderIsWorldSizeInvariant) {
+  TempDir dir;
+  LoaderOptions o = SmallOptions(dir, WriteManyShards(dir));
+  o.shuffle_window = 7;
+  o.global_batch = 8;
+  o.max_open_shards = 3;
+  const std::vector<SampleView> one = GlobalSamples(o, 1, 9);  // 72 > 60: crosses an epoch
+  EXPECT_EQ(GlobalSamples(o, 2, 9), one);
+  EXPECT_EQ(GlobalSamples(o, 4, 9), one);
+  // Every sample once per epoch (product_id = index / 2: each product twice in 60).
+  std::multiset<int64_t> products;
+  for (int i = 0; i < 60; ++i) products.insert(one[i].product);
+  for (int p = 0; p < 30; ++p) EXPECT_EQ(products.count(p), 2u) << p;
+  // SampleAt of every rank's loader agrees with rank 0's of W = 1.
+  auto reference = DataLoader::Create(o).value();
+  for (int world : {2, 4}) {
+    o.world = world;
+    o.rank = world - 1;
+    auto rank = DataLoader::Create(o).value();
+    for (int64_t q : {0, 5, 59, 60, 61, 119, 300})
+      EXPECT_EQ(rank->SampleAt(q), reference->SampleAt(q));
+  }
+}
+
+TEST(DataLoader, ResumesAtAnArbitraryCursorInTheWindowOrder) {
+  TempDir dir;
+  LoaderOptions o = SmallOptions(dir, WriteManyShards(dir));
+  o.shuffle_window = 9;
+  o.global_batch = 4;
+  const std::vector<SampleView> straight = GlobalSamples(o, 1, 40);  // 160 positions
+  for (int64_t cursor : {4, 6, 28, 57, 60, 64, 116}) {
+    LoaderOptions r = o;
+    r.start_cursor = cursor;
+    const std::vector<SampleView> resumed = GlobalSamples(r, 2, (160 - cursor) / 4);
+    EXPECT_EQ(resumed, std::vector<SampleView>(straight.begin() + cursor,
+                                               straight.begin() + cursor + resumed.size()))
+        << "cursor " << cursor;
+  }
+}
+
+// More shards than data.max_open_shards: never more open at once, the same batches as a run
+// with every shard open.
+TEST(DataLoader, OpenShardsStayWithinTheCap) {
+  TempDir dir;
+  LoaderOptions o = SmallOptions(dir, WriteManyShards(dir));
+  o.shuffle_window = 11;
+  o.global_batch = 6;
+  o.threads = 2;
+  auto read = [&](int cap, int* peak) {
+    LoaderOptions c = o;
+    c.max_open_shards = cap;
+    auto loader = DataLoader::Create(c).value();
+    std::vector<std::vector<float>> items;
+    for (int s = 0; s < 25; ++s) {  // 150 samples: 2.5 epochs
+      Batch b = loader->NextBatch().value();
+      for (int64_t i = 0; i < b.size(); ++i) items.push_back(Row(b.item_images, i));
+    }
+    *peak = loader->dataset().peak_open_shards();
+    return items;
+  };
+  int capped_peak = 0, open_peak = 0;
+  const auto capped = read(4, &capped_peak);
+  const auto uncapped = read(64, &open_peak);
+  EXPECT_EQ(capped, uncapped);
+  EXPECT_LE(capped_peak, 4);
+  EXPECT_EQ(open_peak, 12);  // the uncapped run did open every shard: the cap mattered
+  EXPECT_EQ(o.max_open_shards, 64);
+}
+
+TEST(DataLoader, OrderTablesDoNotGrowWithTheCorpus) {
+  TempDir dir;
+  LoaderOptions o = SmallOptions(dir, WriteManyShards(dir, /*shards=*/4, /*per_shard=*/8));
+  o.shuffle_window = 16;
+  auto small = DataLoader::Create(o).value();
+  TempDir big_dir;
+  LoaderOptions big = SmallOptions(big_dir, WriteManyShards(big_dir, 4, 40));
+  big.shuffle_window = 16;
+  auto large = DataLoader::Create(big).value();
+  for (int s = 0; s < 3; ++s) {
+    ASSERT_TRUE(small->NextBatch().ok());
+    ASSERT_TRUE(large->NextBatch().ok());
+  }
+  EXPECT_EQ(small->order_footprint_bytes(), large->order_footprint_bytes());
+}
+
+TEST(DataLoader, RejectsBadWindowAndOpenShardLimits) {
+  TempDir dir;
+  testing::WriteSampleShard(dir / "a.tar", 0, 4);
+  LoaderOptions o = SmallOptions(dir, {dir / "a.tar"});
+  o.shuffle_window = 0;
+  StatusOr<std::unique_ptr<DataLoader>> bad = DataLoader::Create(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("data.shuffle_window"), std::string::npos);
+  o = SmallOptions(dir, {dir / "a.tar"});
+  o.max_open_shards = 0;
+  bad = DataLoader::Create(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("data.max_open_shards"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tigerfg::data
