@@ -14,12 +14,18 @@
 #include "runtime/fmnist/fmnist_benchmark.h"
 
 namespace tigerfg::launcher {
+
+int RunDataBenchCommand(int argc, char** argv);  // launcher/cmd_data_bench.cc: synth, bench
+
 namespace {
 
 constexpr char kDataUsage[] =
     "usage: tigerfg data fmnist --out DIR [flags]\n"
     "       tigerfg data index SHARDS...    writes SHARD.idx beside each shard (paths, globs,\n"
-    "                                       {a,b} and {000..009} ranges)\n"
+    "                                       {a,b} and {000..009} ranges); training and\n"
+    "                                       evaluation shards must have one\n"
+    "       tigerfg data synth|bench ...    a synthetic corpus and the loader benchmark\n"
+    "                                       (`tigerfg data bench --help`)\n"
     "fmnist flags:\n"
     "  --source DIR                 IDX files (default /usr/share/datasets/fashion-mnist)\n"
     "  --seed S                     everything is a function of the seed (default 0)\n"
@@ -163,6 +169,9 @@ int RunData(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (std::strcmp(argv[1], "index") == 0) return RunIndex(argc, argv);
+  if (std::strcmp(argv[1], "synth") == 0 || std::strcmp(argv[1], "bench") == 0) {
+    return RunDataBenchCommand(argc, argv);  // launcher/cmd_data_bench.cc
+  }
   if (std::strcmp(argv[1], "fmnist") != 0) {
     std::fprintf(stderr, "tigerfg data: unknown dataset '%s'\n%s", argv[1], kDataUsage);
     return 2;

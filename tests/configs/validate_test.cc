@@ -216,6 +216,17 @@ TEST(ValidateConfig, SizesHaveUpperLimitsNamingTheField) {
                 "dist.timeout_s: 1000000000 exceeds the limit 86400");
 }
 
+TEST(ValidateConfig, ShuffleWindowAndOpenShardsAreBounded) {
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_shuffle_window(0); },
+                "data.shuffle_window: 0 must be positive");
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_shuffle_window(int64_t{1} << 30); },
+                "data.shuffle_window: 1073741824 exceeds the limit 16777216");
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_max_open_shards(0); },
+                "data.max_open_shards: 0 must be positive");
+  ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_max_open_shards(100000); },
+                "data.max_open_shards: 100000 exceeds the limit 65536");
+}
+
 TEST(ValidateConfig, BadCheckMinSeenMustNotBeNegative) {
   ExpectInvalid([](RunConfig* c) { c->mutable_data()->set_bad_check_min_seen(-5); },
                 "data.bad_check_min_seen: -5 must not be negative");
