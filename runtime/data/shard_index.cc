@@ -259,8 +259,8 @@ StatusOr<ShardIndexHeader> ReadShardIndexHeader(const std::string& index_path) {
 
 Status MissingShardIndex(const std::string& shard_path) {
   return Status::Error(shard_path + ": no shard index (" + ShardIndexPath(shard_path) +
-                       "); training shards need one: run `tigerfg data index " + shard_path +
-                       "` (or `tigerfg data index 'DIR/*.tar'` for a folder)");
+                       "): shards are read through their indexes; run `tigerfg data index " +
+                       shard_path + "` (or `tigerfg data index 'DIR/*.tar'` for a folder)");
 }
 
 Status CheckShardIndexHeader(const std::string& shard_path, const ShardIndexHeader& index) {
