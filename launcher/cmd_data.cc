@@ -152,6 +152,14 @@ int RunFmnist(int argc, char** argv) {
     std::fprintf(stderr, "tigerfg data fmnist: %s\n", report.status().message().c_str());
     return 1;
   }
+  // Shards made here come with their indexes: training and evaluation read shards through them.
+  const std::string& out = o.out_dir;
+  std::vector<std::string> shards = {out + "/train/*.tar", out + "/eval_*/*.tar"};
+  if (o.generic_train) shards.push_back(out + "/train_generic/*.tar");
+  if (StatusOr<int64_t> indexed = data::WriteShardIndexes(shards); !indexed.ok()) {
+    std::fprintf(stderr, "tigerfg data fmnist: %s\n", indexed.status().message().c_str());
+    return 1;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s", report->Summary().c_str());

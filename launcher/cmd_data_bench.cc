@@ -104,15 +104,15 @@ int RunSynth(int argc, char** argv) {
   int64_t samples = 0, shards = 0, side = 16;
   for (const auto& [name, value] : flags) {
     bool ok = true;
-    if (name == "out")
+    if (name == "out") {
       out = value;
-    else if (name == "samples")
+    } else if (name == "samples") {
       ok = ToInt(name, value, &samples);
-    else if (name == "shards")
+    } else if (name == "shards") {
       ok = ToInt(name, value, &shards);
-    else if (name == "image_size")
+    } else if (name == "image_size") {
       ok = ToInt(name, value, &side);
-    else {
+    } else {
       std::fprintf(stderr, "tigerfg data synth: unknown flag --%s\n%s", name.c_str(), kBenchUsage);
       return 2;
     }
@@ -170,21 +170,21 @@ bool BenchOptions(const std::vector<std::pair<std::string, std::string>>& flags,
       continue;
     }
     if (!ToInt(name, value, &v)) return false;
-    if (name == "batches")
+    if (name == "batches") {
       *batches = v;
-    else if (name == "global_batch")
+    } else if (name == "global_batch") {
       o->global_batch = v;
-    else if (name == "threads")
+    } else if (name == "threads") {
       o->threads = static_cast<int>(v);
-    else if (name == "image_size")
+    } else if (name == "image_size") {
       side = v;
-    else if (name == "shuffle_window")
+    } else if (name == "shuffle_window") {
       o->shuffle_window = v;
-    else if (name == "max_open_shards")
+    } else if (name == "max_open_shards") {
       o->max_open_shards = static_cast<int>(v);
-    else if (name == "seed")
+    } else if (name == "seed") {
       o->seed = static_cast<uint64_t>(v);
-    else {
+    } else {
       std::fprintf(stderr, "tigerfg data bench: unknown flag --%s\n%s", name.c_str(), kBenchUsage);
       return false;
     }

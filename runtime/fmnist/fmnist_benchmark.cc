@@ -147,8 +147,7 @@ Status WriteShards(const std::string& dir, const std::string& generic_dir,
     for (const bool generic : {false, true}) {
       if (generic && generic_dir.empty()) continue;
       TarWriter writer;
-      TIGERFG_RETURN_IF_ERROR(
-          writer.Open((generic ? generic_dir : dir) + "/" + name, /*write_index=*/true));
+      TIGERFG_RETURN_IF_ERROR(writer.Open((generic ? generic_dir : dir) + "/" + name));
       for (const Record& r : records) {
         TIGERFG_RETURN_IF_ERROR(r.status);
         for (const auto& [ext, bytes] : r.members) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "runtime/data/loader.h"
+#include "runtime/data/shard_index.h"
 #include "runtime/data/tar_reader.h"
 #include "runtime/data/webdataset.h"
 #include "runtime/data/wordpiece.h"
@@ -81,6 +82,10 @@ TEST(FmnistBenchmark, SmallBuildIsDeterministicAndReadable) {
   // Every title tokenises without [UNK]; products have several listings.
   WordPieceTokenizer vocab = WordPieceTokenizer::Load(dir / "a/vocab.txt").value();
   EXPECT_EQ(vocab.vocab_size(), a->vocab_size);
+  // Datasets read shards through their indexes (`tigerfg data fmnist` writes them).
+  const std::vector<std::string> shards = {dir / "a/train/*.tar", dir / "a/eval_*/*.tar"};
+  const StatusOr<int64_t> indexed = WriteShardIndexes(shards);
+  ASSERT_TRUE(indexed.ok()) << indexed.status().message();
   auto train = WebDataset::Open({dir / "a/train/shard-*.tar"}).value();
   ASSERT_EQ(train->size(), 60);
   std::map<int64_t, int> listings;
@@ -244,6 +249,7 @@ TEST(FmnistBenchmark, ListingsRecordTargetsAndGenericCopy) {
   EXPECT_GT(cluttered.share_same_category, 0.3);
   EXPECT_GT(cluttered.share_same_colour, 0.3);
 
+  ASSERT_TRUE(WriteShardIndexes({dir / "a/eval_cluttered/*.tar"}).ok());
   auto gallery = WebDataset::Open({dir / "a/eval_cluttered/gallery-*.tar"}, kItemImage).value();
   TarReader tar;
   ASSERT_TRUE(tar.Open(dir / "a/eval_cluttered/gallery-000000.tar").ok());
