@@ -317,6 +317,15 @@ TEST(DataLoader, OpenShardsStayWithinTheCap) {
       for (int64_t i = 0; i < b.size(); ++i) items.push_back(Row(b.item_images, i));
     }
     *peak = loader->dataset().peak_open_shards();
+    // The process's own file descriptors agree: no more shard files open than the cache holds.
+    int open_files = 0;
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+      open_files += !ec && target.find(dir / "m-") == 0;
+    }
+    EXPECT_GT(open_files, 0);
+    EXPECT_LE(open_files, cap);
     return items;
   };
   int capped_peak = 0, open_peak = 0;

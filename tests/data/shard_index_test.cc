@@ -152,6 +152,29 @@ TEST(ShardIndex, MalformedIndexIsRefused) {
   }
 }
 
+// Start-up reads only the header: a member line damaged after indexing (the file's size kept)
+// is found when the shard is first read, and the error names the index.
+TEST(ShardIndex, TheBodyIsReadWhenTheShardIsFirstRead) {
+  TempDir dir;
+  testing::WriteSampleShard(dir / "s0.tar", 0, 2, /*write_index=*/false);
+  ASSERT_TRUE(WriteShardIndex(dir / "s0.tar").ok());
+  {
+    std::fstream f(dir / "s0.tar.idx", std::ios::in | std::ios::out | std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const size_t member = text.find("\n", text.find("members ")) + 1;
+    f.seekp(static_cast<std::streamoff>(member));
+    f.put('x');  // "x12 629 s00000.query.jpg": not a number
+  }
+  StatusOr<std::unique_ptr<WebDataset>> ds = WebDataset::Open({dir / "s0.tar"});
+  ASSERT_TRUE(ds.ok()) << ds.status().message();
+  EXPECT_EQ((*ds)->size(), 2);
+  EXPECT_EQ((*ds)->open_shards(), 0);
+  StatusOr<RawSample> sample = (*ds)->Read(0);
+  ASSERT_FALSE(sample.ok());
+  EXPECT_NE(sample.status().message().find(dir / "s0.tar.idx"), std::string::npos)
+      << sample.status().message();
+}
+
 TEST(ShardIndex, UnscannableShardIsNotIndexed) {
   TempDir dir;
   testing::WriteSampleShard(dir / "s0.tar", 0, 2, /*write_index=*/false);
