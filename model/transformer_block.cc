@@ -87,8 +87,14 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
   // The residual adds ride on the GEMMs (beta = 1): mid = x_in + proj(attn).
   ops::LinearForwardAdd(ctx, a.mid, a.attn_out, GemmWeight(proj_), proj_.b, x_in);
   ops::LayerNormForward(ctx, a.ln2_out, a.ln2_mean, a.ln2_rstd, a.mid, ln2_.w, ln2_.b, kLnEps);
-  ops::LinearForward(ctx, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
-  ops::GeluForward(ctx, a.gelu_out, a.fc1_out);
+  // fc1 and its GELU in one op where the backend has it (the CUDA BF16 path: cuBLASLt's
+  // GELU_AUX_BIAS epilogue); the CPU's fused ops are the separate ones, bit for bit.
+  if (ops::FusedMlpSupported(ctx, a.fc1_out.dtype())) {
+    ops::LinearBiasGeluForward(ctx, a.gelu_out, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
+  } else {
+    ops::LinearForward(ctx, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
+    ops::GeluForward(ctx, a.gelu_out, a.fc1_out);
+  }
   ops::LinearForwardAdd(ctx, x_out, a.gelu_out, GemmWeight(fc2_), fc2_.b, a.mid);
 }
 
@@ -104,10 +110,17 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
     return s.d_stream16;
   };
   // MLP branch: dx holds d(out); afterwards d(mid).
-  ops::LinearBackward(ctx, s.d_hidden, fc2_.dw, fc2_.db, stream_grad(), a.gelu_out,
-                      GemmWeight(fc2_));
-  ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
-  ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
+  if (ops::FusedMlpSupported(ctx, a.fc1_out.dtype())) {
+    // fc2's dx through the GELU's backward, fc1's bias gradient on the way (DGELU_BGRAD on CUDA).
+    ops::LinearBackwardGelu(ctx, s.d_hidden, fc2_.dw, fc2_.db, fc1_.db, stream_grad(), a.gelu_out,
+                            GemmWeight(fc2_), a.fc1_out);
+    ops::LinearBackward(ctx, s.d_a, fc1_.dw, Tensor(), s.d_hidden, a.ln2_out, GemmWeight(fc1_));
+  } else {
+    ops::LinearBackward(ctx, s.d_hidden, fc2_.dw, fc2_.db, stream_grad(), a.gelu_out,
+                        GemmWeight(fc2_));
+    ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
+    ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
+  }
   // The LayerNorms' input gradients add straight into the residual stream's.
   ops::LayerNormBackward(ctx, dx, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean, a.ln2_rstd,
                          /*accumulate_dx=*/true);

@@ -24,6 +24,12 @@
   X(LinearBackward, linear_backward, void,                                                         \
     (const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout, const Tensor& x,  \
      const Tensor& w))                                                                             \
+  X(LinearBiasGeluForward, linear_bias_gelu_forward, void,                                         \
+    (const Context& ctx, Tensor out, Tensor pre, const Tensor& x, const Tensor& w,                 \
+     const Tensor& bias))                                                                          \
+  X(LinearBackwardGelu, linear_backward_gelu, void,                                                \
+    (const Context& ctx, Tensor dpre, Tensor dw, Tensor dbias, Tensor dpre_bias,                   \
+     const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& pre))                     \
   X(Im2Col, im2col, void, (const Context& ctx, Tensor cols, const Tensor& img, int patch))         \
   /* ops/layernorm.h */                                                                            \
   X(LayerNormForward, layer_norm_forward, void,                                                    \

@@ -14,6 +14,8 @@ OpsBackend Make() {
   b.linear_forward = LinearForward;
   b.linear_forward_add = LinearForwardAdd;
   b.linear_backward = LinearBackward;
+  b.linear_bias_gelu_forward = LinearBiasGeluForward;
+  b.linear_backward_gelu = LinearBackwardGelu;
   b.im2col = Im2Col;
   b.layer_norm_forward = LayerNormForward;
   b.layer_norm_backward = LayerNormBackward;

@@ -1,5 +1,6 @@
 // ops/cuda/backend.cc — the CUDA backend's table: every op's GPU twin, one entry per op, and
-// the shapes the kernels cannot take (the fused attention: BF16 only, head dimension <= 64).
+// the shapes the kernels cannot take (the fused attention: BF16 only, head dimension <= 64; the
+// fused MLP ops: BF16 only).
 #include "ops/backend.h"
 
 #include "ops/flash_attention.h"
@@ -13,6 +14,11 @@ bool Supports(OpKind op, const OpShape& shape) {
     case OpKind::kFlashAttentionBackward:
       return shape.dtype == DType::kBF16 && shape.head_dim >= 1 &&
              shape.head_dim <= kFlashMaxHeadDim;
+    case OpKind::kLinearBiasGeluForward:
+    case OpKind::kLinearBackwardGelu:
+      // The BF16 mode's fused MLP; the FP32 mode keeps its verified separate ops
+      // (ops::FusedMlpSupported).
+      return shape.dtype == DType::kBF16;
     default:
       return true;
   }
@@ -25,6 +31,8 @@ OpsBackend Make() {
   b.linear_forward = LinearForward;
   b.linear_forward_add = LinearForwardAdd;
   b.linear_backward = LinearBackward;
+  b.linear_bias_gelu_forward = LinearBiasGeluForward;
+  b.linear_backward_gelu = LinearBackwardGelu;
   b.im2col = Im2Col;
   b.layer_norm_forward = LayerNormForward;
   b.layer_norm_backward = LayerNormBackward;
