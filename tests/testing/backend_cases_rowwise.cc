@@ -1,6 +1,9 @@
 // tests/testing/backend_cases_rowwise.cc — harness cases of the rowwise ops (LayerNorm, GELU,
 // L2 normalisation, softmax, log-softmax) at several shapes, F32 and BF16 where they take it.
 // Saved statistics (mean, rstd, norm, out) come from a CPU forward, as in training.
+#include <iterator>
+#include <vector>
+
 #include "ops/gelu.h"
 #include "ops/layernorm.h"
 #include "ops/normalize.h"
@@ -24,9 +27,15 @@ Shape RowsOf(const Shape& s) {
   return Shape(dims);
 }
 
+// LayerNorm's own extra shapes for the CUDA warp-per-row path (ops/cuda/layernorm.cu): more rows
+// than its 2048 warps (a warp takes several), the model's width, and a row wider than it takes.
+const Shape kLayerNormExtraShapes[] = {Shape({4200, 40}), Shape({16, 768}), Shape({3, 1100})};
+
 void AddLayerNormCases(std::vector<OpCase>& cases) {
   uint64_t seed = 500;
-  for (const Shape& shape : kRowShapes) {
+  std::vector<Shape> shapes(std::begin(kRowShapes), std::end(kRowShapes));
+  shapes.insert(shapes.end(), std::begin(kLayerNormExtraShapes), std::end(kLayerNormExtraShapes));
+  for (const Shape& shape : shapes) {
     const int64_t C = shape.dims().back();
     for (DType dt : {kF32, kBF16}) {
       Rng rng(++seed);
