@@ -2,6 +2,8 @@
 // the device's backend (which may take fewer dtypes and head sizes: OpsBackend::supports).
 #include "ops/flash_attention.h"
 
+#include <atomic>
+
 #include "ops/backend.h"
 #include "ops/checks.h"
 
@@ -55,5 +57,13 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
   BackendForOp(ctx, OpKind::kFlashAttentionBackward)
       .flash_attention_backward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
 }
+
+namespace {
+std::atomic<bool> deterministic_attention{false};
+}
+
+void SetDeterministicAttention(bool deterministic) { deterministic_attention = deterministic; }
+
+bool DeterministicAttention() { return deterministic_attention.load(); }
 
 }  // namespace tigerfg::ops

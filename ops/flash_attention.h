@@ -32,4 +32,12 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
                             const Tensor& qkv, const Tensor& out, const Tensor& lse,
                             const Tensor& key_valid, int heads);
 
+// Whether FlashAttentionBackward on CUDA sums dQ in a fixed order (each 64-key tile's share into
+// its own fp32 [B, S, D] buffer, then one pass adds the shares in tile order: bit-identical
+// reruns, ceil(S / 64) · B · S · D · 4 bytes of stream-ordered scratch per call) instead of with
+// fp32 atomics (faster, not reproducible bit for bit). train.deterministic sets it for the run;
+// process-wide, off by default. The CPU twin is deterministic either way.
+void SetDeterministicAttention(bool deterministic);
+bool DeterministicAttention();
+
 }  // namespace tigerfg::ops

@@ -92,15 +92,30 @@ void AddFlashAttentionCases(std::vector<OpCase>& cases) {
                          return 0.0;
                        }});
       const Shape workspace({ops::FlashAttentionWorkspaceNumel(s.B, s.S, s.D, s.heads)});
-      cases.push_back(
-          {OpKind::kFlashAttentionBackward, Label(s, dt), shape,
-           Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
-                   In("dout", token_shape, rng, dt), std::move(qkv), Given("out", std::move(out)),
-                   Given("lse", std::move(lse)), std::move(mask)),
-           [heads](const Context& ctx, const CaseTensors& t) {
-             ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], heads);
-             return 0.0;
-           }});
+      CaseTensor dout = In("dout", token_shape, rng, dt);
+      if (dt == kBF16) {
+        // The deterministic dQ (per-key-tile shares summed in order) on the same inputs.
+        cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt) + " deterministic", shape,
+                         Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
+                                 Duplicate(dout), Duplicate(qkv), Given("out", Clone(out)),
+                                 Given("lse", Clone(lse)), Duplicate(mask)),
+                         [heads](const Context& ctx, const CaseTensors& t) {
+                           ops::SetDeterministicAttention(true);
+                           ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5],
+                                                       t[6], heads);
+                           ops::SetDeterministicAttention(false);
+                           return 0.0;
+                         }});
+      }
+      cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt), shape,
+                       Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
+                               std::move(dout), std::move(qkv), Given("out", std::move(out)),
+                               Given("lse", std::move(lse)), std::move(mask)),
+                       [heads](const Context& ctx, const CaseTensors& t) {
+                         ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6],
+                                                     heads);
+                         return 0.0;
+                       }});
     }
   }
 }
