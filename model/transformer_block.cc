@@ -25,7 +25,7 @@ void BlockActs::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t
   arena->Plan(&ln1_mean, Shape{n});
   arena->Plan(&ln1_rstd, Shape{n});
   arena->Plan(&qkv, Shape{n, 3 * dim}, act);
-  if (attention == AttentionKernel::kFlash) {
+  if (SavesLse(attention)) {
     arena->Plan(&lse, Shape{batch, heads, seq});
   } else {
     arena->Plan(&probs, Shape{batch, heads, seq, seq});
@@ -46,7 +46,7 @@ void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int6
   arena->Plan(&d_qkv, Shape{n, 3 * dim}, act);
   arena->Plan(&d_hidden, Shape{n, ratio * dim}, act);
   if (act == DType::kBF16) arena->Plan(&d_stream16, Shape{n, dim}, DType::kBF16);
-  if (attention == AttentionKernel::kFlash) {
+  if (SavesLse(attention)) {
     arena->Plan(&attn_ws, Shape{ops::FlashAttentionWorkspaceNumel(batch, seq, dim, heads)});
   }
 }
@@ -55,7 +55,8 @@ TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& p
                                    AttentionKernel attention)
     : heads_(heads),
       bf16_(store.activation_dtype() == DType::kBF16),
-      flash_(attention == AttentionKernel::kFlash),
+      flash_(SavesLse(attention)),
+      cudnn_(attention == AttentionKernel::kCudnn),
       nvtx_forward_(prefix + "forward"),
       nvtx_backward_(prefix + "backward"),
       ln1_(GetAffine(store, prefix + "ln1")),
@@ -77,8 +78,9 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
   ops::LinearForward(ctx, a.qkv, a.ln1_out, GemmWeight(qkv_), qkv_.b);
   if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
-    ops::FlashAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.lse,
-                               a.qkv.View(Shape{b, S, 3 * dim}), key_valid, heads_);
+    auto forward = cudnn_ ? ops::CudnnAttentionForward : ops::FlashAttentionForward;
+    forward(ctx, a.attn_out.View(Shape{b, S, dim}), a.lse, a.qkv.View(Shape{b, S, 3 * dim}),
+            key_valid, heads_);
   } else {
     const int64_t b = a.probs.dim(0), S = a.probs.dim(2);
     ops::SelfAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.probs,
@@ -129,9 +131,9 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
   if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
     const Shape tokens{b, S, dim};
-    ops::FlashAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}), s.attn_ws,
-                                s.d_a.View(tokens), a.qkv.View(Shape{b, S, 3 * dim}),
-                                a.attn_out.View(tokens), a.lse, key_valid, heads_);
+    auto backward = cudnn_ ? ops::CudnnAttentionBackward : ops::FlashAttentionBackward;
+    backward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}), s.attn_ws, s.d_a.View(tokens),
+             a.qkv.View(Shape{b, S, 3 * dim}), a.attn_out.View(tokens), a.lse, key_valid, heads_);
   } else {
     const int64_t b = a.probs.dim(0), S = a.probs.dim(2);
     ops::SelfAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}),

@@ -57,6 +57,12 @@
   X(FlashAttentionBackward, flash_attention_backward, void,                                        \
     (const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout, const Tensor& qkv,     \
      const Tensor& out, const Tensor& lse, const Tensor& key_valid, int heads))                    \
+  X(CudnnAttentionForward, cudnn_attention_forward, void,                                          \
+    (const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, const Tensor& key_valid,       \
+     int heads))                                                                                   \
+  X(CudnnAttentionBackward, cudnn_attention_backward, void,                                        \
+    (const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout, const Tensor& qkv,     \
+     const Tensor& out, const Tensor& lse, const Tensor& key_valid, int heads))                    \
   /* ops/grounding.h */                                                                            \
   X(GroundingAttentionForward, grounding_attention_forward, void,                                  \
     (const Context& ctx, Tensor out, Tensor probs, const Tensor& q, const Tensor& kv, int heads))  \

@@ -25,6 +25,8 @@ OpsBackend Make() {
   b.self_attention_backward = SelfAttentionBackward;
   b.flash_attention_forward = FlashAttentionForward;
   b.flash_attention_backward = FlashAttentionBackward;
+  b.cudnn_attention_forward = CudnnAttentionForward;
+  b.cudnn_attention_backward = CudnnAttentionBackward;
   b.grounding_attention_forward = GroundingAttentionForward;
   b.grounding_attention_backward = GroundingAttentionBackward;
   b.head_mean_forward = HeadMeanForward;

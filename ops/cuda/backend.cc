@@ -12,6 +12,9 @@ bool Supports(OpKind op, const OpShape& shape) {
   switch (op) {
     case OpKind::kFlashAttentionForward:
     case OpKind::kFlashAttentionBackward:
+    // CUDNN falls back to the fused kernel (masked blocks, shapes cuDNN declines): its limits.
+    case OpKind::kCudnnAttentionForward:
+    case OpKind::kCudnnAttentionBackward:
       return shape.dtype == DType::kBF16 && shape.head_dim >= 1 &&
              shape.head_dim <= kFlashMaxHeadDim;
     case OpKind::kLinearBiasGeluForward:
@@ -42,6 +45,8 @@ OpsBackend Make() {
   b.self_attention_backward = SelfAttentionBackward;
   b.flash_attention_forward = FlashAttentionForward;
   b.flash_attention_backward = FlashAttentionBackward;
+  b.cudnn_attention_forward = CudnnAttentionForward;
+  b.cudnn_attention_backward = CudnnAttentionBackward;
   b.grounding_attention_forward = GroundingAttentionForward;
   b.grounding_attention_backward = GroundingAttentionBackward;
   b.head_mean_forward = HeadMeanForward;

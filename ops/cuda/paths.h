@@ -25,6 +25,10 @@ PathOptions& Paths();
 struct PathCounts {
   std::atomic<int64_t> epilogue_fused{0};
   std::atomic<int64_t> epilogue_fallback{0};
+  // The CUDNN attention kernel's calls (forward and backward) that ran cuDNN's SDPA, and those
+  // that ran the fused kernel instead (masked, declined, deterministic).
+  std::atomic<int64_t> cudnn_sdpa{0};
+  std::atomic<int64_t> cudnn_fallback{0};
 };
 PathCounts& Counts();
 
