@@ -89,9 +89,10 @@ fi
 # A kernel passes when its tests ran and none failed. Attention on CUDA: UNFUSED (FP32), FLASH
 # (BF16; FLASH-deterministic is train.deterministic's backward), CUDNN once it has tests.
 kernels=()
-# path_check NAME CUDA_FILTER OPS_FILTER: "passed", "FAILED" or "no tests" for one path.
+# path_check NAME CUDA_FILTER OPS_FILTER: "passed", "FAILED", "skipped" (every cuda_tests test
+# of the path skipped: no GPU) or "no tests" for one path.
 path_check() {
-  local name="$1" cuda_filter="$2" ops_filter="$3" ran=0 bad=0 n log
+  local name="$1" cuda_filter="$2" ops_filter="$3" ran=0 bad=0 gpu_ran=0 gpu_skipped=0 n k log
   for pair in "$build/tests/cuda/cuda_tests|$cuda_filter" "$build/tests/ops_tests|$ops_filter"; do
     local bin="${pair%%|*}" filter="${pair#*|}"
     [ -n "$filter" ] && [ -x "$bin" ] || continue
@@ -99,9 +100,20 @@ path_check() {
     "$bin" --gtest_brief=1 --gtest_filter="$filter" >"$log" 2>&1 || bad=1
     n="$(grep -oE '\[==========\] [0-9]+ tests? from .* ran' "$log" | grep -oE '^\[==========\] [0-9]+' | grep -oE '[0-9]+$' | tail -n 1)"
     ran=$((ran + ${n:-0}))
+    if [ "$(basename "$bin")" = cuda_tests ]; then
+      k="$(grep -oE '\[  SKIPPED \] [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | tail -n 1)"
+      gpu_ran=$((gpu_ran + ${n:-0}))
+      gpu_skipped=$((gpu_skipped + ${k:-0}))
+    fi
   done
   local verdict="passed"
-  if [ "$bad" -ne 0 ]; then verdict="FAILED"; elif [ "$ran" -eq 0 ]; then verdict="no tests"; fi
+  if [ "$bad" -ne 0 ]; then
+    verdict="FAILED"
+  elif [ "$ran" -eq 0 ]; then
+    verdict="no tests"
+  elif [ "$gpu_ran" -gt 0 ] && [ "$gpu_skipped" -eq "$gpu_ran" ]; then
+    verdict="skipped"
+  fi
   kernels+=("$(printf '%-22s %-9s (%s tests)' "$name" "$verdict" "$ran")")
 }
 harness='AllOps/BackendOpsTest.CpuDeterministicAndCudaMatchesCpu'
