@@ -123,11 +123,18 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
     ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
     ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
   }
-  // The LayerNorms' input gradients add straight into the residual stream's.
-  ops::LayerNormBackward(ctx, dx, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean, a.ln2_rstd,
-                         /*accumulate_dx=*/true);
+  // The LayerNorms' input gradients add straight into the residual stream's; in BF16 the one
+  // after the MLP also writes the bf16 copy the proj GEMM reads (no separate Cast).
+  if (bf16_) {
+    ops::LayerNormBackwardWithCopy(ctx, dx, s.d_stream16, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w,
+                                   a.ln2_mean, a.ln2_rstd, /*accumulate_dx=*/true);
+  } else {
+    ops::LayerNormBackward(ctx, dx, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean, a.ln2_rstd,
+                           /*accumulate_dx=*/true);
+  }
   // Attention branch: afterwards d(x_in).
-  ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, stream_grad(), a.attn_out, GemmWeight(proj_));
+  ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, bf16_ ? s.d_stream16 : dx, a.attn_out,
+                      GemmWeight(proj_));
   if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
     const Shape tokens{b, S, dim};

@@ -39,6 +39,10 @@
     (const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta, const Tensor& dout,               \
      const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,                 \
      bool accumulate_dx))                                                                          \
+  X(LayerNormBackwardWithCopy, layer_norm_backward_with_copy, void,                                \
+    (const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma, Tensor dbeta, const Tensor& dout,  \
+     const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,                 \
+     bool accumulate_dx))                                                                          \
   /* ops/gelu.h */                                                                                 \
   X(GeluForward, gelu_forward, void, (const Context& ctx, Tensor out, const Tensor& x))            \
   X(GeluBackward, gelu_backward, void,                                                             \

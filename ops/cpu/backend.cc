@@ -19,6 +19,7 @@ OpsBackend Make() {
   b.im2col = Im2Col;
   b.layer_norm_forward = LayerNormForward;
   b.layer_norm_backward = LayerNormBackward;
+  b.layer_norm_backward_with_copy = LayerNormBackwardWithCopy;
   b.gelu_forward = GeluForward;
   b.gelu_backward = GeluBackward;
   b.self_attention_forward = SelfAttentionForward;

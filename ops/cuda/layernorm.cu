@@ -136,13 +136,14 @@ __global__ void LayerNormForwardWarpKernel(OutT* out, float* mean, float* rstd, 
   }
 }
 
-// Warp w of the grid takes rows w, w + W, ... (W warps in all): dx as the block kernel, and its
-// rows' Σ dout·xhat and Σ dout into partial[w, 0, :] and partial[w, 1, :].
+// Warp w of the grid takes rows w, w + W, ... (W warps in all): dx as the block kernel (and,
+// with dx16, dx's final value rounded to bf16), and its rows' Σ dout·xhat and Σ dout into
+// partial[w, 0, :] and partial[w, 1, :].
 template <int kPerLane, typename DxT, typename DoutT>
-__global__ void LayerNormBackwardWarpKernel(DxT* dx, float* partial, const DoutT* dout,
-                                            const float* x, const float* gamma, const float* mean,
-                                            const float* rstd, int64_t N, int64_t C,
-                                            bool accumulate) {
+__global__ void LayerNormBackwardWarpKernel(DxT* dx, uint16_t* dx16, float* partial,
+                                            const DoutT* dout, const float* x, const float* gamma,
+                                            const float* mean, const float* rstd, int64_t N,
+                                            int64_t C, bool accumulate) {
   const int lane = threadIdx.x & 31;
   const int64_t warp = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + (threadIdx.x >> 5);
   const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
@@ -178,7 +179,9 @@ __global__ void LayerNormBackwardWarpKernel(DxT* dx, float* partial, const DoutT
       const int64_t c = lane + 32 * k;
       if (c < C) {
         const float v = r * (d[k] * gam[k] - a - xhat[k] * b);
-        dxr[c] = FromFloat<DxT>(accumulate ? ToFloat(dxr[c]) + v : v);
+        const DxT stored = FromFloat<DxT>(accumulate ? ToFloat(dxr[c]) + v : v);
+        dxr[c] = stored;
+        if (dx16 != nullptr) dx16[row * C + c] = FromFloat<uint16_t>(ToFloat(stored));
       }
     }
   }
@@ -238,9 +241,10 @@ void ForwardWarp(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, const
   });
 }
 
-void BackwardWarp(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta, const Tensor& dout,
-                  const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
-                  bool accumulate_dx, int64_t N, int64_t C) {
+// dx16: empty, or the BF16 copy of dx to write in the same pass.
+void BackwardWarp(const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma, Tensor dbeta,
+                  const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                  const Tensor& rstd, bool accumulate_dx, int64_t N, int64_t C) {
   const int64_t blocks = std::min<int64_t>((N + kWarpsPerBlock - 1) / kWarpsPerBlock,
                                            kMaxBackwardWarps / kWarpsPerBlock);
   const int64_t warps = blocks * kWarpsPerBlock;
@@ -250,7 +254,8 @@ void BackwardWarp(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta, co
       VisitPerLane(C, [&](auto per_lane) {
         LayerNormBackwardWarpKernel<decltype(per_lane)::value>
             <<<static_cast<unsigned>(blocks), kThreads, 0, Stream(ctx)>>>(
-                ElementsOf<decltype(dx_type)>(dx), partial.f32(),
+                ElementsOf<decltype(dx_type)>(dx),
+                dx16.defined() ? static_cast<uint16_t*>(dx16.data()) : nullptr, partial.f32(),
                 ElementsOf<decltype(dout_type)>(dout), x.f32(), gamma.f32(), mean.f32(), rstd.f32(),
                 N, C, accumulate_dx);
         CUDA_CHECK_LAUNCH();
@@ -287,7 +292,7 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
   const int64_t C = gamma.dim(0), N = C == 0 ? 0 : x.numel() / C;  // checked on entry
   if (N == 0 || C == 0) return;
   if (UseWarpPath(dout.dtype(), C)) {
-    BackwardWarp(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx, N, C);
+    BackwardWarp(ctx, dx, Tensor(), dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx, N, C);
     return;
   }
   VisitFloatDType(dout.dtype(), "layernorm", "dout", [&](auto dout_type) {
@@ -303,6 +308,20 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
                          dgamma.f32());
     AccumulateColumnSums(ctx, Dout<DoutT>{pd, C}, N, C, dbeta.f32());
   });
+}
+
+void LayerNormBackwardWithCopy(const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma,
+                               Tensor dbeta, const Tensor& dout, const Tensor& x,
+                               const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                               bool accumulate_dx) {
+  const int64_t C = gamma.dim(0), N = C == 0 ? 0 : x.numel() / C;  // checked on entry
+  if (N == 0 || C == 0) return;
+  if (UseWarpPath(dout.dtype(), C)) {
+    BackwardWarp(ctx, dx, dx16, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx, N, C);
+    return;
+  }
+  LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx);
+  Cast(ctx, dx16, dx);
 }
 
 }  // namespace tigerfg::ops::cuda

@@ -72,6 +72,36 @@ void AddLayerNormCases(std::vector<OpCase>& cases) {
   }
 }
 
+// LayerNormBackwardWithCopy: the fp32 residual gradient (+= or =) and its bf16 copy, bf16 or fp32
+// dout, at widths the CUDA warp path takes and one it does not.
+void AddLayerNormCopyCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 580;
+  for (const Shape& shape : {Shape({3, 7, 24}), Shape({16, 768}), Shape({3, 1100})}) {
+    const int64_t C = shape.dims().back();
+    for (DType dt : {kBF16, kF32}) {
+      Rng rng(++seed);
+      CaseTensor x = In("x", shape, rng, kF32, 2.0f, 0.5f), gamma = In("gamma", {C}, rng);
+      Buffer mean(kF32, RowsOf(shape)), rstd(kF32, RowsOf(shape)), y(kF32, shape);
+      ops::LayerNormForward(Context::Cpu(), y, mean, rstd, x.host, gamma.host, Buffer::Zeros({C}),
+                            kEps);
+      const bool accumulate = dt == kBF16;
+      cases.push_back(
+          {OpKind::kLayerNormBackwardWithCopy,
+           Describe(shape, dt) + (accumulate ? " dx +=" : ""),
+           {dt},
+           Tensors(accumulate ? InOut("dx", shape, rng) : Out("dx", shape),
+                   Out("dx16", shape, kBF16), InOut("dgamma", {C}, rng), InOut("dbeta", {C}, rng),
+                   In("dout", shape, rng, dt), std::move(x), std::move(gamma),
+                   Given("mean", Clone(mean)), Given("rstd", Clone(rstd))),
+           [accumulate](const Context& ctx, const CaseTensors& t) {
+             ops::LayerNormBackwardWithCopy(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
+                                            t[8], accumulate);
+             return 0.0;
+           }});
+    }
+  }
+}
+
 void AddGeluCases(std::vector<OpCase>& cases) {
   uint64_t seed = 600;
   for (const Shape& shape : {Shape({7}), Shape({3, 1000}), Shape({2, 5, 33})}) {
@@ -166,6 +196,7 @@ void AddSoftmaxCases(std::vector<OpCase>& cases) {
 
 void AddRowwiseCases(std::vector<OpCase>& cases) {
   AddLayerNormCases(cases);
+  AddLayerNormCopyCases(cases);
   AddGeluCases(cases);
   AddNormalizeCases(cases);
   AddSoftmaxCases(cases);
