@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cluster/gpu_check.sh — checks a tigerfg CUDA build on a GPU machine: prints the GPU, runs
-# cuda_tests (and, when present, core_tests, ops_tests, comm_tests, e2e_tests and `tigerfg --help`) and a
-# summary table. Exits non-zero when any part fails (a test binary missing or failing, the GPU
-# not seen, the binary not starting).
+# cuda_tests (and, when present, core_tests, ops_tests, comm_tests, e2e_tests and `tigerfg --help`),
+# a summary table and which attention kernels and fused paths passed. Exits non-zero when any part
+# fails (a test binary missing or failing, the GPU not seen, the binary not starting).
 #
 #   cluster/gpu_check.sh [--libs DIR] [BUILD_DIR]     (BUILD_DIR defaults to build-cuda)
 #
@@ -35,6 +35,7 @@ for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do
 done
 export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
+failures=0
 echo "== GPU"
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader ||
@@ -46,7 +47,6 @@ fi
 
 logdir="$(mktemp -d)"
 rows=()
-failures=0
 
 # run_gtest NAME BINARY: runs a GoogleTest binary, records run/passed/failed/skipped.
 run_gtest() {
@@ -84,6 +84,47 @@ fi
 if [ -x "$build/tests/e2e/e2e_tests" ]; then
   run_gtest e2e_tests "$build/tests/e2e/e2e_tests"
 fi
+# Which attention kernels (and which of the newer fused paths) passed on this GPU: cuda_tests
+# and ops_tests again, filtered to each one's tests (they ran above; this names the verdicts).
+# A kernel passes when its tests ran and none failed. Attention on CUDA: UNFUSED (FP32), FLASH
+# (BF16; FLASH-deterministic is train.deterministic's backward), CUDNN once it has tests.
+kernels=()
+# path_check NAME CUDA_FILTER OPS_FILTER: "passed", "FAILED", "skipped" (every cuda_tests test
+# of the path skipped: no GPU) or "no tests" for one path.
+path_check() {
+  local name="$1" cuda_filter="$2" ops_filter="$3" ran=0 bad=0 gpu_ran=0 gpu_skipped=0 n k log
+  for pair in "$build/tests/cuda/cuda_tests|$cuda_filter" "$build/tests/ops_tests|$ops_filter"; do
+    local bin="${pair%%|*}" filter="${pair#*|}"
+    [ -n "$filter" ] && [ -x "$bin" ] || continue
+    log="$logdir/path-$name-$(basename "$bin").log"
+    "$bin" --gtest_brief=1 --gtest_filter="$filter" >"$log" 2>&1 || bad=1
+    n="$(grep -oE '\[==========\] [0-9]+ tests? from .* ran' "$log" | grep -oE '^\[==========\] [0-9]+' | grep -oE '[0-9]+$' | tail -n 1)"
+    ran=$((ran + ${n:-0}))
+    if [ "$(basename "$bin")" = cuda_tests ]; then
+      k="$(grep -oE '\[  SKIPPED \] [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | tail -n 1)"
+      gpu_ran=$((gpu_ran + ${n:-0}))
+      gpu_skipped=$((gpu_skipped + ${k:-0}))
+    fi
+  done
+  local verdict="passed"
+  if [ "$bad" -ne 0 ]; then
+    verdict="FAILED"
+  elif [ "$ran" -eq 0 ]; then
+    verdict="no tests"
+  elif [ "$gpu_ran" -gt 0 ] && [ "$gpu_skipped" -eq "$gpu_ran" ]; then
+    verdict="skipped"
+  fi
+  kernels+=("$(printf '%-22s %-9s (%s tests)' "$name" "$verdict" "$ran")")
+}
+harness='AllOps/BackendOpsTest.CpuDeterministicAndCudaMatchesCpu'
+path_check UNFUSED 'CudaSelfAttentionTest.*' "$harness/SelfAttention*"
+path_check FLASH 'CudaFlashAttention.*:-*Deterministic*' "$harness/FlashAttention*"
+path_check FLASH-deterministic 'CudaFlashAttention.*Deterministic*' ''
+path_check CUDNN 'CudaCudnnAttention*' "$harness/CudnnAttention*"
+path_check gemm-epilogues 'CudaFusedPathsTest.*Mlp*:CudaFusedPathsTest.*Epilogue*' \
+  "$harness/Linear*"
+path_check warp-layernorm 'CudaFusedPathsTest.*LayerNorm*' "$harness/LayerNorm*"
+
 if [ -x "$build/launcher/tigerfg" ]; then
   echo "== tigerfg binary"
   if "$build/launcher/tigerfg" --help >/dev/null 2>&1; then echo "tigerfg starts"; else
@@ -99,6 +140,9 @@ echo
 echo "== summary (logs in $logdir)"
 printf '%-16s %6s %7s %7s %8s %5s\n' binary run passed failed skipped exit
 for row in "${rows[@]}"; do echo "$row"; done
+echo
+echo "== attention kernels and fused paths on this GPU"
+for row in "${kernels[@]}"; do echo "$row"; done
 if [ "$failures" -gt 0 ]; then
   echo "gpu_check: $failures part(s) failed"
   exit 1

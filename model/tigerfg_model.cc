@@ -66,6 +66,46 @@ Status CheckCudaFlashHeads(const config::ModelConfig& cfg, const std::string& re
   return Status::Ok();
 }
 
+// The image towers (unmasked: the ones cuDNN's SDPA runs) and their token counts.
+struct ImageTower {
+  const char* name;
+  const config::ViTConfig* vit;
+};
+std::vector<ImageTower> ImageTowers(const config::ModelConfig& cfg) {
+  std::vector<ImageTower> towers = {{"model.query", &cfg.query()}, {"model.item", &cfg.item()}};
+  if (cfg.has_teacher()) towers.push_back({"model.teacher", &cfg.teacher()});
+  return towers;
+}
+
+// train.attention: CUDNN: CUDA, BF16, the fused kernel's head limit (it runs the masked text
+// tower and any fallback), and cuDNN plans for every image tower's shape.
+StatusOr<AttentionKernel> ResolveCudnnAttention(const config::ModelConfig& cfg, bool bf16,
+                                                const Context& ctx) {
+  if (!ctx.is_cuda()) {
+    return Status::Error(
+        "train.attention: CUDNN (cuDNN's fused SDPA) runs on CUDA only: not implemented on the "
+        "CPU (issue #10); use AUTO, FLASH or UNFUSED");
+  }
+  if (!bf16) {
+    return Status::Error(
+        "train.attention: CUDNN takes bf16 activations only (train.precision: BF16); FP32 on "
+        "CUDA runs UNFUSED (or AUTO)");
+  }
+  Status heads = CheckCudaFlashHeads(cfg,
+                                     "use more heads or train.attention: UNFUSED with "
+                                     "train.precision: FP32");
+  if (!heads.ok()) return Status::Error("train.attention: CUDNN: " + heads.message());
+  for (const ImageTower& t : ImageTowers(cfg)) {
+    const int64_t side = t.vit->patch_size() > 0 ? t.vit->image_size() / t.vit->patch_size() : 0;
+    const Status s = ops::CudnnAttentionCheck(ctx, side * side + 1, t.vit->width(), t.vit->heads());
+    if (!s.ok()) {
+      return Status::Error(std::string("train.attention: CUDNN: ") + t.name + ": " + s.message() +
+                           "; use AUTO or FLASH");
+    }
+  }
+  return AttentionKernel::kCudnn;
+}
+
 }  // namespace
 
 StatusOr<config::Precision> ResolvePrecision(const config::ModelConfig& cfg,
@@ -94,9 +134,7 @@ StatusOr<AttentionKernel> ResolveAttention(const config::ModelConfig& cfg,
     case config::TrainConfig::AUTO:
       return bf16 ? AttentionKernel::kFlash : AttentionKernel::kUnfused;
     case config::TrainConfig::CUDNN:
-      return Status::Error(
-          "train.attention: CUDNN (cuDNN's fused SDPA) is not implemented yet (issue #10); use "
-          "AUTO, FLASH or UNFUSED");
+      return ResolveCudnnAttention(cfg, bf16, ctx);
     case config::TrainConfig::FLASH:
       if (ctx.is_cuda() && !bf16) {
         return Status::Error(
@@ -191,8 +229,9 @@ AttentionKernel CheckedAttention(const config::ModelConfig& cfg, config::Precisi
   CHECK(precision == config::FP32 || precision == config::BF16)
       << "TigerFGModel: resolve the precision first (ResolvePrecision)";
   if (!attention) return *ResolveAttention(cfg, config::TrainConfig::AUTO, precision, ctx);
-  const auto requested = *attention == AttentionKernel::kFlash ? config::TrainConfig::FLASH
-                                                               : config::TrainConfig::UNFUSED;
+  const auto requested = *attention == AttentionKernel::kFlash   ? config::TrainConfig::FLASH
+                         : *attention == AttentionKernel::kCudnn ? config::TrainConfig::CUDNN
+                                                                 : config::TrainConfig::UNFUSED;
   const StatusOr<AttentionKernel> resolved = ResolveAttention(cfg, requested, precision, ctx);
   CHECK(resolved.ok()) << "TigerFGModel: resolve train.attention first (ResolveAttention): "
                        << resolved.status().message();

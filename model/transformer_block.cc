@@ -25,7 +25,7 @@ void BlockActs::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int64_t
   arena->Plan(&ln1_mean, Shape{n});
   arena->Plan(&ln1_rstd, Shape{n});
   arena->Plan(&qkv, Shape{n, 3 * dim}, act);
-  if (attention == AttentionKernel::kFlash) {
+  if (SavesLse(attention)) {
     arena->Plan(&lse, Shape{batch, heads, seq});
   } else {
     arena->Plan(&probs, Shape{batch, heads, seq, seq});
@@ -46,7 +46,7 @@ void BlockScratch::Plan(ActivationArena* arena, int64_t batch, int64_t seq, int6
   arena->Plan(&d_qkv, Shape{n, 3 * dim}, act);
   arena->Plan(&d_hidden, Shape{n, ratio * dim}, act);
   if (act == DType::kBF16) arena->Plan(&d_stream16, Shape{n, dim}, DType::kBF16);
-  if (attention == AttentionKernel::kFlash) {
+  if (SavesLse(attention)) {
     arena->Plan(&attn_ws, Shape{ops::FlashAttentionWorkspaceNumel(batch, seq, dim, heads)});
   }
 }
@@ -55,7 +55,8 @@ TransformerBlock::TransformerBlock(const ParamStore& store, const std::string& p
                                    AttentionKernel attention)
     : heads_(heads),
       bf16_(store.activation_dtype() == DType::kBF16),
-      flash_(attention == AttentionKernel::kFlash),
+      flash_(SavesLse(attention)),
+      cudnn_(attention == AttentionKernel::kCudnn),
       nvtx_forward_(prefix + "forward"),
       nvtx_backward_(prefix + "backward"),
       ln1_(GetAffine(store, prefix + "ln1")),
@@ -77,8 +78,9 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
   ops::LinearForward(ctx, a.qkv, a.ln1_out, GemmWeight(qkv_), qkv_.b);
   if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
-    ops::FlashAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.lse,
-                               a.qkv.View(Shape{b, S, 3 * dim}), key_valid, heads_);
+    auto forward = cudnn_ ? ops::CudnnAttentionForward : ops::FlashAttentionForward;
+    forward(ctx, a.attn_out.View(Shape{b, S, dim}), a.lse, a.qkv.View(Shape{b, S, 3 * dim}),
+            key_valid, heads_);
   } else {
     const int64_t b = a.probs.dim(0), S = a.probs.dim(2);
     ops::SelfAttentionForward(ctx, a.attn_out.View(Shape{b, S, dim}), a.probs,
@@ -87,8 +89,14 @@ void TransformerBlock::Forward(const Context& ctx, Tensor x_out, const Tensor& x
   // The residual adds ride on the GEMMs (beta = 1): mid = x_in + proj(attn).
   ops::LinearForwardAdd(ctx, a.mid, a.attn_out, GemmWeight(proj_), proj_.b, x_in);
   ops::LayerNormForward(ctx, a.ln2_out, a.ln2_mean, a.ln2_rstd, a.mid, ln2_.w, ln2_.b, kLnEps);
-  ops::LinearForward(ctx, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
-  ops::GeluForward(ctx, a.gelu_out, a.fc1_out);
+  // fc1 and its GELU in one op where the backend has it (the CUDA BF16 path: cuBLASLt's
+  // GELU_AUX_BIAS epilogue); the CPU's fused ops are the separate ones, bit for bit.
+  if (ops::FusedMlpSupported(ctx, a.fc1_out.dtype())) {
+    ops::LinearBiasGeluForward(ctx, a.gelu_out, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
+  } else {
+    ops::LinearForward(ctx, a.fc1_out, a.ln2_out, GemmWeight(fc1_), fc1_.b);
+    ops::GeluForward(ctx, a.gelu_out, a.fc1_out);
+  }
   ops::LinearForwardAdd(ctx, x_out, a.gelu_out, GemmWeight(fc2_), fc2_.b, a.mid);
 }
 
@@ -104,21 +112,35 @@ void TransformerBlock::Backward(const Context& ctx, Tensor dx, const Tensor& x_i
     return s.d_stream16;
   };
   // MLP branch: dx holds d(out); afterwards d(mid).
-  ops::LinearBackward(ctx, s.d_hidden, fc2_.dw, fc2_.db, stream_grad(), a.gelu_out,
-                      GemmWeight(fc2_));
-  ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
-  ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
-  // The LayerNorms' input gradients add straight into the residual stream's.
-  ops::LayerNormBackward(ctx, dx, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean, a.ln2_rstd,
-                         /*accumulate_dx=*/true);
+  if (ops::FusedMlpSupported(ctx, a.fc1_out.dtype())) {
+    // fc2's dx through the GELU's backward, fc1's bias gradient on the way (DGELU_BGRAD on CUDA).
+    ops::LinearBackwardGelu(ctx, s.d_hidden, fc2_.dw, fc2_.db, fc1_.db, stream_grad(), a.gelu_out,
+                            GemmWeight(fc2_), a.fc1_out);
+    ops::LinearBackward(ctx, s.d_a, fc1_.dw, Tensor(), s.d_hidden, a.ln2_out, GemmWeight(fc1_));
+  } else {
+    ops::LinearBackward(ctx, s.d_hidden, fc2_.dw, fc2_.db, stream_grad(), a.gelu_out,
+                        GemmWeight(fc2_));
+    ops::GeluBackward(ctx, s.d_hidden, s.d_hidden, a.fc1_out);
+    ops::LinearBackward(ctx, s.d_a, fc1_.dw, fc1_.db, s.d_hidden, a.ln2_out, GemmWeight(fc1_));
+  }
+  // The LayerNorms' input gradients add straight into the residual stream's; in BF16 the one
+  // after the MLP also writes the bf16 copy the proj GEMM reads (no separate Cast).
+  if (bf16_) {
+    ops::LayerNormBackwardWithCopy(ctx, dx, s.d_stream16, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w,
+                                   a.ln2_mean, a.ln2_rstd, /*accumulate_dx=*/true);
+  } else {
+    ops::LayerNormBackward(ctx, dx, ln2_.dw, ln2_.db, s.d_a, a.mid, ln2_.w, a.ln2_mean, a.ln2_rstd,
+                           /*accumulate_dx=*/true);
+  }
   // Attention branch: afterwards d(x_in).
-  ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, stream_grad(), a.attn_out, GemmWeight(proj_));
+  ops::LinearBackward(ctx, s.d_a, proj_.dw, proj_.db, bf16_ ? s.d_stream16 : dx, a.attn_out,
+                      GemmWeight(proj_));
   if (flash_) {
     const int64_t b = a.lse.dim(0), S = a.lse.dim(2);
     const Shape tokens{b, S, dim};
-    ops::FlashAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}), s.attn_ws,
-                                s.d_a.View(tokens), a.qkv.View(Shape{b, S, 3 * dim}),
-                                a.attn_out.View(tokens), a.lse, key_valid, heads_);
+    auto backward = cudnn_ ? ops::CudnnAttentionBackward : ops::FlashAttentionBackward;
+    backward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}), s.attn_ws, s.d_a.View(tokens),
+             a.qkv.View(Shape{b, S, 3 * dim}), a.attn_out.View(tokens), a.lse, key_valid, heads_);
   } else {
     const int64_t b = a.probs.dim(0), S = a.probs.dim(2);
     ops::SelfAttentionBackward(ctx, s.d_qkv.View(Shape{b, S, 3 * dim}),

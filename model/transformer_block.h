@@ -64,7 +64,8 @@ class TransformerBlock {
 
   int heads_;
   bool bf16_;
-  bool flash_;                                // AttentionKernel::kFlash
+  bool flash_;  // the kernel saves the log-sum-exp: kFlash or kCudnn (SavesLse)
+  bool cudnn_;  // AttentionKernel::kCudnn
   std::string nvtx_forward_, nvtx_backward_;  // NVTX range names, built once
   AffineRef ln1_, qkv_, proj_, ln2_, fc1_, fc2_;
 };

@@ -24,6 +24,12 @@
   X(LinearBackward, linear_backward, void,                                                         \
     (const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout, const Tensor& x,  \
      const Tensor& w))                                                                             \
+  X(LinearBiasGeluForward, linear_bias_gelu_forward, void,                                         \
+    (const Context& ctx, Tensor out, Tensor pre, const Tensor& x, const Tensor& w,                 \
+     const Tensor& bias))                                                                          \
+  X(LinearBackwardGelu, linear_backward_gelu, void,                                                \
+    (const Context& ctx, Tensor dpre, Tensor dw, Tensor dbias, Tensor dpre_bias,                   \
+     const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& pre))                     \
   X(Im2Col, im2col, void, (const Context& ctx, Tensor cols, const Tensor& img, int patch))         \
   /* ops/layernorm.h */                                                                            \
   X(LayerNormForward, layer_norm_forward, void,                                                    \
@@ -31,6 +37,10 @@
      const Tensor& gamma, const Tensor& beta, float eps))                                          \
   X(LayerNormBackward, layer_norm_backward, void,                                                  \
     (const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta, const Tensor& dout,               \
+     const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,                 \
+     bool accumulate_dx))                                                                          \
+  X(LayerNormBackwardWithCopy, layer_norm_backward_with_copy, void,                                \
+    (const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma, Tensor dbeta, const Tensor& dout,  \
      const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,                 \
      bool accumulate_dx))                                                                          \
   /* ops/gelu.h */                                                                                 \
@@ -49,6 +59,12 @@
     (const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, const Tensor& key_valid,       \
      int heads))                                                                                   \
   X(FlashAttentionBackward, flash_attention_backward, void,                                        \
+    (const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout, const Tensor& qkv,     \
+     const Tensor& out, const Tensor& lse, const Tensor& key_valid, int heads))                    \
+  X(CudnnAttentionForward, cudnn_attention_forward, void,                                          \
+    (const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, const Tensor& key_valid,       \
+     int heads))                                                                                   \
+  X(CudnnAttentionBackward, cudnn_attention_backward, void,                                        \
     (const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout, const Tensor& qkv,     \
      const Tensor& out, const Tensor& lse, const Tensor& key_valid, int heads))                    \
   /* ops/grounding.h */                                                                            \

@@ -2,8 +2,14 @@
 // the device's backend (which may take fewer dtypes and head sizes: OpsBackend::supports).
 #include "ops/flash_attention.h"
 
+#include <atomic>
+
 #include "ops/backend.h"
 #include "ops/checks.h"
+
+#ifdef TIGERFG_WITH_CUDA_OPS
+#include "ops/cuda/cudnn_sdpa.h"
+#endif
 
 namespace tigerfg::ops {
 namespace {
@@ -55,5 +61,47 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
   BackendForOp(ctx, OpKind::kFlashAttentionBackward)
       .flash_attention_backward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
 }
+
+void CudnnAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
+                           const Tensor& key_valid, int heads) {
+  const char* op = "CudnnAttentionForward";
+  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
+  CheckLike(out, Shape({n.batch, n.seq, n.width}), qkv.dtype(), op, "out");
+  BackendForOp(ctx, OpKind::kCudnnAttentionForward)
+      .cudnn_attention_forward(ctx, out, lse, qkv, key_valid, heads);
+}
+
+void CudnnAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
+                            const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& key_valid, int heads) {
+  const char* op = "CudnnAttentionBackward";
+  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
+  const Shape token_shape({n.batch, n.seq, n.width});
+  CheckLike(dqkv, qkv.shape(), qkv.dtype(), op, "dqkv");
+  CheckLike(out, token_shape, qkv.dtype(), op, "out");
+  CheckLike(dout, token_shape, qkv.dtype(), op, "dout");
+  BackendForOp(ctx, OpKind::kCudnnAttentionBackward)
+      .cudnn_attention_backward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
+}
+
+Status CudnnAttentionCheck(const Context& ctx, int64_t seq, int64_t width, int heads) {
+  if (!ctx.is_cuda()) return Status::Error("cuDNN's fused attention runs on CUDA devices only");
+#ifdef TIGERFG_WITH_CUDA_OPS
+  return cuda::CudnnSdpaCheck(ctx, seq, width, heads);
+#else
+  (void)seq;
+  (void)width;
+  (void)heads;
+  return Status::Error("this build has no CUDA ops");
+#endif
+}
+
+namespace {
+std::atomic<bool> deterministic_attention{false};
+}
+
+void SetDeterministicAttention(bool deterministic) { deterministic_attention = deterministic; }
+
+bool DeterministicAttention() { return deterministic_attention.load(); }
 
 }  // namespace tigerfg::ops

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "runtime/core/context.h"
+#include "runtime/core/status.h"
 #include "runtime/core/tensor.h"
 
 namespace tigerfg::ops {
@@ -31,5 +32,30 @@ inline int64_t FlashAttentionWorkspaceNumel(int64_t batch, int64_t seq, int64_t 
 void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
                             const Tensor& qkv, const Tensor& out, const Tensor& lse,
                             const Tensor& key_valid, int heads);
+
+// train.attention: CUDNN — the contract of the two ops above (same outputs, the same lse, the
+// same workspace), computed on CUDA by cuDNN's fused SDPA (ops/cuda/cudnn_sdpa.h) where the
+// attention is unmasked (key_valid empty: the image towers) and cuDNN takes the shape, and by
+// the fused kernel otherwise (masked blocks, a shape cuDNN declines at run time, a deterministic
+// backward); ops/cuda/paths.h counts which ran. On the CPU, the fused attention's twin.
+void CudnnAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
+                           const Tensor& key_valid, int heads);
+void CudnnAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
+                            const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& key_valid, int heads);
+
+// Whether ctx runs cuDNN's fused SDPA forward for unmasked sequences of `seq` tokens of `width`
+// channels in `heads` heads: an error on the CPU, in a build without CUDA, or when libcudnn is
+// missing, too old (< 9.13.1) or has no engine for the shape. (A backward cuDNN declines is
+// logged and runs the fused kernel's.)
+Status CudnnAttentionCheck(const Context& ctx, int64_t seq, int64_t width, int heads);
+
+// Whether FlashAttentionBackward on CUDA sums dQ in a fixed order (each 64-key tile's share into
+// its own fp32 [B, S, D] buffer, then one pass adds the shares in tile order: bit-identical
+// reruns, ceil(S / 64) · B · S · D · 4 bytes of stream-ordered scratch per call) instead of with
+// fp32 atomics (faster, not reproducible bit for bit). train.deterministic sets it for the run;
+// process-wide, off by default. The CPU twin is deterministic either way.
+void SetDeterministicAttention(bool deterministic);
+bool DeterministicAttention();
 
 }  // namespace tigerfg::ops

@@ -22,9 +22,10 @@ void LayerNormForward(const Context& ctx, Tensor out, Tensor mean, Tensor rstd, 
       .layer_norm_forward(ctx, out, mean, rstd, x, gamma, beta, eps);
 }
 
-void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
-                       const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                       const Tensor& rstd, bool accumulate_dx) {
+namespace {
+
+void CheckBackward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dout,
+                   const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd) {
   CHECK_EQ(gamma.ndim(), 1) << "layernorm: gamma " << gamma.shape().ToString();
   const int64_t C = gamma.dim(0);
   CHECK(dgamma.shape() == gamma.shape() && dbeta.shape() == gamma.shape())
@@ -37,8 +38,29 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
   CHECK(mean.numel() == N && rstd.numel() == N)
       << "layernorm: mean " << mean.shape().ToString() << " / rstd " << rstd.shape().ToString()
       << " for " << N << " rows";
+}
+
+}  // namespace
+
+void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbeta,
+                       const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                       const Tensor& rstd, bool accumulate_dx) {
+  CheckBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd);
   BackendForOp(ctx, OpKind::kLayerNormBackward)
       .layer_norm_backward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx);
+}
+
+void LayerNormBackwardWithCopy(const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma,
+                               Tensor dbeta, const Tensor& dout, const Tensor& x,
+                               const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                               bool accumulate_dx) {
+  CheckBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd);
+  CHECK(dx16.dtype() == DType::kBF16 && dx16.shape() == dx.shape())
+      << "layernorm: dx16 is " << DTypeName(dx16.dtype()) << " " << dx16.shape().ToString()
+      << ", expected BF16 " << dx.shape().ToString();
+  BackendForOp(ctx, OpKind::kLayerNormBackwardWithCopy)
+      .layer_norm_backward_with_copy(ctx, dx, dx16, dgamma, dbeta, dout, x, gamma, mean, rstd,
+                                     accumulate_dx);
 }
 
 }  // namespace tigerfg::ops

@@ -20,4 +20,13 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
                        const Tensor& dout, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                        const Tensor& rstd, bool accumulate_dx = false);
 
+// LayerNormBackward, and dx16 (BF16, dx's shape) = dx as it ends, rounded to bf16: the copy the
+// next bf16 GEMM reads (the residual stream's gradient), written in the same pass on CUDA's
+// warp path (bf16 dout, C <= 1024); elsewhere, and on the CPU, LayerNormBackward then Cast, bit
+// for bit.
+void LayerNormBackwardWithCopy(const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma,
+                               Tensor dbeta, const Tensor& dout, const Tensor& x,
+                               const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                               bool accumulate_dx);
+
 }  // namespace tigerfg::ops

@@ -24,4 +24,26 @@ void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Ten
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w);
 
+// The MLP's fc1 + GELU and fc2 + GELU-backward pairs as one op each (on CUDA cuBLASLt's
+// GELU_AUX_BIAS and DGELU_BGRAD epilogues where it takes them, the separate passes otherwise; the
+// CPU runs the separate ops, so its results equal LinearForward + GeluForward and LinearBackward
+// + GeluBackward + the column sums bit for bit). Whether a device runs them at a dtype:
+// FusedMlpSupported; the model uses the unfused ops where it does not.
+
+// pre[N, O] = x[N, I] · w[O, I]^T + bias[O] (the GELU's input, saved for the backward) and
+// out[N, O] = gelu(pre) (ops/gelu.h, tanh form). bias is required; out and pre share one dtype.
+void LinearBiasGeluForward(const Context& ctx, Tensor out, Tensor pre, const Tensor& x,
+                           const Tensor& w, const Tensor& bias);
+
+// The backward of out = x · w^T + bias with x = gelu(pre): dpre[N, I] = (dout[N, O] · w[O, I]) ⊙
+// gelu'(pre) is written (=); dw[O, I], dbias[O] and dpre_bias[I] accumulate (+=), dpre_bias with
+// Σ_n dpre (the bias gradient of the layer that produced pre). dbias and dpre_bias may be empty;
+// pre and dpre share one dtype. On CUDA with the epilogue, dpre_bias sums dpre before its
+// rounding to bf16.
+void LinearBackwardGelu(const Context& ctx, Tensor dpre, Tensor dw, Tensor dbias, Tensor dpre_bias,
+                        const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& pre);
+
+// Whether ctx's backend runs both fused MLP ops with `activations` (F32 or BF16).
+bool FusedMlpSupported(const Context& ctx, DType activations);
+
 }  // namespace tigerfg::ops

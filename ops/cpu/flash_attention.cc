@@ -145,3 +145,20 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
 }
 
 }  // namespace tigerfg::ops::cpu
+
+namespace tigerfg::ops::cpu {
+
+// train.attention: CUDNN on the CPU backend is the fused attention's twin (the model refuses
+// CUDNN on the CPU; the harness compares the CUDA kernel with this).
+void CudnnAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
+                           const Tensor& key_valid, int heads) {
+  FlashAttentionForward(ctx, out, lse, qkv, key_valid, heads);
+}
+
+void CudnnAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
+                            const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& key_valid, int heads) {
+  FlashAttentionBackward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
+}
+
+}  // namespace tigerfg::ops::cpu

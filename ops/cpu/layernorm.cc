@@ -138,3 +138,16 @@ void LayerNormBackward(const Context& ctx, Tensor dx, Tensor dgamma, Tensor dbet
 }
 
 }  // namespace tigerfg::ops::cpu
+
+namespace tigerfg::ops::cpu {
+
+// LayerNormBackward, then the bf16 copy as the Cast op makes it: the CUDA warp path's twin.
+void LayerNormBackwardWithCopy(const Context& ctx, Tensor dx, Tensor dx16, Tensor dgamma,
+                               Tensor dbeta, const Tensor& dout, const Tensor& x,
+                               const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                               bool accumulate_dx) {
+  LayerNormBackward(ctx, dx, dgamma, dbeta, dout, x, gamma, mean, rstd, accumulate_dx);
+  Cast(ctx, dx16, dx);
+}
+
+}  // namespace tigerfg::ops::cpu

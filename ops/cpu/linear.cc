@@ -141,3 +141,27 @@ void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, cons
 }
 
 }  // namespace tigerfg::ops::cpu
+
+namespace tigerfg::ops::cpu {
+
+// The fused MLP ops as the separate CPU ops, in the order the unfused model runs them, so that
+// every output is bit-identical to theirs.
+void LinearBiasGeluForward(const Context& ctx, Tensor out, Tensor pre, const Tensor& x,
+                           const Tensor& w, const Tensor& bias) {
+  LinearForward(ctx, pre, x, w, bias);
+  GeluForward(ctx, out, pre);
+}
+
+void LinearBackwardGelu(const Context& ctx, Tensor dpre, Tensor dw, Tensor dbias, Tensor dpre_bias,
+                        const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& pre) {
+  LinearBackward(ctx, dpre, dw, dbias, dout, x, w);
+  GeluBackward(ctx, dpre, dpre, pre);
+  // What LinearBackward of the layer that produced pre adds to its dbias from dout = dpre.
+  const int64_t I = dw.dim(1), N = RowCount(x, I);
+  if (dpre_bias.defined() && N > 0 && I > 0) {
+    const StagedF32 ds(dpre);
+    AccumulateColumnSums(dpre_bias.f32(), ds.get().f32(), N, I);
+  }
+}
+
+}  // namespace tigerfg::ops::cpu

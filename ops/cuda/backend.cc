@@ -1,5 +1,6 @@
 // ops/cuda/backend.cc — the CUDA backend's table: every op's GPU twin, one entry per op, and
-// the shapes the kernels cannot take (the fused attention: BF16 only, head dimension <= 64).
+// the shapes the kernels cannot take (the fused attention: BF16 only, head dimension <= 64; the
+// fused MLP ops: BF16 only).
 #include "ops/backend.h"
 
 #include "ops/flash_attention.h"
@@ -11,8 +12,16 @@ bool Supports(OpKind op, const OpShape& shape) {
   switch (op) {
     case OpKind::kFlashAttentionForward:
     case OpKind::kFlashAttentionBackward:
+    // CUDNN falls back to the fused kernel (masked blocks, shapes cuDNN declines): its limits.
+    case OpKind::kCudnnAttentionForward:
+    case OpKind::kCudnnAttentionBackward:
       return shape.dtype == DType::kBF16 && shape.head_dim >= 1 &&
              shape.head_dim <= kFlashMaxHeadDim;
+    case OpKind::kLinearBiasGeluForward:
+    case OpKind::kLinearBackwardGelu:
+      // The BF16 mode's fused MLP; the FP32 mode keeps its verified separate ops
+      // (ops::FusedMlpSupported).
+      return shape.dtype == DType::kBF16;
     default:
       return true;
   }
@@ -25,15 +34,20 @@ OpsBackend Make() {
   b.linear_forward = LinearForward;
   b.linear_forward_add = LinearForwardAdd;
   b.linear_backward = LinearBackward;
+  b.linear_bias_gelu_forward = LinearBiasGeluForward;
+  b.linear_backward_gelu = LinearBackwardGelu;
   b.im2col = Im2Col;
   b.layer_norm_forward = LayerNormForward;
   b.layer_norm_backward = LayerNormBackward;
+  b.layer_norm_backward_with_copy = LayerNormBackwardWithCopy;
   b.gelu_forward = GeluForward;
   b.gelu_backward = GeluBackward;
   b.self_attention_forward = SelfAttentionForward;
   b.self_attention_backward = SelfAttentionBackward;
   b.flash_attention_forward = FlashAttentionForward;
   b.flash_attention_backward = FlashAttentionBackward;
+  b.cudnn_attention_forward = CudnnAttentionForward;
+  b.cudnn_attention_backward = CudnnAttentionBackward;
   b.grounding_attention_forward = GroundingAttentionForward;
   b.grounding_attention_backward = GroundingAttentionBackward;
   b.head_mean_forward = HeadMeanForward;

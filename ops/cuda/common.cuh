@@ -102,6 +102,34 @@ struct GemmArgs {
 };
 void Gemm(const Context& ctx, const GemmArgs& args);
 
+// The cuBLASLt epilogues an op can ask for on top of a GemmArgs (batch 1, beta as given):
+enum class GemmEpilogue {
+  // C = gelu(A·B + bias) (tanh form, as ops/gelu.h); aux[M, N] = A·B + bias, the pre-activation
+  // the backward needs. args.bias is required.
+  kGeluAuxBias,
+  // C = (A·B) ⊙ gelu'(aux), aux[M, N] the forward's pre-activation; bias_grad[N] = Σ_rows C
+  // (written, =). args.bias must be null.
+  kDGeluBgrad,
+  // The weight-gradient GEMM (trans_a, A = dout stored [K, M]): C as asked, and
+  // bias_grad[M] = Σ_k A[k, m] (written, =). args.bias must be null.
+  kBgradA,
+};
+struct EpilogueArgs {
+  GemmEpilogue kind = GemmEpilogue::kGeluAuxBias;
+  void* aux = nullptr;  // row-major [M, N], leading dimension ldaux, type aux_type (C's type)
+  int64_t ldaux = 0;
+  DType aux_type = DType::kBF16;
+  float* bias_grad = nullptr;  // F32: [N] for kDGeluBgrad, [M] for kBgradA
+};
+// Runs `args` with the epilogue through cuBLASLt. False, with nothing launched, when the
+// epilogues are switched off (ops/cuda/paths.h), a pointer or leading dimension is not aligned
+// as cuBLASLt needs (16 bytes, aux ld a multiple of 8), or cuBLASLt declines the problem: the
+// caller then runs its separate passes. Counted in Counts().
+bool TryGemmEpilogue(const Context& ctx, const GemmArgs& args, const EpilogueArgs& epilogue);
+
+// dst[i] += src[i], i < n (F32; a written bias gradient folded into an accumulating one).
+void AddF32(const Context& ctx, float* dst, const float* src, int64_t n);
+
 }  // namespace tigerfg::ops::cuda
 
 namespace tigerfg::ops::cuda {

@@ -1,7 +1,9 @@
 // ops/cuda/flash_attention.cu — fused bf16 self-attention on tensor cores (FlashAttention-2's
 // algorithm, mma.sync m16n8k16 with fp32 accumulation): the forward keeps each query row's
 // running max and sum in registers and saves its log-sum-exp; the backward recomputes the
-// probabilities per (key tile, query tile), keeps dK/dV in registers and adds dQ atomically.
+// probabilities per (key tile, query tile), keeps dK/dV in registers and adds dQ atomically, or,
+// deterministic (ops::DeterministicAttention), stores each key tile's dQ share into its own
+// buffer and sums the shares in key-tile order afterwards.
 #include <cuda_bf16.h>
 
 #include <cmath>
@@ -308,7 +310,7 @@ __global__ void FlashDeltaKernel(const bf16* dout, const bf16* out, float* delta
 // tiles: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - delta),
 // dK += dS^T Q; dS^T goes through shared memory so that each warp then adds dQ = dS K for 16
 // queries into the fp32 accumulator.
-template <int kDp, bool kLdsm>
+template <int kDp, bool kLdsm, bool kPartialDq>
 __global__ void __launch_bounds__(kBlockThreads)
     FlashBackwardKernel(const bf16* qkv, const bf16* dout, const float* lse, const float* delta,
                         const uint8_t* key_valid, float* dq_acc, bf16* dqkv, int S, int D, int H,
@@ -377,7 +379,9 @@ __global__ void __launch_bounds__(kBlockThreads)
     AccTimesTile<kDp, kLdsm>(dk, ds, sq);
     __syncthreads();  // dS^T of every warp is in shared memory
 
-    // dQ rows [qw, qw + 16) of this query tile over the block's 64 keys.
+    // dQ rows [qw, qw + 16) of this query tile over the block's 64 keys: added into dq_acc
+    // [B, S, D] (kPartialDq false), or stored into key tile blockIdx.y's share dq_acc[blockIdx.y]
+    // [B, S, D] (true: every element of the share is written by exactly one thread).
     const int qw = warp * 16;
     float dq[kDp / 8][4] = {};
 #pragma unroll
@@ -408,12 +412,18 @@ __global__ void __launch_bounds__(kBlockThreads)
       const int q = q0 + qw + g + 8 * rr;
       if (q >= S) continue;
       float* dst = dq_acc + (b * S + q) * static_cast<int64_t>(D) + h * d;
+      if constexpr (kPartialDq) dst += blockIdx.y * (static_cast<int64_t>(gridDim.x / H) * S * D);
 #pragma unroll
       for (int nd = 0; nd < kDp / 8; ++nd) {
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int col = nd * 8 + 2 * t + e;
-          if (col < d) atomicAdd(dst + col, dq[nd][2 * rr + e] * scale);
+          if (col >= d) continue;
+          if constexpr (kPartialDq) {
+            dst[col] = dq[nd][2 * rr + e] * scale;
+          } else {
+            atomicAdd(dst + col, dq[nd][2 * rr + e] * scale);
+          }
         }
       }
     }
@@ -444,6 +454,19 @@ __global__ void FlashWriteDqKernel(const float* dq_acc, bf16* dqkv, int64_t toke
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     dqkv[(i / D) * 3 * D + i % D] = __float2bfloat16_rn(dq_acc[i]);
+  }
+}
+
+// The q third of dqkv as the sum of the key tiles' shares share[k, tokens, D], k = 0, 1, ... in
+// order (the deterministic backward).
+__global__ void FlashSumDqSharesKernel(const float* share, int shares, bf16* dqkv, int64_t tokens,
+                                       int D) {
+  const int64_t total = tokens * D;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float sum = 0.0f;
+    for (int k = 0; k < shares; ++k) sum += share[k * total + i];
+    dqkv[(i / D) * 3 * D + i % D] = __float2bfloat16_rn(sum);
   }
 }
 
@@ -499,7 +522,7 @@ void LaunchForward(const Context& ctx, const Dims& n, const bf16* qkv, bf16* out
   CUDA_CHECK_LAUNCH();
 }
 
-template <int kDp>
+template <int kDp, bool kPartialDq>
 void LaunchBackward(const Context& ctx, const Dims& n, const bf16* qkv, const bf16* dout,
                     const float* lse, const float* delta, const uint8_t* valid, float* dq_acc,
                     bf16* dqkv) {
@@ -507,13 +530,27 @@ void LaunchBackward(const Context& ctx, const Dims& n, const bf16* qkv, const bf
   const float scale = 1.0f / std::sqrt(static_cast<float>(n.d));
   const bool vec = Vectorizable(n, kDp, {qkv, dout});
   if (UseLdmatrix(ctx)) {
-    FlashBackwardKernel<kDp, true><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+    FlashBackwardKernel<kDp, true, kPartialDq><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
         qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale, vec);
   } else {
-    FlashBackwardKernel<kDp, false><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
+    FlashBackwardKernel<kDp, false, kPartialDq><<<grid, kBlockThreads, 0, Stream(ctx)>>>(
         qkv, dout, lse, delta, valid, dq_acc, dqkv, n.S, n.D, n.H, n.d, scale, vec);
   }
   CUDA_CHECK_LAUNCH();
+}
+
+// The backward kernel for head width n.d (padded to 16, 32 or 64).
+template <bool kPartialDq>
+void LaunchBackwardFor(const Context& ctx, const Dims& n, const bf16* qkv, const bf16* dout,
+                       const float* lse, const float* delta, const uint8_t* valid, float* dq_acc,
+                       bf16* dqkv) {
+  if (n.d <= 16) {
+    LaunchBackward<16, kPartialDq>(ctx, n, qkv, dout, lse, delta, valid, dq_acc, dqkv);
+  } else if (n.d <= 32) {
+    LaunchBackward<32, kPartialDq>(ctx, n, qkv, dout, lse, delta, valid, dq_acc, dqkv);
+  } else {
+    LaunchBackward<64, kPartialDq>(ctx, n, qkv, dout, lse, delta, valid, dq_acc, dqkv);
+  }
 }
 
 }  // namespace
@@ -554,13 +591,18 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
                      Stream(ctx)>>>(pdout, static_cast<const bf16*>(out.data()), delta, dq_acc,
                                     rows, n.S, n.D, n.H, n.d);
   CUDA_CHECK_LAUNCH();
-  if (n.d <= 16) {
-    LaunchBackward<16>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, dq_acc, pdqkv);
-  } else if (n.d <= 32) {
-    LaunchBackward<32>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, dq_acc, pdqkv);
-  } else {
-    LaunchBackward<64>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, dq_acc, pdqkv);
+  const int64_t tokens = static_cast<int64_t>(n.B) * n.S;
+  if (DeterministicAttention()) {
+    // One fp32 [B, S, D] share per key tile (T · B · S · D · 4 bytes of scratch), summed in order.
+    const int shares = (n.S + kTile - 1) / kTile;
+    Scratch share(ctx, static_cast<size_t>(shares) * tokens * n.D * sizeof(float));
+    LaunchBackwardFor<true>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, share.f32(), pdqkv);
+    FlashSumDqSharesKernel<<<GridFor(tokens * n.D), kThreads, 0, Stream(ctx)>>>(share.f32(), shares,
+                                                                                pdqkv, tokens, n.D);
+    CUDA_CHECK_LAUNCH();
+    return;
   }
+  LaunchBackwardFor<false>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, dq_acc, pdqkv);
   FlashWriteDqKernel<<<GridFor(static_cast<int64_t>(n.B) * n.S * n.D), kThreads, 0, Stream(ctx)>>>(
       dq_acc, pdqkv, static_cast<int64_t>(n.B) * n.S, n.D);
   CUDA_CHECK_LAUNCH();

@@ -1,6 +1,7 @@
 // ops/cuda/gemm.cu — the row-major GEMM every CUDA op uses: cuBLASLt with fp32 accumulation over
-// fp32 (exact, or TF32 when the context allows) or bf16 inputs, the bias epilogue, a cache of
-// descriptors and algorithms per problem, and a plain kernel for shapes cuBLASLt declines.
+// fp32 (exact, or TF32 when the context allows) or bf16 inputs, the bias epilogue (and, on
+// request, GELU_AUX_BIAS / DGELU_BGRAD / BGRADB), a cache of descriptors and algorithms per
+// problem, and a plain kernel for shapes cuBLASLt declines.
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 
@@ -13,6 +14,7 @@
 #include <tuple>
 
 #include "ops/cuda/common.cuh"
+#include "ops/cuda/paths.h"
 
 namespace tigerfg::ops::cuda {
 namespace {
@@ -85,15 +87,20 @@ uint32_t AlignmentBytes(const void* p, int64_t batch, int64_t stride_elems, size
 }
 
 // Everything cuBLASLt's choice of algorithm depends on. Pointers enter only through alignment.
+// epilogue is a cublasLtEpilogue_t (DEFAULT: none); aux_type -1 when it has no aux matrix.
 struct PlanKey {
   int device;
-  bool trans_a, trans_b, bias;
+  bool trans_a, trans_b;
+  int epilogue;
   int64_t M, N, K, lda, ldb, ldc, batch, stride_a, stride_b, stride_c;
   int ab_type, c_type, compute;
   uint32_t align_a, align_b, align_c;
+  int64_t ldaux = 0;
+  int aux_type = -1;
   auto Tie() const {
-    return std::tie(device, trans_a, trans_b, bias, M, N, K, lda, ldb, ldc, batch, stride_a,
-                    stride_b, stride_c, ab_type, c_type, compute, align_a, align_b, align_c);
+    return std::tie(device, trans_a, trans_b, epilogue, M, N, K, lda, ldb, ldc, batch, stride_a,
+                    stride_b, stride_c, ab_type, c_type, compute, align_a, align_b, align_c, ldaux,
+                    aux_type);
   }
   bool operator<(const PlanKey& o) const { return Tie() < o.Tie(); }
 };
@@ -130,6 +137,27 @@ cublasLtMatrixLayout_t Layout(cudaDataType_t type, int64_t rows, int64_t cols, i
   return layout;
 }
 
+// The attributes of a GELU_AUX_BIAS / DGELU_BGRAD / BGRADB plan; false when cuBLASLt refuses
+// one (an older library), which is a decline rather than an error.
+bool SetEpilogue(cublasLtMatmulDesc_t op, const PlanKey& key) {
+  const auto epilogue = static_cast<cublasLtEpilogue_t>(key.epilogue);
+  // The bias and the bias gradient are fp32 (master parameters and their gradients).
+  const cudaDataType_t bias_type = CUDA_R_32F;
+  bool ok = cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                           sizeof(epilogue)) == CUBLAS_STATUS_SUCCESS &&
+            cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                           sizeof(bias_type)) == CUBLAS_STATUS_SUCCESS;
+  if (ok && key.aux_type >= 0) {
+    const int64_t ld = key.ldaux;
+    const cudaDataType_t aux_type = CudaType(static_cast<DType>(key.aux_type));
+    ok = cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ld,
+                                        sizeof(ld)) == CUBLAS_STATUS_SUCCESS &&
+         cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type,
+                                        sizeof(aux_type)) == CUBLAS_STATUS_SUCCESS;
+  }
+  return ok;
+}
+
 // Builds the plan of `key` for g. Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T:
 // cuBLASLt's A is our B.
 std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const PlanKey& key) {
@@ -146,7 +174,7 @@ std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const Plan
       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  if (key.bias) {
+  if (key.epilogue == CUBLASLT_EPILOGUE_BIAS) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                                 sizeof(epilogue)));
@@ -154,6 +182,8 @@ std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const Plan
     const cudaDataType_t bias_type = CUDA_R_32F;
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
                                                 &bias_type, sizeof(bias_type)));
+  } else if (key.epilogue != CUBLASLT_EPILOGUE_DEFAULT && !SetEpilogue(plan->op, key)) {
+    return plan;  // this cuBLASLt does not take the epilogue's attributes: a decline
   }
   const cudaDataType_t ab = CudaType(g.ab_type), c = CudaType(g.c_type);
   plan->a = g.trans_b ? Layout(ab, g.K, g.N, g.ldb, g.batch, g.stride_b)
@@ -187,6 +217,40 @@ std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const Plan
   return plan;
 }
 
+// The epilogue of a TryLt call beyond the plain bias: its cuBLASLt code and pointers.
+struct LtEpilogue {
+  cublasLtEpilogue_t code = CUBLASLT_EPILOGUE_DEFAULT;
+  const void* vector = nullptr;  // BIAS_POINTER: the bias, or where the bias gradient goes
+  void* aux = nullptr;
+  int64_t ldaux = 0;
+  int aux_type = -1;
+};
+
+// Sets an epilogue plan's pointers and runs it. A status other than success launched nothing
+// (cuBLASLt validates before it enqueues): the plan is marked declined and the caller falls back.
+bool RunEpiloguePlan(const Context& ctx, const GemmArgs& g, const LtEpilogue& e, Plan& plan) {
+  CudaHandles* h = ctx.cuda();
+  cublasStatus_t s = cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                    &e.vector, sizeof(e.vector));
+  if (s == CUBLAS_STATUS_SUCCESS && e.aux != nullptr) {
+    s = cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &e.aux,
+                                       sizeof(e.aux));
+  }
+  if (s == CUBLAS_STATUS_SUCCESS) {
+    const void* c_in = g.C_in != nullptr ? g.C_in : g.C;
+    s = cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, c_in, plan.c,
+                       g.C, plan.c, &plan.algo, h->workspace, h->workspace_bytes, h->stream);
+  }
+  if (s != CUBLAS_STATUS_SUCCESS) {
+    LOG_FIRST_N(WARNING, 5) << "gemm: cuBLASLt epilogue " << static_cast<int>(e.code)
+                            << " failed for M " << g.M << " N " << g.N << " K " << g.K << " ("
+                            << cublasGetStatusString(s) << "); using separate passes";
+    plan.found = false;
+    return false;
+  }
+  return true;
+}
+
 // Plans live for the process: a training run sees a few hundred distinct problems.
 std::mutex plans_mutex;
 std::map<PlanKey, std::unique_ptr<Plan>>& Plans() {
@@ -195,14 +259,19 @@ std::map<PlanKey, std::unique_ptr<Plan>>& Plans() {
 }
 
 // Runs g through cuBLASLt with `compute`; false when no algorithm fits (nothing was launched).
-bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, bool use_bias) {
+// With `extra` (an epilogue op's), a failing cublasLtMatmul is a decline too, never an abort.
+bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, bool use_bias,
+           const LtEpilogue* extra = nullptr) {
   CudaHandles* h = ctx.cuda();
   const size_t ab_bytes = DTypeSize(g.ab_type), c_bytes = DTypeSize(g.c_type);
+  const int epilogue = extra != nullptr ? extra->code
+                       : use_bias       ? CUBLASLT_EPILOGUE_BIAS
+                                        : CUBLASLT_EPILOGUE_DEFAULT;
   PlanKey key{
       h->device,
       g.trans_a,
       g.trans_b,
-      use_bias,
+      epilogue,
       g.M,
       g.N,
       g.K,
@@ -220,11 +289,16 @@ bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, b
       AlignmentBytes(g.A, g.batch, g.stride_a, ab_bytes),
       std::min(AlignmentBytes(g.C, g.batch, g.stride_c, c_bytes),
                AlignmentBytes(g.C_in != nullptr ? g.C_in : g.C, g.batch, g.stride_c, c_bytes))};
+  if (extra != nullptr) {
+    key.ldaux = extra->ldaux;
+    key.aux_type = extra->aux_type;
+  }
   std::lock_guard<std::mutex> lock(plans_mutex);
   auto& slot = Plans()[key];
   if (slot == nullptr) slot = MakePlan(ctx, g, key);
   Plan& plan = *slot;
   if (!plan.found) return false;
+  if (extra != nullptr) return RunEpiloguePlan(ctx, g, *extra, plan);
   if (use_bias) {
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias,
                                                 sizeof(g.bias)));
@@ -306,6 +380,88 @@ void Gemm(const Context& ctx, const GemmArgs& g) {
     CHECK_EQ(g.batch, 1) << "gemm: bias with batches";
     AddBiasRows(ctx, g);
   }
+}
+
+namespace {
+
+__global__ void AddF32Kernel(float* dst, const float* src, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    dst[i] += src[i];
+  }
+}
+
+bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Whether cuBLASLt may be offered `e` on g at all (our checks; its heuristic has the last word).
+bool EpilogueFits(const GemmArgs& g, const EpilogueArgs& e) {
+  if (g.batch != 1 || g.K == 0 || g.M == 0 || g.N == 0 || g.C_in != nullptr) return false;
+  const bool aux_ok = e.aux != nullptr && Aligned16(e.aux) && e.ldaux >= g.N && e.ldaux % 8 == 0 &&
+                      e.aux_type == g.c_type;
+  const bool grad_ok = e.bias_grad != nullptr && Aligned16(e.bias_grad);
+  switch (e.kind) {
+    case GemmEpilogue::kGeluAuxBias:
+      return g.bias != nullptr && Aligned16(g.bias) && aux_ok && g.beta == 0.0f;
+    case GemmEpilogue::kDGeluBgrad:
+      return g.bias == nullptr && aux_ok && grad_ok && g.beta == 0.0f;
+    case GemmEpilogue::kBgradA:
+      return g.bias == nullptr && g.trans_a && grad_ok;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool TryGemmEpilogue(const Context& ctx, const GemmArgs& g, const EpilogueArgs& e) {
+  bool done = false;
+  if (Paths().gemm_epilogues.load() && EpilogueFits(g, e)) {
+    LtEpilogue lt;
+    switch (e.kind) {
+      case GemmEpilogue::kGeluAuxBias:
+        lt.code = CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+        lt.vector = g.bias;
+        break;
+      case GemmEpilogue::kDGeluBgrad:
+        lt.code = CUBLASLT_EPILOGUE_DGELU_BGRAD;
+        lt.vector = e.bias_grad;
+        break;
+      case GemmEpilogue::kBgradA:
+        // Our A is cuBLASLt's B (row-major as column-major): its gradient is BGRADB's.
+        lt.code = CUBLASLT_EPILOGUE_BGRADB;
+        lt.vector = e.bias_grad;
+        break;
+    }
+    if (e.aux != nullptr && e.kind != GemmEpilogue::kBgradA) {
+      lt.aux = e.aux;
+      lt.ldaux = e.ldaux;
+      lt.aux_type = static_cast<int>(e.aux_type);
+    }
+    // The bf16 inputs' compute type (fp32 accumulation); F32 inputs as Gemm would run them.
+    cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
+    if (g.ab_type == DType::kF32 && !ctx.cuda()->allow_tf32) compute = CUBLAS_COMPUTE_32F_PEDANTIC;
+    if (g.ab_type == DType::kF32 && ctx.cuda()->allow_tf32) compute = CUBLAS_COMPUTE_32F_FAST_TF32;
+    GemmArgs plain = g;
+    plain.bias = nullptr;  // the epilogue's vector travels in `lt`
+    done = TryLt(ctx, plain, compute, /*use_bias=*/false, &lt);
+  }
+  (done ? Counts().epilogue_fused : Counts().epilogue_fallback).fetch_add(1);
+  return done;
+}
+
+void AddF32(const Context& ctx, float* dst, const float* src, int64_t n) {
+  if (n <= 0) return;
+  AddF32Kernel<<<GridFor(n), kThreads, 0, Stream(ctx)>>>(dst, src, n);
+  CUDA_CHECK_LAUNCH();
+}
+
+PathOptions& Paths() {
+  static PathOptions* options = new PathOptions;
+  return *options;
+}
+
+PathCounts& Counts() {
+  static PathCounts* counts = new PathCounts;
+  return *counts;
 }
 
 }  // namespace tigerfg::ops::cuda

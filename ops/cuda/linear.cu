@@ -1,9 +1,12 @@
 // ops/cuda/linear.cu — nn.Linear on CUDA: cuBLASLt GEMMs over fp32 or bf16 activations (bias
-// fused in the forward epilogue), the bias gradient as deterministic column sums.
+// fused in the forward epilogue), the bias gradient as deterministic column sums or, for bf16
+// activations, cuBLASLt's BGRADB epilogue; the MLP's fused Linear+GELU pair (GELU_AUX_BIAS
+// forward, DGELU_BGRAD backward) with the separate passes as the fallback.
 #include <cuda_bf16.h>
 
 #include "ops/backend.h"
 #include "ops/cuda/common.cuh"
+#include "ops/cuda/paths.h"
 
 namespace tigerfg::ops::cuda {
 
@@ -77,55 +80,124 @@ void LinearForwardAdd(const Context& ctx, Tensor out, const Tensor& x, const Ten
   Gemm(ctx, g);
 }
 
+namespace {
+
+// dx[N, I] = dout[N, O] · w[O, I]
+GemmArgs DxGemm(Tensor dx, const Tensor& dout, const Tensor& w, int64_t N, int64_t O, int64_t I) {
+  CheckSameType(dout, "dout", w, "w");
+  CheckFloat(dx, "dx");
+  GemmArgs g;
+  g.M = N;
+  g.N = I;
+  g.K = O;
+  g.A = dout.data();
+  g.lda = O;
+  g.B = w.data();
+  g.ldb = I;
+  g.C = dx.data();
+  g.ldc = I;
+  g.ab_type = dout.dtype();
+  g.c_type = dx.dtype();
+  return g;
+}
+
+// dst[c] += Σ_n m[n, c] over m[N, C] (F32 or BF16), deterministic column sums in double.
+void AddColumnSums(const Context& ctx, const Tensor& m, int64_t N, int64_t C, float* dst) {
+  if (m.dtype() == DType::kBF16) {
+    const auto* p = static_cast<const __nv_bfloat16*>(m.data());
+    AccumulateColumnSums(ctx, ReadMatrix<__nv_bfloat16>{p, C}, N, C, dst);
+  } else {
+    AccumulateColumnSums(ctx, ReadMatrix<float>{m.f32(), C}, N, C, dst);
+  }
+}
+
+// dw[O, I] += dout^T[O, N] · x[N, I] and dbias[O] += Σ_n dout[n, O] (dbias may be empty). For
+// bf16 activations the bias gradient rides on the GEMM (BGRADB into a scratch vector, then
+// added); F32 ones, and any problem cuBLASLt declines, take the column-sum kernels.
+void WeightGradients(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& dout,
+                     const Tensor& x, int64_t N, int64_t O, int64_t I) {
+  CheckSameType(dout, "dout", x, "x");
+  CHECK(dw.dtype() == DType::kF32) << "linear: dw is " << DTypeName(dw.dtype()) << ", not F32";
+  GemmArgs g;
+  g.trans_a = true;
+  g.M = O;
+  g.N = I;
+  g.K = N;
+  g.A = dout.data();
+  g.lda = O;
+  g.B = x.data();
+  g.ldb = I;
+  g.beta = 1.0f;
+  g.C = dw.f32();
+  g.ldc = I;
+  g.ab_type = dout.dtype();
+  if (dbias.defined() && dout.dtype() == DType::kBF16) {
+    Scratch sums(ctx, static_cast<size_t>(O) * sizeof(float));
+    EpilogueArgs e;
+    e.kind = GemmEpilogue::kBgradA;
+    e.bias_grad = sums.f32();
+    if (TryGemmEpilogue(ctx, g, e)) {
+      AddF32(ctx, dbias.f32(), sums.f32(), O);
+      return;
+    }
+  }
+  Gemm(ctx, g);
+  if (dbias.defined()) AddColumnSums(ctx, dout, N, O, dbias.f32());
+}
+
+}  // namespace
+
 void LinearBackward(const Context& ctx, Tensor dx, Tensor dw, Tensor dbias, const Tensor& dout,
                     const Tensor& x, const Tensor& w) {
   const int64_t O = dw.dim(0), I = dw.dim(1);  // shapes checked by ops/linear.cc
   const int64_t N = RowCount(x, I);
-  CheckSameType(dout, "dout", x, "x");
-  CHECK(dw.dtype() == DType::kF32) << "linear: dw is " << DTypeName(dw.dtype()) << ", not F32";
-  if (dx.defined()) {
-    CheckSameType(dout, "dout", w, "w");
-    CheckFloat(dx, "dx");
-    // dx[N, I] = dout[N, O] · w[O, I]
-    GemmArgs g;
-    g.M = N;
-    g.N = I;
-    g.K = O;
-    g.A = dout.data();
-    g.lda = O;
-    g.B = w.data();
-    g.ldb = I;
-    g.C = dx.data();
-    g.ldc = I;
-    g.ab_type = dout.dtype();
-    g.c_type = dx.dtype();
+  if (dx.defined()) Gemm(ctx, DxGemm(dx, dout, w, N, O, I));
+  WeightGradients(ctx, dw, dbias, dout, x, N, O, I);
+}
+
+void LinearBiasGeluForward(const Context& ctx, Tensor out, Tensor pre, const Tensor& x,
+                           const Tensor& w, const Tensor& bias) {
+  const int64_t O = w.dim(0);  // shapes checked by ops/linear.cc
+  CHECK(out.dtype() == pre.dtype())
+      << "linear: out is " << DTypeName(out.dtype()) << " but pre is " << DTypeName(pre.dtype());
+  const GemmArgs g = ForwardGemm(pre, x, w, bias);
+  GemmArgs fused = g;
+  fused.C = out.data();
+  EpilogueArgs e;
+  e.kind = GemmEpilogue::kGeluAuxBias;
+  e.aux = pre.data();
+  e.ldaux = O;
+  e.aux_type = pre.dtype();
+  if (TryGemmEpilogue(ctx, fused, e)) return;
+  Gemm(ctx, g);
+  GeluForward(ctx, out, pre);
+}
+
+void LinearBackwardGelu(const Context& ctx, Tensor dpre, Tensor dw, Tensor dbias, Tensor dpre_bias,
+                        const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& pre) {
+  const int64_t O = dw.dim(0), I = dw.dim(1);  // shapes checked by ops/linear.cc
+  const int64_t N = RowCount(x, I);
+  CHECK(pre.dtype() == dpre.dtype())
+      << "linear: pre is " << DTypeName(pre.dtype()) << " but dpre is " << DTypeName(dpre.dtype());
+  const GemmArgs g = DxGemm(dpre, dout, w, N, O, I);
+  bool fused = false;
+  if (dpre_bias.defined()) {
+    Scratch sums(ctx, static_cast<size_t>(I) * sizeof(float));
+    EpilogueArgs e;
+    e.kind = GemmEpilogue::kDGeluBgrad;
+    e.aux = const_cast<void*>(pre.data());
+    e.ldaux = I;
+    e.aux_type = pre.dtype();
+    e.bias_grad = sums.f32();
+    fused = TryGemmEpilogue(ctx, g, e);
+    if (fused) AddF32(ctx, dpre_bias.f32(), sums.f32(), I);
+  }
+  if (!fused) {
     Gemm(ctx, g);
+    GeluBackward(ctx, dpre, dpre, pre);
+    if (dpre_bias.defined()) AddColumnSums(ctx, dpre, N, I, dpre_bias.f32());
   }
-  {
-    // dw[O, I] += dout^T[O, N] · x[N, I]
-    GemmArgs g;
-    g.trans_a = true;
-    g.M = O;
-    g.N = I;
-    g.K = N;
-    g.A = dout.data();
-    g.lda = O;
-    g.B = x.data();
-    g.ldb = I;
-    g.beta = 1.0f;
-    g.C = dw.f32();
-    g.ldc = I;
-    g.ab_type = dout.dtype();
-    Gemm(ctx, g);
-  }
-  if (dbias.defined()) {
-    if (dout.dtype() == DType::kBF16) {
-      const auto* pd = static_cast<const __nv_bfloat16*>(dout.data());
-      AccumulateColumnSums(ctx, ReadMatrix<__nv_bfloat16>{pd, O}, N, O, dbias.f32());
-    } else {
-      AccumulateColumnSums(ctx, ReadMatrix<float>{dout.f32(), O}, N, O, dbias.f32());
-    }
-  }
+  WeightGradients(ctx, dw, dbias, dout, x, N, O, I);
 }
 
 }  // namespace tigerfg::ops::cuda

@@ -15,6 +15,7 @@
 
 #include "comm/communicator.h"
 #include "model/tigerfg_model.h"
+#include "ops/flash_attention.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/weights_io.h"
 #include "runtime/core/buffer.h"
@@ -208,6 +209,7 @@ Status TrainRun::CreateModel() {
                            model::ResolvePrecision(cfg_.model(), tc_.precision(), ctx_));
   TIGERFG_ASSIGN_OR_RETURN(const model::AttentionKernel attention,
                            model::ResolveAttention(cfg_.model(), tc_.attention(), precision, ctx_));
+  ops::SetDeterministicAttention(tc_.deterministic());  // process-wide, for this run
   model_ = std::make_unique<model::TigerFGModel>(cfg_.model(), local_batch_, ctx_, world_,
                                                  precision, tc_.recompute_blocks(), attention);
   if (!options_.trace_path.empty()) {

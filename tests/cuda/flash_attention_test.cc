@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,33 @@ TEST(CudaFlashAttention, HeadDim16OneTile) {
 TEST(CudaFlashAttention, HeadDim48AcrossFourTiles) {
   TIGERFG_REQUIRE_GPU();
   FlashCase({1, 250, 3, 48, true}, 2005);
+}
+
+// train.deterministic's backward (dQ shares per key tile summed in order): matches the CPU like
+// the atomic one, and two runs give the same bits.
+TEST(CudaFlashAttention, DeterministicBackwardMatchesCpuAndRepeatsBitForBit) {
+  TIGERFG_REQUIRE_GPU();
+  ops::SetDeterministicAttention(true);
+  FlashCase({2, 197, 2, 64, false}, 2011);
+  FlashCase({3, 70, 4, 12, true}, 2012);
+  const int64_t B = 4, S = 197, H = 3, D = 3 * 64;
+  Rng rng(2013);
+  auto qkv = RandomOf(DType::kBF16, {B, S, 3 * D}, rng);
+  auto dout = RandomOf(DType::kBF16, {B, S, D}, rng);
+  Buffer out(Gpu(), DType::kBF16, Shape{B, S, D}), lse(Gpu(), DType::kF32, Shape{B, H, S});
+  ops::FlashAttentionForward(Gpu(), out, lse, qkv.d(), Tensor(), static_cast<int>(H));
+  Buffer ws(Gpu(), DType::kF32, Shape{ops::FlashAttentionWorkspaceNumel(B, S, D, H)});
+  std::vector<Buffer> runs;
+  for (int run = 0; run < 2; ++run) {
+    Buffer dqkv(Gpu(), DType::kBF16, Shape{B, S, 3 * D});
+    ops::FlashAttentionBackward(Gpu(), dqkv, ws.tensor(), dout.d(), qkv.d(), out, lse, Tensor(),
+                                static_cast<int>(H));
+    runs.push_back(cuda_testing::ToHost(dqkv));
+  }
+  ops::SetDeterministicAttention(false);
+  ASSERT_EQ(runs[0].nbytes(), runs[1].nbytes());
+  EXPECT_EQ(std::memcmp(runs[0].data(), runs[1].data(), runs[0].nbytes()), 0)
+      << "the deterministic backward gave different bits on a rerun";
 }
 
 // bf16 x and w; out bf16 or fp32; dw, dbias fp32 (accumulating); dx bf16.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,8 +90,10 @@ struct StepResult {
 // One step (train::StepRunner) on ctx from host parameters; every result copied back to the host.
 StepResult RunStep(const Context& ctx, const config::ModelConfig& cfg,
                    const std::vector<float>& params, const Batch& batch,
-                   config::Precision precision = config::FP32) {
-  TigerFGModel model(cfg, batch.size(), ctx, /*world_size=*/1, precision);
+                   config::Precision precision = config::FP32,
+                   std::optional<AttentionKernel> attention = std::nullopt) {
+  TigerFGModel model(cfg, batch.size(), ctx, /*world_size=*/1, precision,
+                     /*recompute_blocks=*/false, attention);
   model.CopyParamsFromHost(params.data());
   comm::LocalCommunicator comm(/*timeout_s=*/300, &ctx);
   train::StepRunner runner(model, &comm);
@@ -105,8 +108,10 @@ StepResult RunStep(const Context& ctx, const config::ModelConfig& cfg,
 }
 
 // Random weights and a synthetic batch of 3 products (shared positives, padded titles).
+// gpu_attention: the GPU model's kernel (default: the precision's); the CPU runs its default.
 void ExpectStepMatchesCpu(const std::string& overrides, uint64_t seed,
-                          const Tolerances& tol = kFp32) {
+                          const Tolerances& tol = kFp32,
+                          std::optional<AttentionKernel> gpu_attention = std::nullopt) {
   TIGERFG_REQUIRE_GPU();
   const config::ModelConfig cfg = testing::TinyModel(overrides);
   const ParamTable table = BuildParamTable(cfg);
@@ -121,7 +126,7 @@ void ExpectStepMatchesCpu(const std::string& overrides, uint64_t seed,
   // The CPU side runs the same precision mode (BF16 there is the staged reference, itself held
   // to the spec by tests/reference).
   const StepResult cpu = RunStep(Cpu(), cfg, params, batch, tol.precision);
-  const StepResult gpu = RunStep(Gpu(), cfg, params, batch, tol.precision);
+  const StepResult gpu = RunStep(Gpu(), cfg, params, batch, tol.precision, gpu_attention);
 
   ExpectLossNear("total", gpu.terms.total, cpu.terms.total, tol.loss);
   ExpectLossNear("contrastive", gpu.terms.contrastive, cpu.terms.contrastive, tol.loss);
@@ -188,7 +193,8 @@ TEST(CudaModel, AttentionKernelsTheGpuRuns) {
   ASSERT_TRUE(flash16.ok()) << flash16.status().message();
   EXPECT_EQ(*flash16, AttentionKernel::kFlash);
   EXPECT_FALSE(ResolveAttention(cfg, TrainConfig::UNFUSED, config::BF16, Gpu()).ok());
-  EXPECT_FALSE(ResolveAttention(cfg, TrainConfig::CUDNN, config::BF16, Gpu()).ok());
+  // CUDNN takes BF16 only (in BF16 it runs where cuDNN plans the towers: CudaCudnnAttention).
+  EXPECT_FALSE(ResolveAttention(cfg, TrainConfig::CUDNN, config::FP32, Gpu()).ok());
   const config::ModelConfig wide = testing::TinyModel("model.query.width=128,model.query.heads=1");
   auto wide16 = ResolveAttention(wide, TrainConfig::FLASH, config::BF16, Gpu());
   ASSERT_FALSE(wide16.ok());
@@ -199,6 +205,17 @@ TEST(CudaModel, AttentionKernelsTheGpuRuns) {
 
 // The BF16 mode: bf16 blocks with the fused attention kernels and the bf16 GEMMs.
 TEST(CudaModelBf16, TinyStepMatchesCpu) { ExpectStepMatchesCpu("", 1, kBf16); }
+
+// train.attention: CUDNN (cuDNN's SDPA in the image towers, the fused kernel in the text tower)
+// against the CPU's BF16 step.
+TEST(CudaCudnnAttention, TinyModelStepMatchesCpu) {
+  TIGERFG_REQUIRE_GPU();
+  const auto resolved =
+      ResolveAttention(testing::TinyModel(), config::TrainConfig::CUDNN, config::BF16, Gpu());
+  ASSERT_TRUE(resolved.ok()) << resolved.status().message();
+  EXPECT_EQ(resolved.value(), AttentionKernel::kCudnn);
+  ExpectStepMatchesCpu("", 1, kBf16, AttentionKernel::kCudnn);
+}
 
 TEST(CudaModelBf16, OtherHeadDimsStepMatchesCpu) {
   // Head dimensions 16, 24 (query), 12 (text: padded to 16 by the kernel) and 32 (item).

@@ -1,6 +1,7 @@
 // tests/testing/backend_cases_attention.cc — harness cases of the attention ops: self-attention
 // (with key masks, a fully masked sample among them), the fused attention in F32 and BF16 at
-// head sizes 12 to 80 (over 64 the CUDA backend declines it), grounding attention, head mean.
+// head sizes 12 to 80 (over 64 the CUDA backend declines it), the CUDNN kernel (cuDNN's SDPA on
+// CUDA), grounding attention, head mean.
 #include <algorithm>
 
 #include "ops/attention.h"
@@ -92,16 +93,67 @@ void AddFlashAttentionCases(std::vector<OpCase>& cases) {
                          return 0.0;
                        }});
       const Shape workspace({ops::FlashAttentionWorkspaceNumel(s.B, s.S, s.D, s.heads)});
-      cases.push_back(
-          {OpKind::kFlashAttentionBackward, Label(s, dt), shape,
-           Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
-                   In("dout", token_shape, rng, dt), std::move(qkv), Given("out", std::move(out)),
-                   Given("lse", std::move(lse)), std::move(mask)),
-           [heads](const Context& ctx, const CaseTensors& t) {
-             ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], heads);
-             return 0.0;
-           }});
+      CaseTensor dout = In("dout", token_shape, rng, dt);
+      if (dt == kBF16) {
+        // The deterministic dQ (per-key-tile shares summed in order) on the same inputs.
+        cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt) + " deterministic", shape,
+                         Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
+                                 Duplicate(dout), Duplicate(qkv), Given("out", Clone(out)),
+                                 Given("lse", Clone(lse)), Duplicate(mask)),
+                         [heads](const Context& ctx, const CaseTensors& t) {
+                           ops::SetDeterministicAttention(true);
+                           ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5],
+                                                       t[6], heads);
+                           ops::SetDeterministicAttention(false);
+                           return 0.0;
+                         }});
+      }
+      cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt), shape,
+                       Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
+                               std::move(dout), std::move(qkv), Given("out", std::move(out)),
+                               Given("lse", std::move(lse)), std::move(mask)),
+                       [heads](const Context& ctx, const CaseTensors& t) {
+                         ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6],
+                                                     heads);
+                         return 0.0;
+                       }});
     }
+  }
+}
+
+// train.attention: CUDNN, BF16: unmasked shapes cuDNN's SDPA takes (head dims 32 and 64, one
+// and several 64-token tiles), one whose head dim (12) it does not and a masked one (both the
+// fused kernel's on CUDA).
+void AddCudnnAttentionCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 1050;
+  for (const AttentionShape& s :
+       {AttentionShape{2, 197, 128, 2, false}, AttentionShape{3, 50, 64, 2, false},
+        AttentionShape{2, 5, 24, 2, false}, AttentionShape{3, 17, 64, 2, true}}) {
+    Rng rng(++seed);
+    const int heads = s.heads;
+    const Shape qkv_shape({s.B, s.S, 3 * s.D}), token_shape({s.B, s.S, s.D});
+    const Shape lse_shape({s.B, s.heads, s.S});
+    CaseTensor qkv = In("qkv", qkv_shape, rng, kBF16), mask = KeyMask(s);
+    Buffer out(kBF16, token_shape), lse(kF32, lse_shape);
+    ops::FlashAttentionForward(Context::Cpu(), out, lse, qkv.host, mask.host, heads);
+    const ops::OpShape shape{kBF16, s.D / s.heads};
+    cases.push_back({OpKind::kCudnnAttentionForward, Label(s, kBF16), shape,
+                     Tensors(Out("out", token_shape, kBF16), Out("lse", lse_shape, kF32, 1e-4),
+                             Duplicate(qkv), Duplicate(mask)),
+                     [heads](const Context& ctx, const CaseTensors& t) {
+                       ops::CudnnAttentionForward(ctx, t[0], t[1], t[2], t[3], heads);
+                       return 0.0;
+                     }});
+    const Shape workspace({ops::FlashAttentionWorkspaceNumel(s.B, s.S, s.D, s.heads)});
+    cases.push_back(
+        {OpKind::kCudnnAttentionBackward, Label(s, kBF16), shape,
+         Tensors(Out("dqkv", qkv_shape, kBF16), Scratch("workspace", workspace),
+                 In("dout", token_shape, rng, kBF16), std::move(qkv), Given("out", std::move(out)),
+                 Given("lse", std::move(lse)), std::move(mask)),
+         [heads](const Context& ctx, const CaseTensors& t) {
+           ops::CudnnAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], heads);
+           return 0.0;
+         }});
   }
 }
 
@@ -167,6 +219,7 @@ void AddGroundingCases(std::vector<OpCase>& cases) {
 void AddAttentionCases(std::vector<OpCase>& cases) {
   AddSelfAttentionCases(cases);
   AddFlashAttentionCases(cases);
+  AddCudnnAttentionCases(cases);
   AddGroundingCases(cases);
 }
 

@@ -1,5 +1,5 @@
-// tests/testing/backend_cases_dense.cc — harness cases of the GEMM ops (Linear, the patch
-// embedding's Im2Col), Cast and the optimizer ops, at several shapes, F32 and BF16.
+// tests/testing/backend_cases_dense.cc — harness cases of the GEMM ops (Linear, the fused MLP
+// pair, the patch embedding's Im2Col), Cast and the optimizer ops, at several shapes, F32 and BF16.
 #include <cmath>
 #include <cstring>
 
@@ -83,6 +83,48 @@ void AddLinearCases(std::vector<OpCase>& cases) {
                      ops::LinearBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5]);
                      return 0.0;
                    }});
+}
+
+// The fused MLP pair at shapes cuBLASLt's epilogues take (columns a multiple of 8) and one they
+// do not (the separate passes), with and without the bias gradients.
+void AddFusedMlpCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 150;
+  for (const LinearShape& ls :
+       {LinearShape{Shape({64, 48}), 96, true}, LinearShape{Shape({2, 9, 32}), 64, false},
+        LinearShape{Shape({5, 7}), 3, true}}) {
+    const int64_t I = ls.x.dims().back(), O = ls.out_features;
+    const Shape y = WithLast(ls.x, O);
+    for (DType dt : {kF32, kBF16}) {
+      Rng rng(++seed);
+      const std::string label = Describe(ls.x, dt) + " -> " + std::to_string(O);
+      cases.push_back({OpKind::kLinearBiasGeluForward,
+                       label,
+                       {dt},
+                       Tensors(Out("out", y, dt), Out("pre", y, dt), In("x", ls.x, rng, dt),
+                               In("w", {O, I}, rng, dt), In("bias", {O}, rng)),
+                       [](const Context& ctx, const CaseTensors& t) {
+                         ops::LinearBiasGeluForward(ctx, t[0], t[1], t[2], t[3], t[4]);
+                         return 0.0;
+                       }});
+      // fc2's backward: x = gelu(pre) is [N, I], dout [N, O]; with_bias picks both bias
+      // gradients or neither. CUDA's DGELU_BGRAD sums dpre before its bf16 rounding, the CPU
+      // after: dpre_bias agrees to the bf16 tolerance.
+      CaseTensor dpre_bias = ls.bias ? InOut("dpre_bias", {I}, rng) : Absent("dpre_bias");
+      dpre_bias.rtol = 1e-2;
+      cases.push_back({OpKind::kLinearBackwardGelu,
+                       label + (ls.bias ? ", bias gradients" : ", no bias gradients"),
+                       {dt},
+                       Tensors(Out("dpre", ls.x, dt), InOut("dw", {O, I}, rng),
+                               ls.bias ? InOut("dbias", {O}, rng) : Absent("dbias"),
+                               std::move(dpre_bias), In("dout", y, rng, dt), In("x", ls.x, rng, dt),
+                               In("w", {O, I}, rng, dt), In("pre", ls.x, rng, dt)),
+                       [](const Context& ctx, const CaseTensors& t) {
+                         ops::LinearBackwardGelu(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6],
+                                                 t[7]);
+                         return 0.0;
+                       }});
+    }
+  }
 }
 
 void AddIm2ColCases(std::vector<OpCase>& cases) {
@@ -218,6 +260,7 @@ void AddOptimizerCases(std::vector<OpCase>& cases) {
 
 void AddDenseCases(std::vector<OpCase>& cases) {
   AddLinearCases(cases);
+  AddFusedMlpCases(cases);
   AddIm2ColCases(cases);
   AddCastCases(cases);
   AddOptimizerCases(cases);

@@ -1,6 +1,9 @@
 // tests/testing/backend_cases_rowwise.cc — harness cases of the rowwise ops (LayerNorm, GELU,
 // L2 normalisation, softmax, log-softmax) at several shapes, F32 and BF16 where they take it.
 // Saved statistics (mean, rstd, norm, out) come from a CPU forward, as in training.
+#include <iterator>
+#include <vector>
+
 #include "ops/gelu.h"
 #include "ops/layernorm.h"
 #include "ops/normalize.h"
@@ -24,9 +27,15 @@ Shape RowsOf(const Shape& s) {
   return Shape(dims);
 }
 
+// LayerNorm's own extra shapes for the CUDA warp-per-row path (ops/cuda/layernorm.cu): more rows
+// than its 2048 warps (a warp takes several), the model's width, and a row wider than it takes.
+const Shape kLayerNormExtraShapes[] = {Shape({4200, 40}), Shape({16, 768}), Shape({3, 1100})};
+
 void AddLayerNormCases(std::vector<OpCase>& cases) {
   uint64_t seed = 500;
-  for (const Shape& shape : kRowShapes) {
+  std::vector<Shape> shapes(std::begin(kRowShapes), std::end(kRowShapes));
+  shapes.insert(shapes.end(), std::begin(kLayerNormExtraShapes), std::end(kLayerNormExtraShapes));
+  for (const Shape& shape : shapes) {
     const int64_t C = shape.dims().back();
     for (DType dt : {kF32, kBF16}) {
       Rng rng(++seed);
@@ -59,6 +68,36 @@ void AddLayerNormCases(std::vector<OpCase>& cases) {
                            return 0.0;
                          }});
       }
+    }
+  }
+}
+
+// LayerNormBackwardWithCopy: the fp32 residual gradient (+= or =) and its bf16 copy, bf16 or fp32
+// dout, at widths the CUDA warp path takes and one it does not.
+void AddLayerNormCopyCases(std::vector<OpCase>& cases) {
+  uint64_t seed = 580;
+  for (const Shape& shape : {Shape({3, 7, 24}), Shape({16, 768}), Shape({3, 1100})}) {
+    const int64_t C = shape.dims().back();
+    for (DType dt : {kBF16, kF32}) {
+      Rng rng(++seed);
+      CaseTensor x = In("x", shape, rng, kF32, 2.0f, 0.5f), gamma = In("gamma", {C}, rng);
+      Buffer mean(kF32, RowsOf(shape)), rstd(kF32, RowsOf(shape)), y(kF32, shape);
+      ops::LayerNormForward(Context::Cpu(), y, mean, rstd, x.host, gamma.host, Buffer::Zeros({C}),
+                            kEps);
+      const bool accumulate = dt == kBF16;
+      cases.push_back(
+          {OpKind::kLayerNormBackwardWithCopy,
+           Describe(shape, dt) + (accumulate ? " dx +=" : ""),
+           {dt},
+           Tensors(accumulate ? InOut("dx", shape, rng) : Out("dx", shape),
+                   Out("dx16", shape, kBF16), InOut("dgamma", {C}, rng), InOut("dbeta", {C}, rng),
+                   In("dout", shape, rng, dt), std::move(x), std::move(gamma),
+                   Given("mean", Clone(mean)), Given("rstd", Clone(rstd))),
+           [accumulate](const Context& ctx, const CaseTensors& t) {
+             ops::LayerNormBackwardWithCopy(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
+                                            t[8], accumulate);
+             return 0.0;
+           }});
     }
   }
 }
@@ -157,6 +196,7 @@ void AddSoftmaxCases(std::vector<OpCase>& cases) {
 
 void AddRowwiseCases(std::vector<OpCase>& cases) {
   AddLayerNormCases(cases);
+  AddLayerNormCopyCases(cases);
   AddGeluCases(cases);
   AddNormalizeCases(cases);
   AddSoftmaxCases(cases);

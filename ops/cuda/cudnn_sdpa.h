@@ -1,0 +1,30 @@
+// ops/cuda/cudnn_sdpa.h — cuDNN's fused SDPA (ops/cuda/cudnn_sdpa.cc) for the CUDNN attention
+// kernel: bf16 qkv[B, S, 3D] in the spec's (B, S, 3, heads, d) layout, no mask, the outputs of
+// FlashAttentionForward / Backward (out[B, S, D], lse[B, heads, S] natural-log, dqkv written).
+// Every failure (no libcudnn, an old version, a shape no engine takes) is a Status; nothing is
+// launched then.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/core/context.h"
+#include "runtime/core/status.h"
+#include "runtime/core/tensor.h"
+
+namespace tigerfg::ops::cuda {
+
+// The unified SDPA operations need cuDNN 9.13.1 (cudnnGetVersion() 91301).
+constexpr size_t kCudnnSdpaMinVersion = 91301;
+
+// Whether cuDNN builds a forward plan (and tries the backward one: a decline there runs the
+// fused kernel's backward) for sequences of `seq` tokens, `width` channels
+// in `heads` heads, on ctx's device (batch 1; plans are cached per shape).
+Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads);
+
+Status CudnnSdpaForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, int heads);
+
+Status CudnnSdpaBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
+                         const Tensor& out, const Tensor& lse, int heads);
+
+}  // namespace tigerfg::ops::cuda
