@@ -15,6 +15,7 @@
 #include "configs/config.h"
 #include "model/tigerfg_model.h"
 #include "runtime/core/safetensors.h"
+#include "runtime/train/memory_budget.h"
 #include "runtime/train/step_runner.h"
 #include "runtime/train/trainer.h"
 #include "tests/model/spec_runner.h"
@@ -73,6 +74,30 @@ TEST(MicroBatch, ActivationMemoryFollowsTheMicroBatchNotTheLocalBatch) {
   EXPECT_EQ(model.PlannedActivationBytes(16, 1, 2), bytes(16, 2));
   EXPECT_EQ(model.PlannedActivationBytes(16, 1, 0), unchunked);
   EXPECT_EQ(model.PlannedActivationBytes(4, 1, 0), model.activation_bytes());
+}
+
+// The budget search: its answer fits and the next batch does not; chunking fits a larger batch.
+TEST(MicroBatch, LargestBatchThatFitsABudget) {
+  const config::ModelConfig cfg = testing::TinyModel();
+  const model::TigerFGModel model(cfg, 2, Context::Cpu());
+  const StepMemory at8 = StepMemoryBytes(model, 8, 1, 0);
+  EXPECT_EQ(at8.activation_bytes, model.PlannedActivationBytes(8, 1, 0));
+  EXPECT_EQ(at8.state_bytes,
+            16 * model.table().trainable_numel() +
+                4 * (model.table().total_numel() - model.table().trainable_numel()));
+  const double budget = static_cast<double>(StepMemoryBytes(model, 64, 1, 0).total()) + 1;
+  const int64_t unchunked = LargestBatchThatFits(model, budget, 1, 0);
+  EXPECT_GE(unchunked, 64);
+  EXPECT_LE(StepMemoryBytes(model, unchunked, 1, 0).total(), budget);
+  EXPECT_GT(StepMemoryBytes(model, unchunked + 1, 1, 0).total(), budget);
+  for (int64_t micro : {1, 4}) {
+    const int64_t chunked = LargestBatchThatFits(model, budget, 1, micro);
+    EXPECT_EQ(chunked % micro, 0);
+    EXPECT_GT(chunked, 2 * unchunked) << "micro_batch " << micro;
+    EXPECT_LE(StepMemoryBytes(model, chunked, 1, micro).total(), budget);
+    EXPECT_GT(StepMemoryBytes(model, chunked + micro, 1, micro).total(), budget);
+  }
+  EXPECT_EQ(LargestBatchThatFits(model, /*budget_bytes=*/1000, 1, 0), 0);
 }
 
 std::vector<double> Losses(const std::string& path) {
