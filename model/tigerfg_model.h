@@ -11,8 +11,9 @@
 // runtime/train/step_runner.h runs the whole step (with one process, the gather is the identity).
 //
 // Chunked (GradCache) steps, micro_batch m < b: step 1 runs once per chunk of m samples (the
-// caller keeps each chunk's embeddings), steps 2-4 run once on the whole global batch, then each
-// chunk is encoded again and ChunkSrdForwardBackward and EncodeBackward run on its rows of dq, de.
+// caller keeps each chunk's embeddings), steps 2-4 run once on the whole global batch, then for
+// each chunk, from the last one back (still encoded: it is not encoded again), EncodeForward,
+// ChunkSrdForwardBackward and EncodeBackward run on its rows of dq, de.
 #pragma once
 
 #include <functional>

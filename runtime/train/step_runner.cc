@@ -225,7 +225,7 @@ model::LossTerms StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& 
   return local;
 }
 
-// Backward of the rows last encoded (the whole local batch, or the last chunk); with a
+// Backward of the rows last encoded (the whole local batch, or chunk 0 of a chunked step); with a
 // communicator each gradient bucket is all-reduced as soon as it is complete.
 void StepRunner::Backward(const Tensor& dq, const Tensor& de) {
   timer_.Enter(Phase::kBackward);
@@ -254,8 +254,9 @@ void StepRunner::Backward(const Tensor& dq, const Tensor& de) {
 // The chunked (GradCache) step. Phase 1: each chunk is encoded and its embeddings and teacher
 // outputs copied into the local [b, ...] buffers (its activations are overwritten by the next
 // chunk); the losses and their embedding gradients are computed once on the global batch, as
-// unchunked. Phase 2: each chunk is encoded again, its SRD term computed, and its backward run
-// with its rows of dq, de; gradients accumulate, and the buckets fire on the last chunk only.
+// unchunked. Phase 2, from the last chunk back (whose activations are still in place: it is not
+// encoded again): each chunk is encoded again, its SRD term computed, and its backward run with
+// its rows of dq, de; gradients accumulate, and the buckets fire on the final backward only.
 model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& product_ids) {
   const Context& ctx = model_.context();
   Buffers& g = *g_;
@@ -279,12 +280,14 @@ model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& produc
                                  : LossWithoutComm(local, StageProductIds(batch, product_ids));
   const Tensor dq = comm_ ? g.dq_local.tensor() : g.dq.tensor();
   const Tensor de = comm_ ? g.de_local.tensor() : g.de.tensor();
-  for (int64_t k = 0; k < chunks; ++k) {
-    timer_.Enter(Phase::kForward);  // the recomputation: one extra forward per chunk
-    model_.EncodeForward(Chunk(batch, k));
+  for (int64_t k = chunks - 1; k >= 0; --k) {
+    if (k + 1 < chunks) {
+      timer_.Enter(Phase::kForward);  // the recomputation: one extra forward per earlier chunk
+      model_.EncodeForward(Chunk(batch, k));
+    }
     model_.ChunkSrdForwardBackward(&terms);
     const Tensor dq_k = dq.Slice(k * m, (k + 1) * m), de_k = de.Slice(k * m, (k + 1) * m);
-    if (k + 1 < chunks) {
+    if (k > 0) {
       timer_.Enter(Phase::kBackward);
       model_.EncodeBackward(dq_k, de_k);
     } else {

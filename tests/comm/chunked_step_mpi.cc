@@ -55,7 +55,7 @@ Stepped Step(const config::ModelConfig& cfg, comm::Communicator& comm, int64_t m
   model::InitParams(model.table(), cfg, /*seed=*/9, model.params());
   const Batch global = testing::RandomBatch(cfg, kLocal * world, /*seed=*/31);
   const Batch local = Rows(global, comm.rank() * kLocal, kLocal);
-  // Small buckets: several of them, all launched from the last chunk's backward.
+  // Small buckets: several of them, all launched from the final chunk backward.
   StepRunner runner(model, &comm, /*optimizer=*/nullptr, /*bucket_mb=*/0.01);
   StatusOr<StepResult> result = runner.Run(local);
   CHECK(result.ok()) << result.status().message();
