@@ -1,6 +1,7 @@
 // tests/comm/chunked_step_mpi.cc — chunked (GradCache, train.micro_batch) training steps against
-// the unchunked step under mpirun at 1-4 ranks: every parameter's gradient (logit_scale and the
-// teacher-path SRD and SDD terms included) and every loss term within 1e-5 relative.
+// the unchunked step under mpirun at 1-4 ranks, with and without block recomputation: every
+// parameter's gradient (logit_scale and the teacher-path SRD and SDD terms included) and every
+// loss term within 1e-5 relative.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,10 +48,11 @@ Batch Rows(const Batch& batch, int64_t begin, int64_t n) {
 }
 
 // One step of this rank's share of one global batch (the same at every world size).
-Stepped Step(const config::ModelConfig& cfg, comm::Communicator& comm, int64_t micro_batch) {
+Stepped Step(const config::ModelConfig& cfg, comm::Communicator& comm, int64_t micro_batch,
+             bool recompute_blocks = false) {
   const int world = comm.world_size();
-  model::TigerFGModel model(cfg, kLocal, Context::Cpu(), world, config::FP32,
-                            /*recompute_blocks=*/false, std::nullopt, micro_batch);
+  model::TigerFGModel model(cfg, kLocal, Context::Cpu(), world, config::FP32, recompute_blocks,
+                            std::nullopt, micro_batch);
   EXPECT_EQ(model.micro_batch(), micro_batch > 0 ? micro_batch : kLocal);
   model::InitParams(model.table(), cfg, /*seed=*/9, model.params());
   const Batch global = testing::RandomBatch(cfg, kLocal * world, /*seed=*/31);
@@ -102,10 +104,17 @@ TEST(ChunkedStep, GradientsAndLossesEqualTheUnchunkedStep) {
   const Stepped want = Step(cfg, *comm, /*micro_batch=*/0);
   ASSERT_TRUE(want.local.has_srd && want.local.has_sdd);
   const ParamTable table = model::BuildParamTable(cfg);
-  for (int64_t micro_batch : {1, 2, 3}) {
-    const std::string what = "micro_batch " + std::to_string(micro_batch) + " at " +
+  // micro_batch 1, 2 and 3 of 6 (6, 3 and 2 chunks), and 2 with block recomputation too.
+  struct Case {
+    int64_t micro_batch;
+    bool recompute;
+  };
+  for (const auto [micro_batch, recompute] :
+       {Case{1, false}, Case{2, false}, Case{3, false}, Case{2, true}}) {
+    const std::string what = "micro_batch " + std::to_string(micro_batch) +
+                             (recompute ? " with recompute_blocks" : "") + " at " +
                              std::to_string(comm->world_size()) + " rank(s)";
-    const Stepped got = Step(cfg, *comm, micro_batch);
+    const Stepped got = Step(cfg, *comm, micro_batch, recompute);
     ExpectTermsNear(got.local, want.local, what + " (this rank's terms)");
     ExpectTermsNear(got.global, want.global, what + " (global terms)");
     ASSERT_EQ(got.grads.size(), want.grads.size());
