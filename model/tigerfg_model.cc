@@ -259,7 +259,8 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   AllowTf32(m.ctx, precision == config::BF16);
   m.arena.set_recompute_blocks(recompute_blocks);
   const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
-  // Memory grows with the rows of one forward (chunk), not with the local batch (b).
+  // b: the rows of one forward (micro_batch; local_batch unchunked). The towers' memory and the
+  // staging buffers grow with it, not with the local batch.
   const int64_t b = m.chunk;
   m.PlanActivations(store, &m.arena, b, local_batch, m.max_global);
   m.logit_scale = store.P("logit_scale").View(Shape{1});
