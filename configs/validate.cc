@@ -285,6 +285,13 @@ void CheckTrain(Checker& check, const TrainConfig& train) {
   check.AtMost("train.threads", train.threads(), limits::kMaxThreads);
   check.NonNegative("train.eval_every", train.eval_every());
   check.OneOf("train.device", train.device(), {"auto", "cpu", "cuda"});
+  check.NonNegative("train.micro_batch", train.micro_batch());
+  if (train.micro_batch() > 0 && train.global_batch() > 0 &&
+      train.global_batch() % train.micro_batch() != 0) {
+    check.Fail("train.micro_batch", std::to_string(train.micro_batch()) +
+                                        " does not divide train.global_batch " +
+                                        std::to_string(train.global_batch()));
+  }
 }
 
 void CheckDist(Checker& check, const DistConfig& dist) {

@@ -1,7 +1,8 @@
 // launcher/cmd_bench.cc — `tigerfg bench --config C --batch B --steps N`: training-step throughput
 // on synthetic data (forward, losses, backward and AdamW), median over the timed steps, with model
 // TFLOP/s, MFU, peak memory and the median of each phase (runtime/core: step_timer, trace,
-// peak_memory).
+// peak_memory). train.micro_batch runs chunked steps; --memory_gb reports the largest batch whose
+// step fits that budget with and without chunking (runtime/train/memory_budget.h).
 #include <omp.h>
 
 #include <cstdio>
@@ -20,10 +21,14 @@
 #include "runtime/core/trace.h"
 #include "runtime/data/synthetic_data.h"
 #include "runtime/train/flops.h"
+#include "runtime/train/memory_budget.h"
 #include "runtime/train/optimizer.h"
 #include "runtime/train/step_runner.h"
 
 DEFINE_int32(warmup, 3, "bench: untimed steps first");
+DEFINE_double(memory_gb, 0,
+              "bench: also report the largest batch whose step fits this many GiB of device "
+              "memory, unchunked and with train.micro_batch (1 when unset); 0 = skip");
 
 namespace tigerfg::launcher {
 
@@ -44,6 +49,16 @@ void PrintTable(const nlohmann::ordered_json& r) {
     std::fprintf(stderr, "  %-14s %10.3f %6.1f%%\n", name.c_str(), s * 1e3, 100 * s / step);
   }
   std::fprintf(stderr, "  %-14s %10.3f\n", "step", step * 1e3);
+  if (r.contains("memory_budget_gib")) {
+    std::fprintf(stderr,
+                 "  in %.3g GiB: batch %lld unchunked, %lld with train.micro_batch %lld (step "
+                 "memory here %.3g GiB)\n",
+                 r["memory_budget_gib"].get<double>(),
+                 static_cast<long long>(r["max_batch_unchunked"].get<int64_t>()),
+                 static_cast<long long>(r["max_batch_chunked"].get<int64_t>()),
+                 static_cast<long long>(r["budget_micro_batch"].get<int64_t>()),
+                 r["step_mem_estimate_gib"].get<double>());
+  }
   std::fprintf(stderr,
                "  %.1f samples/s, %.4g model TFLOP/s, MFU %.2f%% of %.0f TFLOP/s, peak memory "
                "%.3f GiB (%s)\n",
@@ -71,6 +86,9 @@ StatusOr<BenchOptions> BenchOptionsFromFlags(const config::RunConfig& cfg) {
   o.warmup = FLAGS_warmup;
   if (!(FLAGS_peak_tflops > 0))
     return Status::Error("--peak_tflops must be > 0, got " + std::to_string(FLAGS_peak_tflops));
+  if (!(FLAGS_memory_gb >= 0))
+    return Status::Error("--memory_gb must be >= 0, got " + std::to_string(FLAGS_memory_gb));
+  TIGERFG_RETURN_IF_ERROR(train::CheckMicroBatch(cfg.train().micro_batch(), o.batch_size, 1));
   return o;
 }
 
@@ -135,6 +153,7 @@ nlohmann::ordered_json BenchJson(const config::RunConfig& cfg, const BenchOption
   result["precision"] = config::Precision_Name(net.precision());
   result["attention"] = model::AttentionKernelName(net.attention());
   result["recompute_blocks"] = cfg.train().recompute_blocks();
+  result["micro_batch"] = net.micro_batch();
   result["activation_bytes"] = net.activation_bytes();
   result["steps"] = o.steps;
   result["step_s_median"] = median;
@@ -147,12 +166,34 @@ nlohmann::ordered_json BenchJson(const config::RunConfig& cfg, const BenchOption
   result["peak_mem_bytes"] = memory.peak_bytes();
   result["peak_mem_gib"] = memory.peak_gib();
   result["peak_mem_source"] = memory.source();
+  // The step's device memory by the sizes the code allocates (runtime/train/memory_budget.h).
+  result["step_mem_estimate_gib"] =
+      static_cast<double>(
+          train::StepMemoryBytes(net, o.batch_size, 1, cfg.train().micro_batch()).total()) /
+      (1 << 30);
   // Medians of each phase over the timed steps (they need not add up to the median step).
   for (int p = 0; p < profile::kNumPhases; ++p)
     result[std::string(profile::PhaseName(static_cast<Phase>(p))) + "_s_median"] =
         profile::Median(times.phase_s[p]);
   result["loss"] = times.loss;
   return result;
+}
+
+// --memory_gb: the largest batch (one rank) whose step fits the budget, unchunked and chunked.
+void AddBudget(const config::RunConfig& cfg, const model::TigerFGModel& net,
+               nlohmann::ordered_json* result) {
+  if (FLAGS_memory_gb <= 0) return;
+  const double budget = FLAGS_memory_gb * (1 << 30);
+  const int64_t micro = cfg.train().micro_batch() > 0 ? cfg.train().micro_batch() : 1;
+  (*result)["memory_budget_gib"] = FLAGS_memory_gb;
+  (*result)["max_batch_unchunked"] = train::LargestBatchThatFits(net, budget, 1, 0);
+  (*result)["budget_micro_batch"] = micro;
+  (*result)["max_batch_chunked"] = train::LargestBatchThatFits(net, budget, 1, micro);
+  // The trade-off at a few micro batches: smaller chunks, larger batches, smaller GEMMs.
+  nlohmann::ordered_json by_micro;
+  for (int64_t m : {1, 4, 16, 64})
+    by_micro[std::to_string(m)] = train::LargestBatchThatFits(net, budget, 1, m);
+  (*result)["max_batch_by_micro_batch"] = by_micro;
 }
 
 // The JSON line on stdout, the table on stderr, the file --out when given.
@@ -177,7 +218,7 @@ StatusOr<nlohmann::ordered_json> Bench(const config::RunConfig& cfg, const Bench
       const model::AttentionKernel attention,
       model::ResolveAttention(cfg.model(), cfg.train().attention(), precision, ctx));
   model::TigerFGModel net(cfg.model(), o.batch_size, ctx, /*world_size=*/1, precision,
-                          cfg.train().recompute_blocks(), attention);
+                          cfg.train().recompute_blocks(), attention, cfg.train().micro_batch());
   {
     Buffer host(DType::kF32, Shape{net.table().total_numel()});
     model::InitParams(net.table(), cfg.model(), cfg.train().seed(), host.f32());
@@ -188,7 +229,9 @@ StatusOr<nlohmann::ordered_json> Bench(const config::RunConfig& cfg, const Bench
   train::StepRunner runner(net, /*comm=*/nullptr, &optimizer);
   profile::PeakMemory memory(ctx);
   TIGERFG_ASSIGN_OR_RETURN(BenchTimes times, RunSteps(runner, data, o, memory, trace));
-  return BenchJson(cfg, o, ctx, net, times, memory);
+  nlohmann::ordered_json result = BenchJson(cfg, o, ctx, net, times, memory);
+  AddBudget(cfg, net, &result);
+  return result;
 }
 
 }  // namespace

@@ -161,11 +161,12 @@ StatusOr<AttentionKernel> ResolveAttention(const config::ModelConfig& cfg,
 
 struct TigerFGModel::Impl {
   Impl(const config::ModelConfig& c, int64_t batch, Context context, int world_size,
-       config::Precision p, AttentionKernel a)
+       config::Precision p, AttentionKernel a, int64_t micro_batch)
       : cfg(c),
         precision(p),
         attention(a),
         local_batch(batch),
+        chunk(micro_batch > 0 ? micro_batch : batch),
         max_global(batch * world_size),
         ctx(std::move(context)),
         table(BuildParamTable(c)),
@@ -187,6 +188,22 @@ struct TigerFGModel::Impl {
   }
   bool has_srd() const { return cfg.has_teacher() && cfg.ground_layers() > 0 && cfg.w_srd() > 0; }
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
+  bool chunked() const { return chunk != local_batch; }
+
+  // The SRD term of the rows last encoded (a mean over them) and its map gradient, scaled by
+  // `weight`, kept for the next EncodeBackward. Returns the term.
+  double SrdForwardBackward(float weight) {
+    ops::SrdLossForward(ctx, loss_srd, teacher_map, item->ground_map(), teacher->patches(),
+                        teacher->query_cls(), cfg.tau_map());
+    ops::SrdLossBackward(ctx, damap, weight, teacher_map, item->ground_map());
+    srd_pending = true;
+    return ReadScalar(loss_srd);
+  }
+
+  // Plans the towers for `rows` samples per forward and the loss buffers for `b` local rows
+  // against up to `g` gathered ones into `arena`.
+  void PlanActivations(const ParamStore& store, ActivationArena* arena, int64_t rows, int64_t b,
+                       int64_t g);
 
   // BF16 mode: params16 = bf16(params), all of it (the teacher's part too: parameters may be
   // written through params() by loaders and the rank-0 broadcast; ~6 bytes per parameter).
@@ -198,7 +215,7 @@ struct TigerFGModel::Impl {
   config::ModelConfig cfg;
   config::Precision precision;
   AttentionKernel attention;
-  int64_t local_batch, max_global;
+  int64_t local_batch, chunk, max_global;  // chunk: rows of one EncodeForward
   Context ctx;
   ParamTable table;
   Buffer params, grads;  // on ctx's device
@@ -208,14 +225,14 @@ struct TigerFGModel::Impl {
   std::unique_ptr<ItemTower> item;
   std::unique_ptr<Teacher> teacher;
   Tensor logit_scale, dlogit_scale;
-  // Loss activations: [b, G] logits and their gradients, [1] scalars, [b, N] maps.
+  // Loss activations: [b, G] logits and their gradients, [1] scalars, [chunk, N] maps.
   Tensor row_logits, col_logits, drow_logits, dcol_logits, p_teacher, scale;
   Tensor loss_row, loss_col, loss_sdd, loss_srd, teacher_map, damap;
-  // Staged inputs: the title ids and their key-padding mask [b, L].
+  // Staged inputs: the title ids and their key-padding mask [chunk, L].
   Buffer title_ids, key_valid;
   // CUDA only: the device copies of the staged titles and of the batch's images.
   Buffer dev_title_ids, dev_key_valid, dev_query_images, dev_item_images;
-  // Serving inputs padded to b rows (allocated on first use).
+  // Serving inputs padded to chunk rows (allocated on first use).
   Buffer query_stage, item_stage;
   bool srd_pending = false;
   bool tf32_before = false;  // the context's TF32 switch before this model set it
@@ -239,14 +256,35 @@ AttentionKernel CheckedAttention(const config::ModelConfig& cfg, config::Precisi
 }
 }  // namespace
 
+void TigerFGModel::Impl::PlanActivations(const ParamStore& store, ActivationArena* arena,
+                                         int64_t rows, int64_t b, int64_t g) {
+  query = std::make_unique<QueryTower>(store, cfg, rows, arena, attention);
+  item = std::make_unique<ItemTower>(store, cfg, rows, arena, attention);
+  if (cfg.has_teacher()) {
+    teacher = std::make_unique<Teacher>(store, cfg.teacher(), rows, arena, attention);
+  }
+  for (Tensor* t : {&row_logits, &col_logits, &drow_logits, &dcol_logits}) {
+    arena->Plan(t, Shape{b, g});
+  }
+  if (has_sdd()) arena->Plan(&p_teacher, Shape{b, g});
+  for (Tensor* t : {&scale, &loss_row, &loss_col, &loss_sdd, &loss_srd}) arena->Plan(t, Shape{1});
+  const int64_t grid = cfg.item().image_size() / cfg.item().patch_size();
+  if (has_srd()) {
+    arena->Plan(&teacher_map, Shape{rows, grid * grid});
+    arena->Plan(&damap, Shape{rows, grid * grid});
+  }
+}
+
 TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx,
                            int world_size, config::Precision precision, bool recompute_blocks,
-                           std::optional<AttentionKernel> attention)
+                           std::optional<AttentionKernel> attention, int64_t micro_batch)
     : impl_(std::make_unique<Impl>(cfg, local_batch, ctx, world_size, precision,
-                                   CheckedAttention(cfg, precision, ctx, attention))) {
+                                   CheckedAttention(cfg, precision, ctx, attention), micro_batch)) {
   Impl& m = *impl_;
   CHECK_GT(local_batch, 0);
   CHECK_GT(world_size, 0);
+  CHECK(micro_batch >= 0 && local_batch % m.chunk == 0)
+      << "train.micro_batch " << micro_batch << " does not divide the local batch " << local_batch;
   m.params = Buffer(m.ctx, DType::kF32, Shape{m.table.total_numel()});
   m.grads = Buffer(m.ctx, DType::kF32, Shape{m.table.trainable_numel()});
   uint16_t* mirror = nullptr;
@@ -260,26 +298,12 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   AllowTf32(m.ctx, precision == config::BF16);
   m.arena.set_recompute_blocks(recompute_blocks);
   const ParamStore store(&m.table, params(), grads(), m.ctx.device(), mirror);
-  const int64_t b = local_batch, g = m.max_global;
-  m.query = std::make_unique<QueryTower>(store, cfg, b, &m.arena, m.attention);
-  m.item = std::make_unique<ItemTower>(store, cfg, b, &m.arena, m.attention);
-  if (cfg.has_teacher()) {
-    m.teacher = std::make_unique<Teacher>(store, cfg.teacher(), b, &m.arena, m.attention);
-  }
+  // b: the rows of one forward (micro_batch; local_batch unchunked). The towers' memory and the
+  // staging buffers grow with it, not with the local batch.
+  const int64_t b = m.chunk;
+  m.PlanActivations(store, &m.arena, b, local_batch, m.max_global);
   m.logit_scale = store.P("logit_scale").View(Shape{1});
   m.dlogit_scale = store.G("logit_scale").View(Shape{1});
-  for (Tensor* t : {&m.row_logits, &m.col_logits, &m.drow_logits, &m.dcol_logits}) {
-    m.arena.Plan(t, Shape{b, g});
-  }
-  if (m.has_sdd()) m.arena.Plan(&m.p_teacher, Shape{b, g});
-  for (Tensor* t : {&m.scale, &m.loss_row, &m.loss_col, &m.loss_sdd, &m.loss_srd}) {
-    m.arena.Plan(t, Shape{1});
-  }
-  const int64_t grid = cfg.item().image_size() / cfg.item().patch_size();
-  if (m.has_srd()) {
-    m.arena.Plan(&m.teacher_map, Shape{b, grid * grid});
-    m.arena.Plan(&m.damap, Shape{b, grid * grid});
-  }
   m.arena.Allocate();
   m.title_ids = Buffer(DType::kI64, Shape{b, cfg.text().max_len()});
   m.key_valid = Buffer(DType::kU8, Shape{b, cfg.text().max_len()});
@@ -300,6 +324,7 @@ TigerFGModel::~TigerFGModel() { AllowTf32(impl_->ctx, impl_->tf32_before); }
 const ParamTable& TigerFGModel::table() const { return impl_->table; }
 const config::ModelConfig& TigerFGModel::config() const { return impl_->cfg; }
 int64_t TigerFGModel::local_batch() const { return impl_->local_batch; }
+int64_t TigerFGModel::micro_batch() const { return impl_->chunk; }
 int64_t TigerFGModel::embed_dim() const { return impl_->cfg.embed_dim(); }
 int64_t TigerFGModel::teacher_dim() const { return impl_->teacher ? impl_->teacher->width() : 0; }
 bool TigerFGModel::has_teacher() const { return impl_->teacher != nullptr; }
@@ -307,6 +332,20 @@ config::Precision TigerFGModel::precision() const { return impl_->precision; }
 AttentionKernel TigerFGModel::attention() const { return impl_->attention; }
 const Context& TigerFGModel::context() const { return impl_->ctx; }
 int64_t TigerFGModel::activation_bytes() const { return impl_->arena.bytes(); }
+
+int64_t TigerFGModel::PlannedActivationBytes(int64_t local_batch, int world_size,
+                                             int64_t micro_batch) const {
+  const Impl& m = *impl_;
+  CHECK(local_batch > 0 && world_size > 0 && micro_batch >= 0);
+  // A second plan over this model's parameters, never allocated: only its size is read.
+  Impl plan(m.cfg, local_batch, m.ctx, world_size, m.precision, m.attention, micro_batch);
+  plan.arena.set_recompute_blocks(m.arena.recompute_blocks());
+  const ParamStore store(&m.table, static_cast<float*>(m.params.data()),
+                         static_cast<float*>(m.grads.data()), m.ctx.device(),
+                         static_cast<uint16_t*>(m.params16.data()));
+  plan.PlanActivations(store, &plan.arena, plan.chunk, local_batch, plan.max_global);
+  return plan.arena.bytes();
+}
 float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }
 float* TigerFGModel::grads() { return static_cast<float*>(impl_->grads.data()); }
 
@@ -339,7 +378,7 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
   Impl& m = *impl_;
   const Status valid = ValidateBatch(m.cfg, batch);
   CHECK(valid.ok()) << valid.message();
-  CHECK_EQ(batch.size(), m.local_batch) << "the model was planned for another batch size";
+  CHECK_EQ(batch.size(), m.chunk) << "the model was planned for another batch size";
   m.RefreshMirror();  // the optimizer has changed the fp32 masters
   // Stage the titles: the mask is derived on the host, where the batch lives.
   const int64_t* ids = batch.title_ids.i64();
@@ -370,7 +409,8 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
 LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
                                             const Tensor& teacher_items_all,
                                             const Tensor& product_ids_all, int64_t row0,
-                                            Tensor dq_all, Tensor de_all) {
+                                            Tensor dq_all, Tensor de_all,
+                                            const Tensor& teacher_queries) {
   Impl& m = *impl_;
   const config::ModelConfig& c = m.cfg;
   const int64_t b = m.local_batch, g = q_all.dim(0);
@@ -392,25 +432,25 @@ LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e
   ops::MultiPositiveNceBackward(m.ctx, dcol, dcontrastive, col_logits, product_ids_all, row0);
   if (m.has_sdd()) {
     CHECK(teacher_items_all.defined() && teacher_items_all.dim(0) == g);
+    CHECK(teacher_queries.defined() || !m.chunked()) << "chunked steps pass the teacher queries";
+    const Tensor teacher_q = teacher_queries.defined() ? teacher_queries : m.teacher->query_cls();
+    CHECK_EQ(teacher_q.dim(0), b);
     const Tensor p_teacher = Prefix(m.p_teacher, Shape{b, g});
-    ops::SddLossForward(m.ctx, m.loss_sdd, p_teacher, row_logits, m.teacher->query_cls(),
-                        teacher_items_all, c.tau_teacher());
+    ops::SddLossForward(m.ctx, m.loss_sdd, p_teacher, row_logits, teacher_q, teacher_items_all,
+                        c.tau_teacher());
     ops::SddLossBackward(m.ctx, drow, c.w_sdd(), p_teacher, row_logits);
   }
   ops::ScaledLogitsBackward(m.ctx, dq_all, de_all, m.dlogit_scale, drow, dcol, q_all, e_all,
                             m.logit_scale, m.scale, max_scale, row0);
-  if (m.has_srd()) {
-    ops::SrdLossForward(m.ctx, m.loss_srd, m.teacher_map, m.item->ground_map(),
-                        m.teacher->patches(), m.teacher->query_cls(), c.tau_map());
-    ops::SrdLossBackward(m.ctx, m.damap, c.w_srd(), m.teacher_map, m.item->ground_map());
-    m.srd_pending = true;
-  }
+  // Chunked steps add SRD chunk by chunk (ChunkSrdForwardBackward): it needs the activations.
+  const bool srd_here = m.has_srd() && !m.chunked();
+  const double srd = srd_here ? m.SrdForwardBackward(c.w_srd()) : 0;
 
   terms.contrastive = 0.5 * (m.ReadScalar(m.loss_row) + m.ReadScalar(m.loss_col));
   terms.total = c.w_contrastive() * terms.contrastive;
-  if (m.has_srd()) {
+  if (srd_here) {
     terms.has_srd = true;
-    terms.srd = m.ReadScalar(m.loss_srd);
+    terms.srd = srd;
     terms.total += c.w_srd() * terms.srd;
   }
   if (m.has_sdd()) {
@@ -419,6 +459,17 @@ LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e
     terms.total += c.w_sdd() * terms.sdd;
   }
   return terms;
+}
+
+void TigerFGModel::ChunkSrdForwardBackward(LossTerms* terms) {
+  Impl& m = *impl_;
+  if (!m.has_srd()) return;
+  // The local SRD term is the mean over b rows: each chunk's mean counts chunk / b of it.
+  const double share = static_cast<double>(m.chunk) / static_cast<double>(m.local_batch);
+  const double srd = share * m.SrdForwardBackward(static_cast<float>(m.cfg.w_srd() * share));
+  terms->has_srd = true;
+  terms->srd += srd;
+  terms->total += m.cfg.w_srd() * srd;
 }
 
 void TigerFGModel::EncodeBackward(const Tensor& dq, const Tensor& de,
@@ -438,7 +489,7 @@ Tensor TigerFGModel::EncodeQueries(const Tensor& images) {
   CHECK(images.dtype() == DType::kF32 &&
         images.shape() == Shape({n, q.channels(), q.image_size(), q.image_size()}))
       << "query images " << images.shape().ToString();
-  const Tensor padded = PadRows(images, &m.query_stage, m.local_batch);
+  const Tensor padded = PadRows(images, &m.query_stage, m.chunk);
   m.query->Forward(m.ctx, m.OnDevice(m.dev_query_images, padded));
   return m.query->emb().Slice(0, n);
 }
@@ -453,8 +504,9 @@ Tensor TigerFGModel::EncodeItems(const Tensor& images, const Tensor& title_ids) 
       << "item images " << images.shape().ToString();
   CHECK(title_ids.dtype() == DType::kI64 && title_ids.shape() == Shape({n, len}))
       << "title ids " << title_ids.shape().ToString();
-  const Tensor padded = PadRows(images, &m.item_stage, m.local_batch);
-  // The title staging buffer is the training one: b rows, the mask derived as in EncodeForward.
+  const Tensor padded = PadRows(images, &m.item_stage, m.chunk);
+  // The title staging buffer is the training one: chunk rows, the mask derived as in
+  // EncodeForward.
   const int64_t* ids = title_ids.i64();
   int64_t* staged = m.title_ids.i64();
   auto* valid_keys = static_cast<uint8_t*>(m.key_valid.data());

@@ -9,6 +9,11 @@
 //   5. EncodeBackward(dq, de)          parameter gradients (+=) of this rank's loss
 //   6. (comm) all-reduce (mean)        gradients; then the optimizer
 // runtime/train/step_runner.h runs the whole step (with one process, the gather is the identity).
+//
+// Chunked (GradCache) steps, micro_batch m < b: step 1 runs once per chunk of m samples (the
+// caller keeps each chunk's embeddings), steps 2-4 run once on the whole global batch, then for
+// each chunk, from the last one back (still encoded: it is not encoded again), EncodeForward,
+// ChunkSrdForwardBackward and EncodeBackward run on its rows of dq, de.
 #pragma once
 
 #include <functional>
@@ -66,14 +71,17 @@ class TigerFGModel {
   // GEMMs may use TF32.
   // recompute_blocks: see ActivationArena::set_recompute_blocks (train.recompute_blocks).
   // attention (see ResolveAttention): empty is the precision's kernel (train.attention: AUTO).
+  // micro_batch (train.micro_batch): the samples of one EncodeForward, dividing local_batch; the
+  // towers' activations are planned for micro_batch samples only. 0 = local_batch (unchunked).
   TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, Context ctx, int world_size = 1,
                config::Precision precision = config::FP32, bool recompute_blocks = false,
-               std::optional<AttentionKernel> attention = std::nullopt);
+               std::optional<AttentionKernel> attention = std::nullopt, int64_t micro_batch = 0);
   ~TigerFGModel();
 
   const ParamTable& table() const;
   const config::ModelConfig& config() const;
   int64_t local_batch() const;
+  int64_t micro_batch() const;  // samples of one EncodeForward: local_batch() when unchunked
   int64_t embed_dim() const;
   int64_t teacher_dim() const;  // 0 without a teacher
   bool has_teacher() const;
@@ -81,6 +89,9 @@ class TigerFGModel {
   AttentionKernel attention() const;    // the transformer blocks' kernel
   const Context& context() const;       // where the model's buffers live and its ops run
   int64_t activation_bytes() const;     // the activation arena's size on the device
+  // The activation arena this model's config would plan at another local batch, world size and
+  // micro batch (0 = unchunked), without allocating it.
+  int64_t PlannedActivationBytes(int64_t local_batch, int world_size, int64_t micro_batch) const;
 
   // The flat buffers live on the context's device: on CUDA these are device pointers (pass them
   // to ops or collectives with the CUDA context, never dereference them on the host). The copy
@@ -93,11 +104,13 @@ class TigerFGModel {
   void CopyParamsFromHost(const float* host);
   void CopyGradsToHost(float* host) const;
 
-  // Step 1. Runs both towers and the teacher on the local batch (exactly local_batch samples,
-  // titles padded to max_len). The batch lives on the host; on CUDA it is copied into device
-  // staging buffers first. The batch must stay alive until EncodeBackward returns.
+  // Step 1. Runs both towers and the teacher on the local batch, or on one chunk of it when
+  // chunked (exactly micro_batch() samples, titles padded to max_len). The batch lives on the host;
+  // on CUDA it is copied into device staging buffers first. The batch must stay alive until
+  // EncodeBackward returns.
   void EncodeForward(const Batch& batch);
   // The outputs below are views on the model's device (ToHost in runtime/core/buffer.h copies).
+  // b below is micro_batch(): the rows of the last EncodeForward.
   Tensor query_emb() const;      // [b, E], L2-normalised
   Tensor item_emb() const;       // [b, E]
   Tensor teacher_query() const;  // [b, Et] normalised teacher CLS of the query crop (teacher only)
@@ -109,16 +122,26 @@ class TigerFGModel {
   // this rank's samples are global rows [row0, row0 + b).
   // Each term is the mean over the local rows (DESIGN.md §3); the returned terms are this
   // rank's. Writes dq_all, de_all [G, E] (=) and accumulates the logit_scale and SRD paths.
+  // teacher_queries [local_batch, Et]: this rank's teacher queries; empty = teacher_query() of
+  // the last EncodeForward (unchunked only). Chunked, the SRD term is left to
+  // ChunkSrdForwardBackward.
   LossTerms LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
                                 const Tensor& teacher_items_all, const Tensor& product_ids_all,
-                                int64_t row0, Tensor dq_all, Tensor de_all);
+                                int64_t row0, Tensor dq_all, Tensor de_all,
+                                const Tensor& teacher_queries = {});
 
-  // Step 5. dq, de [b, E]. `on_param_ready(name)` (may be empty) is called as soon as the named
+  // Chunked steps, after re-encoding a chunk: its SRD term (grounding map vs teacher map) with
+  // the weight micro_batch / local_batch of the local mean, added to terms->srd and ->total; its
+  // map gradient goes into the next EncodeBackward. Does nothing without SRD.
+  void ChunkSrdForwardBackward(LossTerms* terms);
+
+  // Step 5. dq, de [b, E] (the rows of the last EncodeForward); gradients accumulate (+=) over
+  // chunks. `on_param_ready(name)` (may be empty) is called as soon as the named
   // parameter's gradient is final, so gradient buckets can be sent while backward goes on.
   void EncodeBackward(const Tensor& dq, const Tensor& de,
                       const std::function<void(const std::string&)>& on_param_ready = {});
 
-  // Serving: one tower alone, no teacher, for any n <= local_batch samples. Inputs are host
+  // Serving: one tower alone, no teacher, for any n <= micro_batch() samples. Inputs are host
   // tensors; the result is a view of the tower's output on the model's device (ToHost in
   // runtime/core/buffer.h copies it), valid until the next forward. Rows past n are computed on
   // copies of row 0 and dropped: every sample's forward is independent of the others. images [n, C,

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <utility>
 
 #include "comm/gather_with_grad.h"
+#include "ops/tensor_ops.h"
 
 namespace tigerfg::train {
 
@@ -24,32 +26,90 @@ void Collective(profile::StepTimer& timer, const char* name, Launch&& launch) {
   timer.EndSpan(span);
 }
 
+// Rows [begin, begin + dst.dim(0)) of the host tensor src into dst.
+void CopyRows(const Buffer& dst, const Buffer& src, int64_t begin) {
+  const size_t row_bytes = src.nbytes() / static_cast<size_t>(src.shape()[0]);
+  std::memcpy(dst.data(), static_cast<const char*>(src.data()) + begin * row_bytes, dst.nbytes());
+}
+
+// Shape [rows] + t's shape without its first dimension.
+Shape WithRows(const Buffer& t, int64_t rows) {
+  std::vector<int64_t> dims = t.shape().dims();
+  dims[0] = rows;
+  return Shape(dims);
+}
+
 }  // namespace
+
+Status CheckMicroBatch(int64_t micro_batch, int64_t local_batch, int world_size) {
+  if (micro_batch < 0 || (micro_batch > 0 && local_batch % micro_batch != 0)) {
+    return Status::Error("train.micro_batch: " + std::to_string(micro_batch) +
+                         " does not divide the local batch " + std::to_string(local_batch) +
+                         " (train.global_batch / " + std::to_string(world_size) +
+                         " rank(s)); use 0 (unchunked) or a divisor of it");
+  }
+  return Status::Ok();
+}
 
 // Buffers of the gathered global batch on the model's device, allocated once. Without a
 // communicator only the local gradients of the embeddings and the staged product ids exist.
+// Chunked steps also keep this rank's embeddings and teacher outputs [b, ...] and a host chunk.
 struct StepRunner::Buffers {
   Buffer q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
+  Buffer q_local, e_local, teacher_q_local, teacher_items_local;  // chunked only
   Buffer terms;              // total, contrastive, srd, sdd of this rank, then their mean
   Buffer host_terms;         // the same on the host
   Tensor teacher_items_all;  // gathered teacher items for this step (empty without teacher)
+  Batch chunk;               // chunked only: one chunk's rows of the batch, on the host
+
+  // A device buffer's member, dtype and shape: what the constructor allocates and BufferBytes
+  // counts.
+  struct Slot {
+    Buffer Buffers::*member;
+    DType dtype;
+    Shape shape;
+  };
+  static std::vector<Slot> Layout(int64_t global, int64_t local, int64_t embed, int64_t teacher_dim,
+                                  bool gathered, bool chunked) {
+    const int64_t et = std::max<int64_t>(teacher_dim, 1);
+    std::vector<Slot> layout = {{&Buffers::local_ids, DType::kI64, Shape{local}},
+                                {&Buffers::dq, DType::kF32, Shape{global, embed}},
+                                {&Buffers::de, DType::kF32, Shape{global, embed}}};
+    if (gathered) {
+      layout.push_back({&Buffers::q, DType::kF32, Shape{global, embed}});
+      layout.push_back({&Buffers::e, DType::kF32, Shape{global, embed}});
+      layout.push_back({&Buffers::teacher_items, DType::kF32, Shape{global, et}});
+      layout.push_back({&Buffers::product_ids, DType::kI64, Shape{global}});
+      layout.push_back({&Buffers::dq_local, DType::kF32, Shape{local, embed}});
+      layout.push_back({&Buffers::de_local, DType::kF32, Shape{local, embed}});
+      layout.push_back({&Buffers::terms, DType::kF32, Shape{4}});
+    }
+    if (chunked) {
+      layout.push_back({&Buffers::q_local, DType::kF32, Shape{local, embed}});
+      layout.push_back({&Buffers::e_local, DType::kF32, Shape{local, embed}});
+      layout.push_back({&Buffers::teacher_q_local, DType::kF32, Shape{local, et}});
+      layout.push_back({&Buffers::teacher_items_local, DType::kF32, Shape{local, et}});
+    }
+    return layout;
+  }
 
   Buffers(const Context& ctx, int64_t global, int64_t local, int64_t embed, int64_t teacher_dim,
-          bool gathered)
-      : local_ids(ctx, DType::kI64, Shape{local}),
-        dq(ctx, DType::kF32, Shape{global, embed}),
-        de(ctx, DType::kF32, Shape{global, embed}),
-        host_terms(DType::kF32, Shape{4}) {
-    if (!gathered) return;
-    q = Buffer(ctx, DType::kF32, Shape{global, embed});
-    e = Buffer(ctx, DType::kF32, Shape{global, embed});
-    teacher_items = Buffer(ctx, DType::kF32, Shape{global, std::max<int64_t>(teacher_dim, 1)});
-    product_ids = Buffer(ctx, DType::kI64, Shape{global});
-    dq_local = Buffer(ctx, DType::kF32, Shape{local, embed});
-    de_local = Buffer(ctx, DType::kF32, Shape{local, embed});
-    terms = Buffer(ctx, DType::kF32, Shape{4});
+          bool gathered, bool chunked)
+      : host_terms(DType::kF32, Shape{4}) {
+    for (const Slot& slot : Layout(global, local, embed, teacher_dim, gathered, chunked))
+      this->*slot.member = Buffer(ctx, slot.dtype, slot.shape);
   }
 };
+
+int64_t StepRunner::BufferBytes(int64_t local_batch, int world_size, int64_t embed_dim,
+                                int64_t teacher_dim, bool gathered, bool chunked) {
+  const int64_t global = gathered ? local_batch * world_size : local_batch;
+  int64_t bytes = 0;
+  for (const Buffers::Slot& slot :
+       Buffers::Layout(global, local_batch, embed_dim, teacher_dim, gathered, chunked))
+    bytes += slot.shape.numel() * static_cast<int64_t>(DTypeSize(slot.dtype));
+  return bytes;
+}
 
 StepRunner::StepRunner(model::TigerFGModel& model, comm::Communicator* comm, AdamW* optimizer,
                        double bucket_mb)
@@ -57,8 +117,9 @@ StepRunner::StepRunner(model::TigerFGModel& model, comm::Communicator* comm, Ada
   const Context& ctx = model.context();
   const int64_t local = model.local_batch();
   const int64_t global = comm ? local * comm->world_size() : local;
+  const bool chunked = model.micro_batch() != local;
   g_ = std::make_unique<Buffers>(ctx, global, local, model.embed_dim(), model.teacher_dim(),
-                                 comm != nullptr);
+                                 comm != nullptr, chunked);
   if (comm == nullptr) return;
   const ParamTable& table = model.table();
   buckets_ = std::make_unique<comm::GradBucketer>(
@@ -79,11 +140,16 @@ StatusOr<StepResult> StepRunner::Run(const Batch& batch, int64_t step, const Ten
     if (comm_) comm_->set_step(step);
     timer_.BeginStep(step, Phase::kForward);
   }
-  Forward(batch);
   StepResult result;
-  result.local = comm_ ? GatherAndLoss(batch, product_ids)
-                       : LossWithoutComm(StageProductIds(batch, product_ids));
-  Backward();
+  if (model_.micro_batch() != model_.local_batch()) {
+    result.local = RunChunked(batch, product_ids);
+  } else {
+    Forward(batch);
+    result.local = comm_ ? GatherAndLoss(ModelEmbeddings(), batch, product_ids)
+                         : LossWithoutComm(ModelEmbeddings(), StageProductIds(batch, product_ids));
+    Backward(comm_ ? g_->dq_local.tensor() : g_->dq.tensor(),
+             comm_ ? g_->de_local.tensor() : g_->de.tensor());
+  }
   result.global = comm_ ? ReduceLossTerms(result.local) : result.local;
   if (optimizer_) {
     // A diverged loss stops before the optimizer spreads it into the parameters.
@@ -113,26 +179,31 @@ Tensor StepRunner::StageProductIds(const Batch& batch, const Tensor& staged) {
   return g_->local_ids.tensor();
 }
 
-// One process: the local embeddings are the global batch.
-model::LossTerms StepRunner::LossWithoutComm(const Tensor& product_ids) {
-  timer_.Enter(Phase::kLoss);
-  return model_.LossForwardBackward(model_.query_emb(), model_.item_emb(), model_.teacher_item(),
-                                    product_ids, /*row0=*/0, g_->dq.tensor(), g_->de.tensor());
+StepRunner::Embeddings StepRunner::ModelEmbeddings() const {
+  return {model_.query_emb(), model_.item_emb(), Tensor(), model_.teacher_item()};
 }
 
-model::LossTerms StepRunner::GatherAndLoss(const Batch& batch, const Tensor& product_ids) {
+// One process: the local embeddings are the global batch.
+model::LossTerms StepRunner::LossWithoutComm(const Embeddings& local, const Tensor& product_ids) {
+  timer_.Enter(Phase::kLoss);
+  return model_.LossForwardBackward(local.q, local.e, local.teacher_items, product_ids,
+                                    /*row0=*/0, g_->dq.tensor(), g_->de.tensor(), local.teacher_q);
+}
+
+model::LossTerms StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& batch,
+                                           const Tensor& product_ids) {
   comm::Communicator& comm = *comm_;
   Buffers& g = *g_;
   timer_.Enter(Phase::kExposedComm);
   Collective(timer_, "all_gather query_emb",
-             [&] { return comm::GatherWithGradForward(comm, g.q.tensor(), model_.query_emb()); });
+             [&] { return comm::GatherWithGradForward(comm, g.q.tensor(), rank.q); });
   Collective(timer_, "all_gather item_emb",
-             [&] { return comm::GatherWithGradForward(comm, g.e.tensor(), model_.item_emb()); });
+             [&] { return comm::GatherWithGradForward(comm, g.e.tensor(), rank.e); });
   g.teacher_items_all = Tensor();
   if (model_.has_teacher()) {
     g.teacher_items_all = g.teacher_items.tensor();
     Collective(timer_, "all_gather teacher_item", [&] {
-      return comm::GatherWithGradForward(comm, g.teacher_items_all, model_.teacher_item());
+      return comm::GatherWithGradForward(comm, g.teacher_items_all, rank.teacher_items);
     });
   }
   const Tensor local_ids = product_ids.defined() ? product_ids : g.local_ids.tensor();
@@ -141,9 +212,9 @@ model::LossTerms StepRunner::GatherAndLoss(const Batch& batch, const Tensor& pro
              [&] { return comm::GatherIds(comm, g.product_ids.tensor(), local_ids); });
   timer_.Enter(Phase::kLoss);
   const int64_t row0 = comm.rank() * model_.local_batch();
-  const model::LossTerms local =
-      model_.LossForwardBackward(g.q.tensor(), g.e.tensor(), g.teacher_items_all,
-                                 g.product_ids.tensor(), row0, g.dq.tensor(), g.de.tensor());
+  const model::LossTerms local = model_.LossForwardBackward(
+      g.q.tensor(), g.e.tensor(), g.teacher_items_all, g.product_ids.tensor(), row0, g.dq.tensor(),
+      g.de.tensor(), rank.teacher_q);
   timer_.Enter(Phase::kExposedComm);
   Collective(timer_, "reduce_scatter d_query_emb", [&] {
     return comm::GatherWithGradBackward(comm, g.dq_local.tensor(), g.dq.tensor());
@@ -154,23 +225,23 @@ model::LossTerms StepRunner::GatherAndLoss(const Batch& batch, const Tensor& pro
   return local;
 }
 
-// Backward; with a communicator each gradient bucket is all-reduced as soon as it is complete.
-void StepRunner::Backward() {
+// Backward of the rows last encoded (the whole local batch, or chunk 0 of a chunked step); with a
+// communicator each gradient bucket is all-reduced as soon as it is complete.
+void StepRunner::Backward(const Tensor& dq, const Tensor& de) {
   timer_.Enter(Phase::kBackward);
   if (!comm_) {
-    model_.EncodeBackward(g_->dq.tensor(), g_->de.tensor());
+    model_.EncodeBackward(dq, de);
     return;
   }
   comm::GradBucketer& buckets = *buckets_;
   auto bucket_span = [this](int b) {
     bucket_spans_[b] = timer_.BeginSpan("all_reduce grad_bucket " + std::to_string(b));
   };
-  model_.EncodeBackward(g_->dq_local.tensor(), g_->de_local.tensor(),
-                        [&buckets, &bucket_span](const std::string& name) {
-                          const int before = buckets.launched();
-                          buckets.MarkReady(name);
-                          for (int b = before; b < buckets.launched(); ++b) bucket_span(b);
-                        });
+  model_.EncodeBackward(dq, de, [&buckets, &bucket_span](const std::string& name) {
+    const int before = buckets.launched();
+    buckets.MarkReady(name);
+    for (int b = before; b < buckets.launched(); ++b) bucket_span(b);
+  });
   // What backward did not hide: the buckets' remaining wait (the loss terms' reduction follows).
   timer_.Enter(Phase::kExposedComm);
   const int num_buckets = static_cast<int>(bucket_spans_.size());
@@ -178,6 +249,68 @@ void StepRunner::Backward() {
   buckets.Finish();
   // In reverse, so that the spans (launched in order, all waited for here) nest in the trace.
   for (int b = num_buckets - 1; b >= 0; --b) timer_.EndSpan(std::exchange(bucket_spans_[b], -1));
+}
+
+// The chunked (GradCache) step. Phase 1: each chunk is encoded and its embeddings and teacher
+// outputs copied into the local [b, ...] buffers (its activations are overwritten by the next
+// chunk); the losses and their embedding gradients are computed once on the global batch, as
+// unchunked. Phase 2, from the last chunk back (whose activations are still in place: it is not
+// encoded again): each chunk is encoded again, its SRD term computed, and its backward run with
+// its rows of dq, de; gradients accumulate, and the buckets fire on the final backward only.
+model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& product_ids) {
+  const Context& ctx = model_.context();
+  Buffers& g = *g_;
+  const int64_t m = model_.micro_batch(), chunks = model_.local_batch() / m;
+  CHECK_EQ(batch.size(), model_.local_batch()) << "the model was planned for another batch size";
+  timer_.Enter(Phase::kForward);
+  model_.ZeroGrads();
+  const bool teacher = model_.has_teacher();
+  for (int64_t k = 0; k < chunks; ++k) {
+    model_.EncodeForward(Chunk(batch, k));
+    ops::Copy(ctx, g.q_local.tensor().Slice(k * m, (k + 1) * m), model_.query_emb());
+    ops::Copy(ctx, g.e_local.tensor().Slice(k * m, (k + 1) * m), model_.item_emb());
+    if (!teacher) continue;
+    ops::Copy(ctx, g.teacher_q_local.tensor().Slice(k * m, (k + 1) * m), model_.teacher_query());
+    ops::Copy(ctx, g.teacher_items_local.tensor().Slice(k * m, (k + 1) * m), model_.teacher_item());
+  }
+  const Embeddings local = {g.q_local.tensor(), g.e_local.tensor(),
+                            teacher ? g.teacher_q_local.tensor() : Tensor(),
+                            teacher ? g.teacher_items_local.tensor() : Tensor()};
+  model::LossTerms terms = comm_ ? GatherAndLoss(local, batch, product_ids)
+                                 : LossWithoutComm(local, StageProductIds(batch, product_ids));
+  const Tensor dq = comm_ ? g.dq_local.tensor() : g.dq.tensor();
+  const Tensor de = comm_ ? g.de_local.tensor() : g.de.tensor();
+  for (int64_t k = chunks - 1; k >= 0; --k) {
+    if (k + 1 < chunks) {
+      timer_.Enter(Phase::kForward);  // the recomputation: one extra forward per earlier chunk
+      model_.EncodeForward(Chunk(batch, k));
+    }
+    model_.ChunkSrdForwardBackward(&terms);
+    const Tensor dq_k = dq.Slice(k * m, (k + 1) * m), de_k = de.Slice(k * m, (k + 1) * m);
+    if (k > 0) {
+      timer_.Enter(Phase::kBackward);
+      model_.EncodeBackward(dq_k, de_k);
+    } else {
+      Backward(dq_k, de_k);
+    }
+  }
+  return terms;
+}
+
+// Chunk `index` of the local batch: its rows copied into the runner's host chunk.
+const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
+  const int64_t m = model_.micro_batch();
+  Batch& chunk = g_->chunk;
+  auto rows = [&](Buffer& dst, const Buffer& src) {
+    if (dst.data() == nullptr) dst = Buffer(src.dtype(), WithRows(src, m));
+    CopyRows(dst, src, index * m);
+  };
+  rows(chunk.query_images, batch.query_images);
+  rows(chunk.item_images, batch.item_images);
+  rows(chunk.title_ids, batch.title_ids);
+  rows(chunk.product_ids, batch.product_ids);
+  chunk.first_sample = batch.first_sample + index * m;
+  return chunk;
 }
 
 // The loss of the global batch is the mean of the ranks' terms.

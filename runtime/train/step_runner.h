@@ -1,6 +1,7 @@
 // runtime/train/step_runner.h — the training step, written once for `train`, `bench`, `grads` and
 // the tests: forward, all-gather, loss rows, reduce-scatter, backward with gradient buckets, loss
 // terms all-reduce, AdamW, each phase timed and each collective a trace span (DESIGN.md §3).
+// A model planned for a micro batch runs the chunked (GradCache) step: see RunChunked.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,9 @@ struct StepResult {
   const profile::StepProfile* profile = nullptr;  // valid until the next step
 };
 
+// train.micro_batch against the local batch: 0 or a divisor of it. The error names the field.
+Status CheckMicroBatch(int64_t micro_batch, int64_t local_batch, int world_size);
+
 class StepRunner {
  public:
   // `model` (and `comm`, `optimizer` when given) must outlive the runner.
@@ -42,20 +46,35 @@ class StepRunner {
   // and tells the communicator the step. Optional: Run begins the step itself when not called.
   void BeginStep(int64_t step);
 
-  // The rest of the step on `batch` (exactly the model's local batch, on the host). product_ids:
+  // The rest of the step on `batch` (exactly the model's local batch, on the host; a chunked
+  // model's step takes it chunk by chunk, with the same losses and gradients). product_ids:
   // the batch's ids already on the model's device (bench stages them once); empty = staged here.
   // With an optimizer, a global loss that is not finite is an error (the optimizer has not run).
   StatusOr<StepResult> Run(const Batch& batch, int64_t step = 0, const Tensor& product_ids = {});
 
   profile::StepTimer& timer() { return timer_; }
 
+  // The bytes of the buffers a runner allocates on the device for the gathered batch and the
+  // embedding gradients (plus the chunked step's local embeddings), by the same rule as the
+  // runner: a memory budget adds these to the model's parameters and activations.
+  static int64_t BufferBytes(int64_t local_batch, int world_size, int64_t embed_dim,
+                             int64_t teacher_dim, bool gathered, bool chunked);
+
  private:
   struct Buffers;
+  // This rank's embeddings [b, E] and teacher outputs [b, Et] as the loss reads them.
+  struct Embeddings {
+    Tensor q, e, teacher_q, teacher_items;  // teacher_q empty: the model's last forward
+  };
+  Embeddings ModelEmbeddings() const;
   Tensor StageProductIds(const Batch& batch, const Tensor& staged);
   void Forward(const Batch& batch);
-  model::LossTerms LossWithoutComm(const Tensor& product_ids);
-  model::LossTerms GatherAndLoss(const Batch& batch, const Tensor& product_ids);
-  void Backward();
+  model::LossTerms LossWithoutComm(const Embeddings& local, const Tensor& product_ids);
+  model::LossTerms GatherAndLoss(const Embeddings& rank, const Batch& batch,
+                                 const Tensor& product_ids);
+  void Backward(const Tensor& dq, const Tensor& de);
+  model::LossTerms RunChunked(const Batch& batch, const Tensor& product_ids);
+  const Batch& Chunk(const Batch& batch, int64_t index);
   model::LossTerms ReduceLossTerms(const model::LossTerms& local);
 
   model::TigerFGModel& model_;

@@ -184,6 +184,7 @@ Status TrainRun::CheckOptions() {
     return Status::Error("train.global_batch: " + std::to_string(global_batch_) +
                          " does not divide by the world size " + std::to_string(world_));
   local_batch_ = global_batch_ / world_;
+  TIGERFG_RETURN_IF_ERROR(CheckMicroBatch(tc_.micro_batch(), local_batch_, world_));
   if (!(options_.peak_tflops > 0))
     return Status::Error("--peak_tflops must be > 0, got " + std::to_string(options_.peak_tflops));
   // Rank 0 applies the out-dir policy; every rank learns whether it worked and whether to resume.
@@ -210,8 +211,9 @@ Status TrainRun::CreateModel() {
   TIGERFG_ASSIGN_OR_RETURN(const model::AttentionKernel attention,
                            model::ResolveAttention(cfg_.model(), tc_.attention(), precision, ctx_));
   ops::SetDeterministicAttention(tc_.deterministic());  // process-wide, for this run
-  model_ = std::make_unique<model::TigerFGModel>(cfg_.model(), local_batch_, ctx_, world_,
-                                                 precision, tc_.recompute_blocks(), attention);
+  model_ =
+      std::make_unique<model::TigerFGModel>(cfg_.model(), local_batch_, ctx_, world_, precision,
+                                            tc_.recompute_blocks(), attention, tc_.micro_batch());
   if (!options_.trace_path.empty()) {
     const Status opened =
         trace_.Open(profile::RankTracePath(options_.trace_path, rank_, world_), rank_);
