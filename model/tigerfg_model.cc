@@ -147,7 +147,12 @@ struct TigerFGModel::Impl {
     CopyFromHost(ctx, staging.tensor(), host);
     return staging.tensor();
   }
-  bool has_srd() const { return cfg.has_teacher() && cfg.ground_layers() > 0 && cfg.w_srd() > 0; }
+  // SRD's target: the teacher's map, or with srd_target MASK the batch's product-box maps
+  // (Batch.target_maps; no teacher needed). SDD needs the teacher in both modes.
+  bool mask_srd() const { return cfg.srd_target() == config::ModelConfig::MASK; }
+  bool has_srd() const {
+    return (mask_srd() || cfg.has_teacher()) && cfg.ground_layers() > 0 && cfg.w_srd() > 0;
+  }
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
 
   // BF16 mode: params16 = bf16(params), all of it (the teacher's part too: parameters may be
@@ -172,6 +177,8 @@ struct TigerFGModel::Impl {
   Tensor logit_scale, dlogit_scale;
   // Loss activations: [b, G] logits and their gradients, [1] scalars, [b, N] maps.
   Tensor row_logits, col_logits, drow_logits, dcol_logits, p_teacher, scale;
+  // teacher_map: the teacher's SRD map, or with srd_target MASK the batch's target_maps staged
+  // at EncodeForward.
   Tensor loss_row, loss_col, loss_sdd, loss_srd, teacher_map, damap;
   // Staged inputs: the title ids and their key-padding mask [b, L].
   Buffer title_ids, key_valid;
@@ -325,6 +332,7 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
   m.query->Forward(m.ctx, query_images);
   m.item->Forward(m.ctx, item_images, title_ids, key_valid);
   if (m.teacher) m.teacher->Forward(m.ctx, query_images, item_images);
+  if (m.has_srd() && m.mask_srd()) CopyFromHost(m.ctx, m.teacher_map, batch.target_maps);
   m.srd_pending = false;
 }
 
@@ -361,8 +369,12 @@ LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e
   ops::ScaledLogitsBackward(m.ctx, dq_all, de_all, m.dlogit_scale, drow, dcol, q_all, e_all,
                             m.logit_scale, m.scale, max_scale, row0);
   if (m.has_srd()) {
-    ops::SrdLossForward(m.ctx, m.loss_srd, m.teacher_map, m.item->ground_map(),
-                        m.teacher->patches(), m.teacher->query_cls(), c.tau_map());
+    if (m.mask_srd()) {
+      ops::SrdTargetLossForward(m.ctx, m.loss_srd, m.teacher_map, m.item->ground_map());
+    } else {
+      ops::SrdLossForward(m.ctx, m.loss_srd, m.teacher_map, m.item->ground_map(),
+                          m.teacher->patches(), m.teacher->query_cls(), c.tau_map());
+    }
     ops::SrdLossBackward(m.ctx, m.damap, c.w_srd(), m.teacher_map, m.item->ground_map());
     m.srd_pending = true;
   }
