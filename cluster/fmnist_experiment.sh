@@ -6,7 +6,8 @@
 #   grounded          text-guided grounding (the title's CLS attends over the item's patches)
 #   srd_mask          grounded + SRD towards the mask teacher: each training listing's product box
 #                     (target_box) as SRD's target map (model.srd_target MASK), an upper-bound
-#                     teacher; no teacher ViT, so no SDD; eval reports the mask's mass on the product
+#                     teacher; no teacher ViT, so no SDD; eval reports the mask's mass on the
+#                     product
 #   baseline_generic, grounded_generic   the same, TRAINED (and evaluated) with every title
 #                     "product" (DIR/train_generic): the control without title information
 # With FMNIST_EXTRA (any of "distill distill_srd distill_sdd"), distillation from a learned

@@ -52,8 +52,9 @@ def panel(x0, y0, title, series, x_max, y_max):
                    % (px(t), top + h + 15, t))
     out.append('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="12">step</text>'
                % (left + w / 2, top + h + 32))
+    cy = top + h / 2
     out.append('<text x="%.1f" y="%.1f" font-size="12" transform="rotate(-90 %.1f %.1f)" '
-               'text-anchor="middle">Recall@1</text>' % (x0 + 14, top + h / 2, x0 + 14, top + h / 2))
+               'text-anchor="middle">Recall@1</text>' % (x0 + 14, cy, x0 + 14, cy))
     for label, colour, dashed, points in series:
         if not points:
             continue

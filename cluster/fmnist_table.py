@@ -178,8 +178,8 @@ def main():
     host = machine() + (", " + a.blas if a.blas else "")
     legend = ("R@1 attr. = Recall@1 among the listings whose titles share the query's colour and "
               "category (text carries no identity there). Gaps: mean over seeds ± half their "
-              "range. Teacher on product \"mask\": the product-box mask used as SRD's target (model."
-              "srd_target MASK), an upper bound by construction, not a learned teacher. "
+              "range. Teacher on product \"mask\": the product-box mask used as SRD's target "
+              "(model.srd_target MASK), an upper bound by construction, not a learned teacher. "
               "Chance R@1 = %.4f; text-only oracle R@1 = %s (%s listings share a query's "
               "colour and category). Steps per model: %d; seeds: %s. Machine: %s."
               % (chance, fmt(oracle, "%.4f"), fmt(group, "%.1f"), a.steps, ", ".join(seeds), host))
