@@ -4,31 +4,36 @@
 # table with the paired gaps (cluster/fmnist_table.py) and the R@1-over-steps plot:
 #   baseline          ground_layers 0 (the item image's CLS + the title's CLS)
 #   grounded          text-guided grounding (the title's CLS attends over the item's patches)
-#   distill           grounded + SRD + SDD from a frozen teacher: the query tower of the baseline
-#                     of the same seed (train --teacher_weights maps query.* onto teacher.*),
-#                     checked first by `tigerfg eval --teacher_only` (its SRD map's mass on the
-#                     product against a uniform map's on held-out listings)
+#   srd_mask          grounded + SRD towards the mask teacher: each training listing's product box
+#                     (target_box) as SRD's target map (model.srd_target MASK), an upper-bound
+#                     teacher; no teacher ViT, so no SDD; eval reports the mask's mass on the
+#                     product
 #   baseline_generic, grounded_generic   the same, TRAINED (and evaluated) with every title
 #                     "product" (DIR/train_generic): the control without title information
-#   distill_srd, distill_sdd   (only with FMNIST_EXTRA="distill_srd distill_sdd") distillation
-#                     with one term alone (w_sdd = 0, resp. w_srd = 0), the same teacher
+# With FMNIST_EXTRA (any of "distill distill_srd distill_sdd"), distillation from a learned
+# teacher, the query tower of the baseline of the same seed (train --teacher_weights maps query.*
+# onto teacher.*), checked first by `tigerfg eval --teacher_only` (its SRD map's mass on the
+# product against a uniform map's on held-out listings):
+#   distill           grounded + SRD + SDD from that teacher
+#   distill_srd, distill_sdd   one term alone (w_sdd = 0, resp. w_srd = 0)
 # The two seeds of a model train side by side, one thread each (2 cores). Writes
-# $FMNIST_OUT/results.{json,md}, r1_over_steps.png and training.png. Knobs (environment):
+# $FMNIST_OUT/results.{json,md}, r1_over_steps.svg and (with matplotlib) training.png; the default
+# full run also copies the plot to docs/fmnist_r1_over_steps.svg. Knobs (environment):
 #   TIGERFG        the binary (default build/launcher/tigerfg)
 #   FMNIST_DATA    the benchmark folder (default out/fmnist)
 #   FMNIST_OUT     results (default out/fmnist_experiment)
-#   FMNIST_STEPS   training steps per model (default 1000); FMNIST_QUICK=1: 60 steps, a smoke run
+#   FMNIST_STEPS   training steps per model (default 2000); FMNIST_QUICK=1: 60 steps, a smoke run
 #   FMNIST_SEEDS   seeds (default "0 1")
-#   FMNIST_EXTRA   more models after the five: distill_srd and/or distill_sdd
+#   FMNIST_EXTRA   more models after the five: distill, distill_srd and/or distill_sdd
 #   FMNIST_RETRAIN=1  train again even where OUT/NAME/final.safetensors exists (default: reuse)
 #   FMNIST_EVAL_EVERY  checkpoint and evaluate every N steps for the R@1-over-steps plot
 #                  (default steps / 4; 0 = only the final weights)
 #   FMNIST_REQUIRE_TEACHER=1  stop before distillation when the teacher check fails (default: warn
 #                  and train anyway, so the table shows what a weak teacher does)
 #   FMNIST_README=1|0  write the table, machine, date and run time into README.md's figures:fmnist
-#                  block; default 1 only for the default full run (1000 steps, seeds 0 1, no
-#                  FMNIST_QUICK), so a smoke run leaves the README alone; never when a model was
-#                  reused
+#                  block and the plot into docs/; default 1 only for the default full run (2000
+#                  steps, seeds 0 1, no FMNIST_QUICK, no FMNIST_EXTRA), so a smoke run leaves the
+#                  README alone; never when a model was reused
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # OpenMP threads that spin while waiting starve each other on a shared machine (10x slower steps
@@ -38,11 +43,13 @@ bin=${TIGERFG:-build/launcher/tigerfg}
 data=${FMNIST_DATA:-out/fmnist}
 out=${FMNIST_OUT:-out/fmnist_experiment}
 seeds=${FMNIST_SEEDS:-0 1}
-steps=${FMNIST_STEPS:-1000}
+default_steps=2000
+steps=${FMNIST_STEPS:-$default_steps}
 [[ ${FMNIST_QUICK:-0} == 1 ]] && steps=${FMNIST_STEPS:-60}
 eval_every=${FMNIST_EVAL_EVERY:-$((steps / 4))}
 default_run=0
-[[ ${FMNIST_QUICK:-0} != 1 && $steps == 1000 && $seeds == "0 1" ]] && default_run=1
+[[ ${FMNIST_QUICK:-0} != 1 && $steps == "$default_steps" && $seeds == "0 1" &&
+  -z ${FMNIST_EXTRA:-} ]] && default_run=1
 readme=${FMNIST_README:-$default_run}
 reused=""
 mkdir -p "$out"
@@ -132,10 +139,14 @@ check_teacher() { # SEED
 }
 
 rm -f "$out/reused.txt"
-for model in baseline grounded baseline_generic grounded_generic distill ${FMNIST_EXTRA:-}; do
+checked=0
+for model in baseline grounded srd_mask baseline_generic grounded_generic ${FMNIST_EXTRA:-}; do
   echo "== $model: seeds $seeds side by side, $steps steps"
   if [[ $model == distill* ]]; then
-    [[ $model == distill ]] && per_seed check_teacher {}
+    if [[ $checked == 0 ]]; then
+      per_seed check_teacher {}
+      checked=1
+    fi
     per_seed train_one "$model" {} --teacher_weights "$out/baseline_s{}/final.safetensors"
   else
     per_seed train_one "$model" {}
@@ -152,10 +163,12 @@ if [[ $readme == 1 && -n $reused ]]; then
   echo "README.md not written: reused $reused(FMNIST_RETRAIN=1 measures afresh)"
 elif [[ $readme == 1 ]]; then
   /usr/bin/python3 cluster/readme_figures.py README.md fmnist "$out/readme_block.md"
+  mkdir -p docs
+  cp "$out/r1_over_steps.svg" docs/fmnist_r1_over_steps.svg
 fi
 if /usr/bin/python3 -c "import matplotlib" 2> /dev/null; then
   first=${seeds%% *}
   /usr/bin/python3 cluster/plot_metrics.py --out "$out/training.png" \
-    "$out"/{baseline,grounded,distill,baseline_generic,grounded_generic}_s"$first"
+    "$out"/{baseline,grounded,srd_mask,baseline_generic,grounded_generic}_s"$first"
 fi
-echo "results: $out/results.md, $out/results.json, $out/r1_over_steps.png ($((SECONDS - start)) s)"
+echo "results: $out/results.md, $out/results.json, $out/r1_over_steps.svg ($((SECONDS - start)) s)"

@@ -53,6 +53,9 @@ std::string ModelConfigToSpecJson(const ModelConfig& model) {
   j["tau_teacher"] = Exact(model.tau_teacher());
   j["init_logit_scale"] = Exact(model.init_logit_scale());
   j["max_logit_scale"] = Exact(model.max_logit_scale());
+  // Written only when not the default, so a default config's JSON (and exported metadata) keeps
+  // its fields.
+  if (model.srd_target() == ModelConfig::MASK) j["srd_target"] = "MASK";
   return j.dump(2);
 }
 

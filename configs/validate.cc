@@ -226,6 +226,15 @@ void CheckModel(Checker& check, const RunConfig& config) {
   check.Positive("model.tau_map", model.tau_map());
   check.Positive("model.tau_teacher", model.tau_teacher());
   check.Positive("model.max_logit_scale", model.max_logit_scale());
+  if (model.srd_target() == ModelConfig::MASK) {
+    // The mask is SRD's target for the grounding map: without grounding or SRD weight it would
+    // silently do nothing.
+    if (model.ground_layers() == 0)
+      check.Fail("model.srd_target",
+                 "MASK distils into the grounding map, but model.ground_layers is 0");
+    if (!(model.w_srd() > 0))
+      check.Fail("model.srd_target", "MASK is SRD's target, but model.w_srd is 0 (no SRD term)");
+  }
 }
 
 void CheckData(Checker& check, const RunConfig& config) {

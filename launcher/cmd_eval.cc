@@ -7,7 +7,8 @@
 // the same pass. The teacher check (the teacher's SRD map mass on the product against a uniform
 // map's) runs with --teacher_weights F (F's query.* as the teacher, as train maps it) or on the
 // weights' own teacher.*; --teacher_only runs only it and exits 3 when the teacher is at or
-// below uniform on a set, unless --allow_weak_teacher.
+// below uniform on a set, unless --allow_weak_teacher. With model.srd_target MASK the teacher
+// measured is the product-box mask itself (no weights; ~1 by construction, an upper bound).
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,7 +28,8 @@ DEFINE_string(item_images, "real", "eval: real = the listings' images; blank = a
 DEFINE_bool(controls, false,
             "eval: also evaluate with generic titles and with blanked item images");
 DEFINE_bool(teacher_only, false,
-            "eval: only the teacher check (needs --teacher_weights); exit 3 when the teacher's "
+            "eval: only the teacher check (needs --teacher_weights, or model.srd_target MASK); "
+            "exit 3 when the teacher's "
             "map is at or below uniform on a set, unless --allow_weak_teacher");
 DEFINE_bool(allow_weak_teacher, false, "eval --teacher_only: report a weak teacher, exit 0");
 DECLARE_string(teacher_weights);  // launcher/cmd_train.cc: FILE whose query.* is the teacher
@@ -66,6 +68,7 @@ nlohmann::ordered_json ResultJson(const eval::EvalSetResult& result) {
   if (result.teacher) {
     r["teacher_on_product"] = result.teacher->on_product;
     r["teacher_uniform"] = result.teacher->uniform;
+    r["teacher"] = result.teacher_is_mask ? "mask (upper bound)" : "teacher ViT";
   }
   if (result.generic_titles) r["generic_titles"] = MetricsJson(*result.generic_titles);
   if (result.blank_images) r["blank_images"] = MetricsJson(*result.blank_images);
@@ -115,11 +118,13 @@ Status CheckTeacher(nlohmann::ordered_json* report, bool* weak) {
   TIGERFG_ASSIGN_OR_RETURN(const std::vector<eval::ProductMass> masses,
                            eval::RunTeacherCheck(cfg, sets, {FLAGS_teacher_weights, "query."}));
   (*report)["config"] = FLAGS_config;
+  const bool mask = cfg.model().srd_target() == config::ModelConfig::MASK;
   (*report)["teacher_weights"] = FLAGS_teacher_weights;
+  (*report)["teacher"] = mask ? "mask (upper bound)" : "teacher ViT";
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (size_t i = 0; i < sets.size(); ++i) {
     const eval::ProductMass& m = masses[i];
-    std::printf("%-20s %s%s\n", sets[i].c_str(), eval::DescribeTeacherMass(m).c_str(),
+    std::printf("%-20s %s%s\n", sets[i].c_str(), eval::DescribeTeacherMass(m, mask).c_str(),
                 eval::TeacherBelowUniform(m) ? "  (WEAK: at or below uniform)" : "");
     *weak = *weak || eval::TeacherBelowUniform(m);
     rows.push_back({{"set", sets[i]},
@@ -155,7 +160,13 @@ void PrintTable(const nlohmann::ordered_json& report) {
                 r["gallery"].get<long long>(), r["recall@1"].get<double>(),
                 r["recall@5"].get<double>(), r["recall@10"].get<double>(), r["map"].get<double>(),
                 attr, ground);
-    if (r.contains("teacher_on_product")) {
+    if (r.contains("teacher") && r["teacher"] == "mask (upper bound)") {
+      std::printf(
+          "%s: the mask teacher (the product box as SRD's target) puts %.3f on the "
+          "product, a uniform map %.3f: an upper bound by construction\n",
+          r["set"].get<std::string>().c_str(), r["teacher_on_product"].get<double>(),
+          r["teacher_uniform"].get<double>());
+    } else if (r.contains("teacher_on_product")) {
       eval::ProductMass m;
       m.on_product = r["teacher_on_product"].get<double>();
       m.uniform = r["teacher_uniform"].get<double>();

@@ -51,6 +51,11 @@ StatusOr<Batch> BatchFromFile(const TensorFile& file, const config::ModelConfig&
     batch.product_ids = Buffer(DType::kI64, Shape{b});
     for (int64_t i = 0; i < b; ++i) batch.product_ids.i64()[i] = i;
   }
+  if (m.srd_target() == config::ModelConfig::MASK) {  // SRD's target: the product-box maps
+    const int64_t grid = it.patch_size() > 0 ? it.image_size() / it.patch_size() : 0;
+    TIGERFG_RETURN_IF_ERROR(
+        copy("target_maps", DType::kF32, Shape{b, grid * grid}, batch.target_maps));
+  }
   return batch;
 }
 

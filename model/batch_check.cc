@@ -37,6 +37,11 @@ Status ValidateBatch(const config::ModelConfig& cfg, const Batch& batch) {
   TIGERFG_RETURN_IF_ERROR(
       CheckTensor("title_ids", batch.title_ids, DType::kI64, Shape{b, cfg.text().max_len()}));
   TIGERFG_RETURN_IF_ERROR(CheckTensor("product_ids", batch.product_ids, DType::kI64, Shape{b}));
+  if (cfg.srd_target() == config::ModelConfig::MASK && cfg.ground_layers() > 0 && cfg.w_srd() > 0) {
+    const int64_t grid = it.patch_size() > 0 ? it.image_size() / it.patch_size() : 0;
+    TIGERFG_RETURN_IF_ERROR(
+        CheckTensor("target_maps", batch.target_maps, DType::kF32, Shape{b, grid * grid}));
+  }
   const int64_t* ids = batch.title_ids.i64();
   const int64_t vocab = cfg.text().vocab_size();
   for (int64_t i = 0; i < batch.title_ids.numel(); ++i) {

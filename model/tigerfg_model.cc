@@ -186,15 +186,24 @@ struct TigerFGModel::Impl {
     CopyFromHost(ctx, staging.tensor(), host);
     return staging.tensor();
   }
-  bool has_srd() const { return cfg.has_teacher() && cfg.ground_layers() > 0 && cfg.w_srd() > 0; }
+  // SRD's target: the teacher's map, or with srd_target MASK the batch's product-box maps
+  // (Batch.target_maps; no teacher needed). SDD needs the teacher in both modes.
+  bool mask_srd() const { return cfg.srd_target() == config::ModelConfig::MASK; }
+  bool has_srd() const {
+    return (mask_srd() || cfg.has_teacher()) && cfg.ground_layers() > 0 && cfg.w_srd() > 0;
+  }
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
   bool chunked() const { return chunk != local_batch; }
 
   // The SRD term of the rows last encoded (a mean over them) and its map gradient, scaled by
   // `weight`, kept for the next EncodeBackward. Returns the term.
   double SrdForwardBackward(float weight) {
-    ops::SrdLossForward(ctx, loss_srd, teacher_map, item->ground_map(), teacher->patches(),
-                        teacher->query_cls(), cfg.tau_map());
+    if (mask_srd()) {
+      ops::SrdTargetLossForward(ctx, loss_srd, teacher_map, item->ground_map());
+    } else {
+      ops::SrdLossForward(ctx, loss_srd, teacher_map, item->ground_map(), teacher->patches(),
+                          teacher->query_cls(), cfg.tau_map());
+    }
     ops::SrdLossBackward(ctx, damap, weight, teacher_map, item->ground_map());
     srd_pending = true;
     return ReadScalar(loss_srd);
@@ -227,6 +236,8 @@ struct TigerFGModel::Impl {
   Tensor logit_scale, dlogit_scale;
   // Loss activations: [b, G] logits and their gradients, [1] scalars, [chunk, N] maps.
   Tensor row_logits, col_logits, drow_logits, dcol_logits, p_teacher, scale;
+  // teacher_map: the teacher's SRD map, or with srd_target MASK the batch's target_maps staged
+  // at EncodeForward.
   Tensor loss_row, loss_col, loss_sdd, loss_srd, teacher_map, damap;
   // Staged inputs: the title ids and their key-padding mask [chunk, L].
   Buffer title_ids, key_valid;
@@ -403,6 +414,7 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
   m.query->Forward(m.ctx, query_images);
   m.item->Forward(m.ctx, item_images, title_ids, key_valid);
   if (m.teacher) m.teacher->Forward(m.ctx, query_images, item_images);
+  if (m.has_srd() && m.mask_srd()) CopyFromHost(m.ctx, m.teacher_map, batch.target_maps);
   m.srd_pending = false;
 }
 

@@ -118,6 +118,8 @@
   X(SrdLossForward, srd_loss_forward, void,                                                        \
     (const Context& ctx, Tensor loss, Tensor teacher_map, const Tensor& amap,                      \
      const Tensor& teacher_patches, const Tensor& teacher_q, float tau_map))                       \
+  X(SrdTargetLossForward, srd_target_loss_forward, void,                                           \
+    (const Context& ctx, Tensor loss, const Tensor& target_map, const Tensor& amap))               \
   X(SrdLossBackward, srd_loss_backward, void,                                                      \
     (const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,                     \
      const Tensor& amap))                                                                          \

@@ -133,6 +133,16 @@ void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const T
       .srd_loss_forward(ctx, loss, teacher_map, amap, teacher_patches, teacher_q, tau_map);
 }
 
+void SrdTargetLossForward(const Context& ctx, Tensor loss, const Tensor& target_map,
+                          const Tensor& amap) {
+  const char* op = "SrdTargetLossForward";
+  CheckF32Matrix(amap, op, "amap");
+  CheckF32Shape(target_map, amap.shape(), op, "target_map");
+  CheckF32Shape(loss, Shape({1}), op, "loss");
+  BackendForOp(ctx, OpKind::kSrdTargetLossForward)
+      .srd_target_loss_forward(ctx, loss, target_map, amap);
+}
+
 void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
                      const Tensor& amap) {
   const char* op = "SrdLossBackward";

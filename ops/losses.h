@@ -49,6 +49,12 @@ void SddLossBackward(const Context& ctx, Tensor dstudent_logits, float dloss,
 // [b, N, Et] and teacher_q [b, Et] are normalised.
 void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const Tensor& amap,
                     const Tensor& teacher_patches, const Tensor& teacher_q, float tau_map);
+// SRD towards a given target map instead of the teacher's (model.srd_target MASK: the product
+// box's patch coverage, rows summing to 1):
+// loss = mean_i Σ_n t (log max(t, 1e-30) - log max(amap, 1e-8)), t = target_map[b, N].
+// Its gradient is SrdLossBackward's with target_map in place of teacher_map.
+void SrdTargetLossForward(const Context& ctx, Tensor loss, const Tensor& target_map,
+                          const Tensor& amap);
 // damap[b, N] is written (=): -dloss · m_t / (b · amap) where amap > 1e-8, else 0.
 void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
                      const Tensor& amap);

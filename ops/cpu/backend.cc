@@ -47,6 +47,7 @@ OpsBackend Make() {
   b.sdd_loss_forward = SddLossForward;
   b.sdd_loss_backward = SddLossBackward;
   b.srd_loss_forward = SrdLossForward;
+  b.srd_target_loss_forward = SrdTargetLossForward;
   b.srd_loss_backward = SrdLossBackward;
   b.zero = Zero;
   b.add_in_place = AddInPlace;

@@ -201,6 +201,21 @@ void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const T
   loss.f32()[0] = static_cast<float>(total / b);
 }
 
+void SrdTargetLossForward(const Context& ctx, Tensor loss, const Tensor& target_map,
+                          const Tensor& amap) {
+  const int64_t b = amap.dim(0), n_total = amap.numel();
+  const float* pt = target_map.f32();
+  const float* pa = amap.f32();
+  double total = 0;
+  for (int64_t k = 0; k < n_total; ++k) {
+    const double t = pt[k];
+    if (t == 0) continue;  // 0 · log(max(0, 1e-30)) = 0
+    total +=
+        t * (std::log(std::max(t, kTeacherLogFloor)) - std::log(std::max(pa[k], kMapLogFloor)));
+  }
+  loss.f32()[0] = static_cast<float>(total / b);
+}
+
 void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
                      const Tensor& amap) {
   const int64_t b = amap.dim(0), n_total = amap.numel();

@@ -181,6 +181,21 @@ __global__ void SrdForwardKernel(double* rows, float* teacher_map, const float* 
   if (threadIdx.x == 0) rows[i] = acc;
 }
 
+// ---- SRD towards a given target: loss row i = Σ_n t (log max(t, 1e-30) - log max(a, 1e-8)).
+__global__ void SrdTargetForwardKernel(double* rows, const float* target, const float* amap,
+                                       int64_t N) {
+  __shared__ double shared[32];
+  const int64_t i = blockIdx.x;
+  double acc = 0;
+  for (int64_t n = threadIdx.x; n < N; n += blockDim.x) {
+    const double t = target[i * N + n];
+    if (t == 0) continue;
+    acc += t * (log(fmax(t, kTeacherLogFloor)) - logf(fmaxf(amap[i * N + n], kMapLogFloor)));
+  }
+  acc = BlockSum(acc, shared);
+  if (threadIdx.x == 0) rows[i] = acc;
+}
+
 __global__ void SrdBackwardKernel(float* damap, const float* teacher_map, const float* amap,
                                   int64_t n, float g) {
   for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < n;
@@ -349,6 +364,17 @@ void SrdLossForward(const Context& ctx, Tensor loss, Tensor teacher_map, const T
   SrdForwardKernel<<<static_cast<unsigned>(b), kThreads, 0, Stream(ctx)>>>(
       rows.f64(), teacher_map.f32(), amap.f32(), teacher_patches.f32(), teacher_q.f32(), N, Et,
       1.0f / tau_map);
+  CUDA_CHECK_LAUNCH();
+  WriteMean(ctx, loss, rows.f64(), b);
+}
+
+void SrdTargetLossForward(const Context& ctx, Tensor loss, const Tensor& target_map,
+                          const Tensor& amap) {
+  const int64_t b = amap.dim(0), N = amap.dim(1);
+  CHECK_GT(b, 0) << "SrdTargetLossForward: no local rows";
+  Scratch rows(ctx, b * sizeof(double));
+  SrdTargetForwardKernel<<<static_cast<unsigned>(b), kThreads, 0, Stream(ctx)>>>(
+      rows.f64(), target_map.f32(), amap.f32(), N);
   CUDA_CHECK_LAUNCH();
   WriteMean(ctx, loss, rows.f64(), b);
 }

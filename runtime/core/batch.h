@@ -13,6 +13,9 @@ struct Batch {
   Buffer title_ids;          // [B, L] I64; position 0 = [CLS] (id 1 in synthetic data), 0 = padding
   Buffer product_ids;        // [B] I64
   int64_t first_sample = 0;  // global index of row 0 in the run's sample order
+  // [B, N] F32, N = item patches (row-major grid): the share of each patch the listing's product
+  // box covers, rows summing to 1; SRD's target with model.srd_target MASK, else empty.
+  Buffer target_maps;
 
   int64_t size() const { return query_images.shape().ndim() ? query_images.shape()[0] : 0; }
 };

@@ -57,6 +57,12 @@ class ShardBatchSource : public BatchSource {
 
 StatusOr<std::unique_ptr<BatchSource>> CreateBatchSource(const config::RunConfig& cfg, int rank,
                                                          int world, int64_t start_cursor) {
+  if (cfg.data().train_shards_size() == 0 &&
+      cfg.model().srd_target() == config::ModelConfig::MASK) {
+    return Status::Error(
+        "model.srd_target: MASK needs data.train_shards whose JSON records each listing's "
+        "target_box (the synthetic source has no product boxes)");
+  }
   if (cfg.data().train_shards_size() == 0)
     return std::unique_ptr<BatchSource>(
         std::make_unique<SyntheticBatchSource>(cfg, rank, world, start_cursor));

@@ -78,6 +78,9 @@ Batch AllocateBatch(const TransformOptions& t, int64_t rows, bool query, bool it
     b.title_ids = Buffer(DType::kI64, Shape{rows, t.max_len});
   }
   b.product_ids = Buffer(DType::kI64, Shape{rows});
+  if (item && t.target_grid > 0) {
+    b.target_maps = Buffer(DType::kF32, Shape{rows, int64_t{t.target_grid} * t.target_grid});
+  }
   return b;
 }
 
@@ -91,6 +94,8 @@ SampleOutput RowOutput(const Batch& b, const TransformOptions& t, int64_t row) {
     out.title_ids = b.title_ids.i64() + row * t.max_len;
   }
   out.product_id = b.product_ids.i64() + row;
+  if (b.target_maps.data() != nullptr)
+    out.target_map = b.target_maps.f32() + row * b.target_maps.shape()[1];
   return out;
 }
 
@@ -125,6 +130,8 @@ StatusOr<LoaderOptions> LoaderOptionsFromConfig(const config::RunConfig& config,
   t.hflip_prob = d.hflip_prob();
   t.mosaic_prob = d.mosaic_prob();
   t.mosaic_grid = d.mosaic_grid();
+  if (m.srd_target() == config::ModelConfig::MASK && m.item().patch_size() > 0)
+    t.target_grid = m.item().image_size() / m.item().patch_size();
   o.vocab_limit = m.text().vocab_size();
   o.seed = static_cast<uint64_t>(config.train().seed());
   o.global_batch = config.train().global_batch();
@@ -281,8 +288,10 @@ StatusOr<std::unique_ptr<EvalSet>> EvalSet::Open(const std::string& dir, EvalPar
   if (!queries) {
     TIGERFG_ASSIGN_OR_RETURN(set->tokenizer_, LoadVocab(options));
   }
+  TransformOptions transform = options.transform;
+  transform.target_grid = 0;  // evaluation reads no SRD targets
   set->decoder_ = std::make_unique<SampleDecoder>(set->dataset_.get(), set->tokenizer_.get(),
-                                                  options.transform);
+                                                  std::move(transform));
   return set;
 }
 

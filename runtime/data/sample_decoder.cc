@@ -3,6 +3,7 @@
 
 #include "runtime/data/image_ops.h"
 #include "runtime/data/jpeg.h"
+#include "runtime/data/target_map.h"
 
 namespace tigerfg::data {
 namespace {
@@ -17,10 +18,12 @@ void SampleDecoder::ToChw(const Image& image, int size, float* out) const {
   NormalizeToChw(hwc.data(), size, size, image.channels, options_.mean, options_.std, out);
 }
 
-Image SampleDecoder::MosaicItem(const Image& item, int64_t product_id, Rng* augment) const {
+Image SampleDecoder::MosaicItem(const Image& item, int64_t product_id, Rng* augment,
+                                int* target_cell_out) const {
   const int grid = options_.mosaic_grid;
   const int cells = grid * grid;
   const int target_cell = static_cast<int>(augment->Int(0, cells));
+  *target_cell_out = target_cell;
   std::vector<Image> partners(cells - 1);
   std::vector<const Image*> others(cells - 1, nullptr);
   for (int i = 0; i < cells - 1; ++i) {
@@ -39,6 +42,24 @@ Image SampleDecoder::MosaicItem(const Image& item, int64_t product_id, Rng* augm
   return Mosaic(item, others, grid, target_cell, options_.item_size, options_.item_size);
 }
 
+Status SampleDecoder::TargetMap(const RawSample& raw, int mosaic_cell, bool flipped,
+                                float* out) const {
+  const std::string where = raw.where() + ".json";
+  PixelBox box{double(raw.target_box[0]), double(raw.target_box[1]),   double(raw.target_box[2]),
+               double(raw.target_box[3]), double(raw.target_box_size), double(raw.target_box_size)};
+  if (raw.target_box_size <= 0 || box.empty()) {
+    return Status::Error(where +
+                         ": no target_box (with image_size) or an empty one; model.srd_target "
+                         "MASK needs every training listing's product box");
+  }
+  if (mosaic_cell >= 0) {
+    const int size = options_.item_size;
+    const MosaicCell cell = MosaicCells(options_.mosaic_grid, size, size)[mosaic_cell];
+    box = BoxInCell(box, cell.y0, cell.x0, cell.y1, cell.x1, size, size);
+  }
+  return BoxToPatchMap(box, options_.target_grid, flipped, where, out);
+}
+
 Status SampleDecoder::Decode(const RawSample& raw, Rng* augment, const SampleOutput& out) const {
   const int c = options_.channels;
   // Fixed draw order: flips, then the mosaic decision, then (only when taken) its cells.
@@ -54,6 +75,7 @@ Status SampleDecoder::Decode(const RawSample& raw, Rng* augment, const SampleOut
     if (flip_query) query = FlipHorizontal(query);
     ToChw(query, options_.query_size, out.query);
   }
+  int mosaic_cell = -1;
   if (out.item != nullptr) {
     TIGERFG_ASSIGN_OR_RETURN(Image item, DecodeJpeg(raw.item_jpeg, raw.where() + ".item.jpg"));
     if (item.channels != c) {
@@ -61,10 +83,13 @@ Status SampleDecoder::Decode(const RawSample& raw, Rng* augment, const SampleOut
                            " channels, the model expects " + std::to_string(c));
     }
     if (mosaic && options_.mosaic_grid > 1 && dataset_ != nullptr && dataset_->size() > 1) {
-      item = MosaicItem(item, raw.product_id, augment);
+      item = MosaicItem(item, raw.product_id, augment, &mosaic_cell);
     }
     if (flip_item) item = FlipHorizontal(item);
     ToChw(item, options_.item_size, out.item);
+  }
+  if (out.target_map != nullptr) {
+    TIGERFG_RETURN_IF_ERROR(TargetMap(raw, mosaic_cell, flip_item, out.target_map));
   }
   if (out.title_ids != nullptr) {
     const std::vector<int64_t> ids = tokenizer_->Encode(raw.title, options_.max_len);

@@ -24,6 +24,9 @@ struct TransformOptions {
   float hflip_prob = 0.0f;
   float mosaic_prob = 0.0f;
   int mosaic_grid = 2;
+  // > 0: SampleOutput::target_map gets the JSON's target_box as a target_grid x target_grid patch
+  // map (model.srd_target MASK; runtime/data/target_map.h); a sample without a box is an error.
+  int target_grid = 0;
 };
 
 // Where one sample's outputs go: rows of the batch buffers (null = not wanted).
@@ -32,6 +35,7 @@ struct SampleOutput {
   float* item = nullptr;         // [C, item_size, item_size]
   int64_t* title_ids = nullptr;  // [max_len]
   int64_t* product_id = nullptr;
+  float* target_map = nullptr;  // [target_grid * target_grid]
 };
 
 class SampleDecoder {
@@ -50,7 +54,11 @@ class SampleDecoder {
 
  private:
   // Item image after mosaic: the target in a random cell, other products' item images around.
-  Image MosaicItem(const Image& item, int64_t product_id, Rng* augment) const;
+  // *target_cell gets the cell the target went to.
+  Image MosaicItem(const Image& item, int64_t product_id, Rng* augment, int* target_cell) const;
+  // The product box of `raw` as a patch map after the item image's mosaic (cell, -1: none) and
+  // flip.
+  Status TargetMap(const RawSample& raw, int mosaic_cell, bool flipped, float* out) const;
   void ToChw(const Image& image, int size, float* out) const;
 
   const WebDataset* dataset_;

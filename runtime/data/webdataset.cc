@@ -257,6 +257,14 @@ StatusOr<RawSample> WebDataset::Read(int64_t index) const {
   } else if (parts_ & kItemImage) {
     return Status::Error(sample.where() + ".json: no title");
   }
+  auto box = meta.find("target_box"), size = meta.find("image_size");
+  if (box != meta.end() && box->is_array() && box->size() == 4 && size != meta.end() &&
+      size->is_number_integer()) {
+    bool ints = true;
+    for (const auto& v : *box) ints = ints && v.is_number_integer();
+    for (int k = 0; ints && k < 4; ++k) sample.target_box[k] = (*box)[k].get<int>();
+    if (ints) sample.target_box_size = size->get<int>();
+  }
   return sample;
 }
 

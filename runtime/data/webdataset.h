@@ -40,6 +40,10 @@ struct RawSample {
   std::string item_jpeg;   // empty unless kItemImage was asked for
   std::string title;       // "" when the JSON has none (query-only records)
   int64_t product_id = -1;
+  // The JSON's target_box [y0, x0, y1, x1) on its image_size canvas, when both are there as
+  // integers (target_box_size 0 otherwise): SRD's mask target (runtime/data/target_map.h).
+  int target_box[4] = {0, 0, 0, 0};
+  int target_box_size = 0;
   std::string where() const { return shard + ":" + key; }
 };
 

@@ -160,7 +160,10 @@ StatusOr<EvalSetResult> EvaluateSet(model::TigerFGModel& model, const config::Ru
       (blank ? result.blank_images : result.generic_titles) = m;
     }
   }
-  if (!options.teacher.weights.empty() && any_box) {
+  if (cfg.model().srd_target() == config::ModelConfig::MASK && any_box) {
+    TIGERFG_ASSIGN_OR_RETURN(result.teacher, MeasureMaskTeacherMass(cfg.model(), dir));
+    result.teacher_is_mask = true;
+  } else if (!options.teacher.weights.empty() && any_box) {
     StatusOr<ProductMass> teacher = MeasureTeacherMass(cfg, options.teacher, dir, in.loader);
     if (!teacher.ok()) return teacher.status().WithContext("teacher check");
     result.teacher = *teacher;
@@ -216,12 +219,15 @@ StatusOr<std::vector<ProductMass>> RunTeacherCheck(const config::RunConfig& cfg,
                                                    const TeacherSource& teacher) {
   if (sets.empty())
     return Status::Error("--eval_set: no evaluation set given (nor data.eval_sets)");
-  if (teacher.weights.empty()) return Status::Error("--teacher_weights: the teacher to measure");
+  const bool mask = cfg.model().srd_target() == config::ModelConfig::MASK;
+  if (teacher.weights.empty() && !mask)
+    return Status::Error("--teacher_weights: the teacher to measure");
   TIGERFG_ASSIGN_OR_RETURN(data::LoaderOptions loader,
                            data::LoaderOptionsFromConfig(cfg, /*rank=*/0, /*world=*/1));
   std::vector<ProductMass> out;
   for (const std::string& dir : sets) {
-    StatusOr<ProductMass> mass = MeasureTeacherMass(cfg, teacher, dir, loader);
+    StatusOr<ProductMass> mass = mask ? MeasureMaskTeacherMass(cfg.model(), dir)
+                                      : MeasureTeacherMass(cfg, teacher, dir, loader);
     if (!mass.ok()) return mass.status().WithContext(dir);
     out.push_back(*mass);
   }

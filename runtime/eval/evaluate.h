@@ -43,6 +43,9 @@ struct EvalSetResult {
   std::optional<GroupRecall> attribute_matched;  // when the JSON records colour and category
   std::optional<ProductMass> grounding;          // ground_layers > 0 and boxes recorded
   std::optional<ProductMass> teacher;
+  // The teacher measured is the product-box mask (model.srd_target MASK): ~1 by construction, an
+  // upper bound, not a learned teacher.
+  bool teacher_is_mask = false;
   std::optional<RetrievalMetrics> generic_titles, blank_images;  // with options.controls
 };
 
@@ -50,7 +53,8 @@ struct EvalSetResult {
 StatusOr<std::vector<EvalSetResult>> RunEval(const config::RunConfig& cfg,
                                              const EvalOptions& options, const Context& ctx);
 
-// The teacher check alone (no student): the teacher's map mass on the product per set.
+// The teacher check alone (no student): the teacher's map mass on the product per set. With
+// model.srd_target MASK the teacher is the product-box mask (no weights needed).
 StatusOr<std::vector<ProductMass>> RunTeacherCheck(const config::RunConfig& cfg,
                                                    const std::vector<std::string>& sets,
                                                    const TeacherSource& teacher);

@@ -10,6 +10,7 @@
 #include "runtime/checkpoint/weights_io.h"
 #include "runtime/core/arena.h"
 #include "runtime/core/buffer.h"
+#include "runtime/data/target_map.h"
 
 namespace tigerfg::eval {
 
@@ -100,12 +101,37 @@ StatusOr<ProductMass> MeasureTeacherMass(const config::RunConfig& cfg, const Tea
   return mass;
 }
 
-std::string DescribeTeacherMass(const ProductMass& mass) {
-  char text[200];
+StatusOr<ProductMass> MeasureMaskTeacherMass(const config::ModelConfig& model,
+                                             const std::string& dir) {
+  const config::ViTConfig& item = model.item();
+  const int grid = item.patch_size() > 0 ? item.image_size() / item.patch_size() : 0;
+  const int64_t n = int64_t{grid} * grid;
+  TIGERFG_ASSIGN_OR_RETURN(const std::vector<ListingMeta> meta,
+                           ReadListingMeta(dir, data::EvalPart::kGallery));
+  ProductMass mass;
+  std::vector<float> map(n);
+  for (size_t g = 0; g < meta.size(); ++g) {
+    std::vector<std::vector<uint8_t>> mask = {
+        ProductPatches(meta[g], item.image_size(), item.patch_size())};
+    if (mask[0].empty()) continue;
+    const ListingMeta& m = meta[g];
+    const data::PixelBox box{double(m.box[0]), double(m.box[1]),     double(m.box[2]),
+                             double(m.box[3]), double(m.image_size), double(m.image_size)};
+    TIGERFG_RETURN_IF_ERROR(data::BoxToPatchMap(
+        box, grid, /*flipped=*/false, dir + " gallery listing " + std::to_string(g), map.data()));
+    AddProductMass(map.data(), 1, n, mask, &mass);
+  }
+  FinishProductMass(&mass);
+  return mass;
+}
+
+std::string DescribeTeacherMass(const ProductMass& mass, bool mask) {
+  char text[260];
   std::snprintf(text, sizeof(text),
-                "the teacher's SRD map puts %.3f on the product, a uniform map %.3f (%lld "
-                "held-out listings)",
-                mass.on_product, mass.uniform, static_cast<long long>(mass.listings));
+                "the %s puts %.3f on the product, a uniform map %.3f (%lld held-out listings)%s",
+                mask ? "mask teacher (the product box as SRD's target)" : "teacher's SRD map",
+                mass.on_product, mass.uniform, static_cast<long long>(mass.listings),
+                mask ? "; an upper bound by construction, not a learned teacher" : "");
   return text;
 }
 

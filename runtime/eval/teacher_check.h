@@ -29,8 +29,16 @@ struct TeacherSource {
 StatusOr<ProductMass> MeasureTeacherMass(const config::RunConfig& cfg, const TeacherSource& source,
                                          const std::string& dir, const data::LoaderOptions& loader);
 
-// "the teacher's map puts 0.061 on the product, a uniform map 0.117" and whether it is below.
-std::string DescribeTeacherMass(const ProductMass& mass);
+// The mask teacher (model.srd_target MASK): every gallery listing of `dir` with a product box,
+// its box as the SRD target map (runtime/data/target_map.h, on the item tower's patch grid),
+// measured like a teacher's map. Near 1 by construction (the box's share on patches it covers
+// by under a quarter is what is missing): an upper bound on what a teacher can localise.
+StatusOr<ProductMass> MeasureMaskTeacherMass(const config::ModelConfig& model,
+                                             const std::string& dir);
+
+// "the teacher's map puts 0.061 on the product, a uniform map 0.117" and whether it is below;
+// `mask`: says it is the product-box mask, an upper bound.
+std::string DescribeTeacherMass(const ProductMass& mass, bool mask = false);
 inline bool TeacherBelowUniform(const ProductMass& m) {
   return m.listings > 0 && m.on_product <= m.uniform;
 }

@@ -309,6 +309,7 @@ const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
   rows(chunk.item_images, batch.item_images);
   rows(chunk.title_ids, batch.title_ids);
   rows(chunk.product_ids, batch.product_ids);
+  if (batch.target_maps.data() != nullptr) rows(chunk.target_maps, batch.target_maps);
   chunk.first_sample = batch.first_sample + index * m;
   return chunk;
 }

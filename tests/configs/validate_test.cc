@@ -136,6 +136,26 @@ TEST(ValidateConfig, LossTerms) {
                 "model.init_logit_scale: nan is not a finite number");
 }
 
+// srd_target: MASK needs grounding and an SRD weight; the message names the field and why.
+TEST(ValidateConfig, MaskSrdTargetNeedsGroundingAndSrd) {
+  ExpectInvalid(
+      [](RunConfig* c) {
+        c->mutable_model()->set_srd_target(ModelConfig::MASK);
+        c->mutable_model()->set_ground_layers(0);
+      },
+      "model.srd_target: MASK distils into the grounding map, but model.ground_layers is 0");
+  ExpectInvalid(
+      [](RunConfig* c) {
+        c->mutable_model()->set_srd_target(ModelConfig::MASK);
+        c->mutable_model()->set_w_srd(0);
+      },
+      "model.srd_target: MASK is SRD's target, but model.w_srd is 0");
+  RunConfig mask = Tiny();
+  mask.mutable_model()->set_srd_target(ModelConfig::MASK);
+  mask.mutable_model()->clear_teacher();  // the mask needs no teacher ViT
+  EXPECT_TRUE(ValidateConfig(mask).ok()) << ValidateConfig(mask).message();
+}
+
 TEST(ValidateConfig, Optimizer) {
   ExpectInvalid([](RunConfig* c) { c->mutable_optim()->set_lr(-1e-3f); },
                 "optim.lr: -0.001 must not be negative");

@@ -1,6 +1,6 @@
 // tests/e2e/fmnist_test.cc — the Fashion-MNIST retrieval path as a user runs it, on a reduced
 // benchmark: build it, train the baseline config briefly, evaluate (Recall@1 far above chance;
-// the benchmark's metrics, controls and the teacher check),
+// the benchmark's metrics, controls and the teacher check; the mask teacher),
 // and embed the catalogue to .npy at 1 and 2 ranks (numpy reads it; ranks agree; the numpy
 // ranking of the embeddings reproduces eval's Recall@1).
 #include <gtest/gtest.h>
@@ -143,6 +143,33 @@ TEST_F(FmnistTest, EvalReportsBenchmarkMetricsAndTheTeacherCheck) {
             "' --teacher_only --allow_weak_teacher --teacher_weights " + *dir_ +
             "/run/final.safetensors --eval_set " + *dir_ + "/bench/eval_cluttered");
   EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+}
+
+// The mask teacher (model.srd_target MASK): trains from the training listings' target_box with
+// an SRD term and no teacher ViT; eval reports the mask's mass on the product as the teacher's
+// (about 1, labelled an upper bound), and the teacher check passes without --teacher_weights.
+TEST_F(FmnistTest, MaskTeacherTrainsAndEvalReportsItsMassAsAnUpperBound) {
+  const std::string& d = *dir_;
+  const std::string mask = std::string(TIGERFG_SOURCE_DIR) + "/configs/fmnist_srd_mask.prototxt";
+  ShellResult train =
+      Shell(kBinary + " train --config " + mask + " --set '" + *paths_ +
+            ",train.global_batch=16,train.log_every=1' --steps 4 --out_dir " + d + "/mask_run");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(ReadFile(d + "/mask_run/metrics.jsonl").find("\"srd\""), std::string::npos);
+  ShellResult ev = Shell(kBinary + " eval --config " + mask + " --set '" + *paths_ +
+                         "' --weights " + d + "/mask_run/final.safetensors --eval_set " + d +
+                         "/bench/eval_cluttered --out " + d + "/mask_eval.json");
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_NE(ev.output.find("upper bound"), std::string::npos) << ev.output;
+  const auto r = nlohmann::json::parse(ReadFile(d + "/mask_eval.json"))["results"][0];
+  EXPECT_EQ(r["teacher"], "mask (upper bound)");
+  EXPECT_GT(r["teacher_on_product"].get<double>(), 0.9);
+  EXPECT_LE(r["teacher_on_product"].get<double>(), 1.0 + 1e-9);
+  EXPECT_LT(r["teacher_uniform"].get<double>(), 0.4);
+  ShellResult check = Shell(kBinary + " eval --config " + mask + " --set '" + *paths_ +
+                            "' --teacher_only --eval_set " + d + "/bench/eval_cluttered");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("mask teacher"), std::string::npos) << check.output;
 }
 
 // Catalogue and query embeddings as .npy: numpy reads them with the right shape, 2 ranks write

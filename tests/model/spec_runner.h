@@ -95,6 +95,8 @@ struct SpecCase {
       EXPECT_TRUE(batch.Has(name)) << batch.origin << " has no " << name;
       if (batch.Has(name)) *slot = std::move(batch.tensors[name]);
     }
+    // Only with srd_target MASK: the product-box maps SRD uses as its target.
+    if (batch.Has("target_maps")) b.target_maps = std::move(batch.tensors["target_maps"]);
     return b;
   }
 };

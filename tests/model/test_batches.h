@@ -40,6 +40,20 @@ inline Batch RandomBatch(const config::ModelConfig& cfg, int64_t b, uint64_t see
     }
     batch.product_ids.i64()[i] = rng.Int(0, std::max<int64_t>(1, b / 2));
   }
+  if (cfg.srd_target() == config::ModelConfig::MASK) {
+    // Product-box maps: positive shares of the item patches, each row summing to 1.
+    const int64_t grid = it.image_size() / it.patch_size();
+    batch.target_maps = Buffer(DType::kF32, Shape{b, grid * grid});
+    float* maps = batch.target_maps.f32();
+    for (int64_t i = 0; i < b; ++i) {
+      double sum = 0;
+      for (int64_t j = 0; j < grid * grid; ++j) {
+        maps[i * grid * grid + j] = static_cast<float>(0.05 + rng.Uniform());
+        sum += maps[i * grid * grid + j];
+      }
+      for (int64_t j = 0; j < grid * grid; ++j) maps[i * grid * grid + j] /= sum;
+    }
+  }
   return batch;
 }
 

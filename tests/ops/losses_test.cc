@@ -250,6 +250,50 @@ TEST(SrdLoss, MapEntriesBelowTheLogFloorGetNoGradient) {
   }
 }
 
+// ---- SRD towards a given target map (model.srd_target MASK): KL(target || amap) per row, a zero
+// target entry contributes nothing; the gradient is SrdLossBackward's with the target.
+TEST(SrdTargetLoss, ForwardAndGradient) {
+  Rng rng(/*seed=*/36);
+  constexpr int64_t kRows = 2, kPatches = 5;
+  Buffer amap = Buffer::Zeros({kRows, kPatches});
+  rng.FillUniform(amap, 0.05f, 1.0f);
+  // Box-like targets: zeros outside, rows summing to 1.
+  Buffer target = Buffer::Zeros({kRows, kPatches});
+  const float rows[kRows][kPatches] = {{0.0f, 0.25f, 0.75f, 0.0f, 0.0f},
+                                       {0.1f, 0.2f, 0.3f, 0.4f, 0.0f}};
+  for (int64_t i = 0; i < kRows; ++i)
+    for (int64_t n = 0; n < kPatches; ++n) target.f32()[i * kPatches + n] = rows[i][n];
+  auto loss = [&] {
+    Buffer l = Buffer::Zeros({1});
+    ops::SrdTargetLossForward(Context::Cpu(), l, target, amap);
+    return static_cast<double>(l.f32()[0]);
+  };
+  double reference = 0;
+  for (int64_t i = 0; i < kRows; ++i) {
+    for (int64_t n = 0; n < kPatches; ++n) {
+      const double t = rows[i][n];
+      if (t > 0) reference += t * (std::log(t) - std::log(amap.f32()[i * kPatches + n])) / kRows;
+    }
+  }
+  EXPECT_NEAR(loss(), reference, 1e-6);
+  constexpr float kDloss = 0.7f;
+  Buffer damap = Buffer::Zeros(amap.shape());
+  ops::SrdLossBackward(Context::Cpu(), damap, kDloss, target, amap);
+  EXPECT_EQ(damap.f32()[0], 0.0f);  // zero target: no gradient
+  ExpectGradientsMatch([&] { return kDloss * loss(); }, {amap}, {damap}, /*step=*/1e-3,
+                       /*tolerance=*/2e-3);
+}
+
+// The target equal to the map: KL 0.
+TEST(SrdTargetLoss, ZeroWhenTheMapIsTheTarget) {
+  Buffer map = Buffer::Zeros({1, 4});
+  const float values[4] = {0.5f, 0.5f, 0.0f, 0.0f};
+  std::copy_n(values, 4, map.f32());
+  Buffer l = Buffer::Zeros({1});
+  ops::SrdTargetLossForward(Context::Cpu(), l, map, map);
+  EXPECT_NEAR(l.f32()[0], 0.0, 1e-7);
+}
+
 // ---- the distributed split: contrastive + SDD over local rows [row0, row0 + b) of G.
 constexpr int64_t kG = 6, kE = 5, kEt = 4;
 constexpr float kMaxScale = 100.0f, kTauTeacher = 0.5f;

@@ -1,8 +1,9 @@
 // tests/reference/parity_test.cc — the C++ model against the PyTorch spec (float64): loss terms,
 // embeddings and every parameter gradient for one batch, over several configurations (teacher or
-// not, grounding or the baseline, other widths and head counts, loss weights), with padded titles
-// and shared product ids. FP32 to the foundation's tolerances; the BF16 mode (bf16 transformer
-// blocks, staged through fp32 on the CPU) to issue #5's: losses 1e-2, gradients 5e-2 relative.
+// not, grounding or the baseline, other widths and head counts, loss weights, SRD towards the
+// mask teacher), with padded titles and shared product ids. FP32 to the foundation's tolerances;
+// the BF16 mode (bf16 transformer blocks, staged through fp32 on the CPU) to issue #5's: losses
+// 1e-2, gradients 5e-2 relative.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -153,6 +154,14 @@ TEST(Parity, OneGroundingLayerAndLossWeights) {
                     4);
 }
 
+// srd_target MASK: SRD towards the batch's product-box maps (the spec draws random boxes, half
+// flipped), SDD from the teacher; and without a teacher (SRD alone).
+TEST(Parity, MaskSrdTargetWithTeacher) { ExpectMatchesSpec("model.srd_target=MASK", 5); }
+
+TEST(Parity, MaskSrdTargetWithoutTeacher) {
+  ExpectMatchesSpec("model.srd_target=MASK,model.teacher=none,model.w_srd=1.5", 6);
+}
+
 // train.attention: FLASH in FP32, with the teacher and with other head widths.
 TEST(Parity, FlashAttentionInFp32) { ExpectMatchesSpec("", 0, kFp32Flash); }
 
@@ -176,6 +185,10 @@ TEST(ParityBf16, OtherWidthsAndHeads) {
 TEST(ParityBf16, OneGroundingLayerAndLossWeights) {
   ExpectMatchesSpec("model.ground_layers=1,model.w_contrastive=0.7,model.w_srd=2,model.w_sdd=0.5",
                     4, kBf16);
+}
+
+TEST(ParityBf16, MaskSrdTargetWithoutTeacher) {
+  ExpectMatchesSpec("model.srd_target=MASK,model.teacher=none", 6, kBf16);
 }
 
 }  // namespace

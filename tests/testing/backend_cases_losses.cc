@@ -154,6 +154,23 @@ void AddDistillationCases(std::vector<OpCase>& cases) {
            ops::SrdLossForward(ctx, t[0], t[1], t[2], t[3], t[4], 0.1f);
            return 0.0;
          }});
+    // A mask target: zeros outside a box, rows summing to 1 (the first entry zeroed).
+    Buffer target(kF32, {s.b, N});
+    ops::SoftmaxForward(Context::Cpu(), target, RandomBuffer({s.b, N}, rng, 2.0f));
+    for (int64_t i = 0; i < s.b; ++i) {
+      const float dropped = target.f32()[i * N];
+      target.f32()[i * N] = 0.0f;
+      target.f32()[i * N + N - 1] += dropped;
+    }
+    cases.push_back({OpKind::kSrdTargetLossForward,
+                     Label(s) + " N " + std::to_string(N),
+                     {},
+                     Tensors(Out("loss", {1}), Given("target_map", std::move(target)),
+                             Given("amap", Clone(amap))),
+                     [](const Context& ctx, const CaseTensors& t) {
+                       ops::SrdTargetLossForward(ctx, t[0], t[1], t[2]);
+                       return 0.0;
+                     }});
     Buffer teacher_map(kF32, {s.b, N});
     ops::SoftmaxForward(Context::Cpu(), teacher_map, RandomBuffer({s.b, N}, rng, 2.0f));
     cases.push_back({OpKind::kSrdLossBackward,
