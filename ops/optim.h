@@ -15,6 +15,10 @@ struct AdamWHyper {
   float grad_scale = 1;    // multiplies the gradient first (global-norm clipping)
   // AdamWMultiUpdate with a grad_sumsq: clip to this global norm (0: none), replacing grad_scale.
   float clip_grad_norm = 0;
+  // AdamWMultiUpdate: F32 [1] on ctx's device, or null. The update is a no-op (params, m, v and
+  // params16 unchanged) when *skip != 0: a step that failed on some rank (the packed step status,
+  // runtime/train/step_runner.h) is gated on the device, without a host read.
+  const float* skip = nullptr;
 };
 
 // AdamWMultiUpdate's table: one row per tensor, I64 [count, kAdamWTableCols] =
@@ -37,7 +41,8 @@ void AdamWUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, const Te
 // alignment gaps, a frozen suffix) are never read or written. params16 [n] BF16, or empty: also
 // receives bf16(updated params) on the rows' elements. grad_sumsq: empty (grad_scale is used) or
 // SumOfSquaresInto's [1] result on ctx's device: the clip factor clip/(√Σ+1e-6) when √Σ > clip
-// (torch.nn.utils.clip_grad_norm_) is derived on the device — no host round trip. Elementwise
+// (torch.nn.utils.clip_grad_norm_) is derived on the device — no host round trip; a Σ that is not
+// finite (NaN or inf gradients) makes the update a no-op, as does hyper.skip. Elementwise
 // results equal AdamWUpdate's with that grad_scale.
 void AdamWMultiUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, Tensor params16,
                       const Tensor& grads, const Tensor& table, const Tensor& grad_sumsq,

@@ -57,12 +57,14 @@ void AdamWMultiUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, Ten
   const int64_t* rows = table.i64();
   const int64_t n = params.numel();
   float scale = h.grad_scale;
-  if (grad_sumsq.defined() && h.clip_grad_norm > 0) {
+  if (h.skip != nullptr && *h.skip != 0) return;  // a failed step: gated, nothing changes
+  if (grad_sumsq.defined()) {
     double sumsq;
     std::memcpy(&sumsq, grad_sumsq.i64(), sizeof(sumsq));
+    if (!std::isfinite(sumsq)) return;  // non-finite gradients never reach the weights
     const double norm = std::sqrt(sumsq), clip = h.clip_grad_norm;
     // torch.nn.utils.clip_grad_norm_'s factor
-    scale = norm > clip ? static_cast<float>(clip / (norm + 1e-6)) : 1.0f;
+    if (clip > 0) scale = norm > clip ? static_cast<float>(clip / (norm + 1e-6)) : 1.0f;
   }
   float* p = params.f32();
   float* pm = m.f32();

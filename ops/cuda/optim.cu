@@ -29,8 +29,11 @@ __global__ void AdamWKernel(float* p, float* m, float* v, const float* g, int64_
 // comes from the device-side Σg² (sumsq, a double; null: `scale` as given).
 __global__ void AdamWMultiKernel(float* p, float* m, float* v, uint16_t* p16, const float* g,
                                  const int64_t* table, int64_t count, const double* sumsq,
-                                 float clip, float b1, float b2, float eps, float scale,
-                                 float step_size, float inv_sqrt_bc2, float decay_on) {
+                                 const float* skip, float clip, float b1, float b2, float eps,
+                                 float scale, float step_size, float inv_sqrt_bc2, float decay_on) {
+  // A failed step (skip != 0) or non-finite gradients: the update is a no-op, decided here.
+  if (skip != nullptr && *skip != 0) return;
+  if (sumsq != nullptr && !isfinite(*sumsq)) return;
   const int64_t* last = table + (count - 1) * kAdamWTableCols;
   const int64_t chunk = blockIdx.x;
   if (chunk >= last[3] + (last[1] + kAdamWChunk - 1) / kAdamWChunk) return;
@@ -116,8 +119,8 @@ void AdamWMultiUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, Ten
   const double* sumsq =
       grad_sumsq.defined() ? static_cast<const double*>(grad_sumsq.data()) : nullptr;
   AdamWMultiKernel<<<static_cast<unsigned>(blocks), kThreads, 0, Stream(ctx)>>>(
-      params.f32(), m.f32(), v.f32(), p16, grads.f32(), table.i64(), count, sumsq, h.clip_grad_norm,
-      h.beta1, h.beta2, h.eps, h.grad_scale, step_size, inv_sqrt_bc2, decay_on);
+      params.f32(), m.f32(), v.f32(), p16, grads.f32(), table.i64(), count, sumsq, h.skip,
+      h.clip_grad_norm, h.beta1, h.beta2, h.eps, h.grad_scale, step_size, inv_sqrt_bc2, decay_on);
   CUDA_CHECK_LAUNCH();
 }
 

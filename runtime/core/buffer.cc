@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -27,9 +28,12 @@ void CudaCopy(const Context& ctx, void* dst, const void* src, size_t bytes, cuda
   CHECK(ctx.cuda() != nullptr) << "CUDA context without handles";
   cudaStream_t stream = ctx.cuda()->stream;
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+  CountHostWait();
   CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 #endif
+
+std::atomic<int64_t> host_waits{0};
 
 // The element count fits int64 (Shape checks it); the byte size, rounded up to 64, must too, or
 // the allocation would wrap to a few bytes that the caller then writes past.
@@ -130,5 +134,8 @@ Buffer ToDevice(const Context& ctx, const Tensor& host) {
   CopyFromHost(ctx, dev.tensor(), host);
   return dev;
 }
+
+int64_t HostWaits() { return host_waits.load(std::memory_order_relaxed); }
+void CountHostWait() { host_waits.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace tigerfg

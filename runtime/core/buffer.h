@@ -17,4 +17,10 @@ Buffer ToHost(const Context& ctx, const Tensor& src);
 // A buffer on ctx's device holding a copy of the host tensor.
 Buffer ToDevice(const Context& ctx, const Tensor& host);
 
+// The blocking host waits for a CUDA stream so far in this process: the copies above and the step
+// timer's end-of-step wait (runtime/core/step_timer.h). Always 0 on the CPU. Tests count a step's
+// waits with it (issue #10: a step without host waits).
+int64_t HostWaits();
+void CountHostWait();
+
 }  // namespace tigerfg

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/core/buffer.h"
 #include "runtime/core/cuda_check.h"
 #include "runtime/core/cuda_context.h"
 #include "runtime/core/mark_clock.h"
@@ -42,6 +43,7 @@ class CudaEventClock : public MarkClock {
 
   int64_t Resolve(int count, int64_t* ns) override {
     CHECK(count >= 1 && count <= static_cast<int>(events_.size()));
+    CountHostWait();
     CUDA_CHECK(cudaEventSynchronize(events_[count - 1]));
     // The host wakes just after the last mark: anchoring the step there keeps consecutive steps
     // in order on the wall clock without drift over long runs.

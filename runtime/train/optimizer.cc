@@ -30,25 +30,37 @@ AdamW::AdamW(const ParamTable& table, const config::OptimConfig& optim, int64_t 
 
 OptimStepInfo AdamW::Step(const Context& ctx, float* params, float* grads, int64_t step,
                           Tensor params16) {
+  const double lr = Launch(ctx, params, grads, step, params16);
+  // For the log only: the update above does not wait for this read.
+  return Info(lr, ops::SumOfSquaresValue(ctx, grad_sumsq_));
+}
+
+double AdamW::Launch(const Context& ctx, float* params, float* grads, int64_t step, Tensor params16,
+                     const float* skip) {
   CHECK(ctx.device() == device_) << "AdamW::Step on another device than its moments";
-  OptimStepInfo info;
-  info.lr = LearningRate(optim_, step, total_steps_);
+  const double lr = LearningRate(optim_, step, total_steps_);
   const Shape all{numel_};
   Tensor all_grads = Tensor::F32(grads, all, ctx.device());
   ops::SumOfSquaresInto(ctx, grad_sumsq_, all_grads);
   ops::AdamWHyper h;
-  h.lr = static_cast<float>(info.lr);
+  h.lr = static_cast<float>(lr);
   h.beta1 = optim_.beta1();
   h.beta2 = optim_.beta2();
   h.eps = optim_.eps();
   h.step = step + 1;
   h.weight_decay = optim_.weight_decay();  // on the tensors the table marks decay
   h.clip_grad_norm = optim_.clip_grad_norm();
+  h.skip = skip;
   if (params16.defined()) params16 = params16.Slice(0, numel_);
   ops::AdamWMultiUpdate(ctx, Tensor::F32(params, all, ctx.device()), m_, v_, params16, all_grads,
                         table_, grad_sumsq_, h);
-  // For the log only: the update above does not wait for this read.
-  info.grad_norm = std::sqrt(ops::SumOfSquaresValue(ctx, grad_sumsq_));
+  return lr;
+}
+
+OptimStepInfo AdamW::Info(double lr, double grad_sumsq) const {
+  OptimStepInfo info;
+  info.lr = lr;
+  info.grad_norm = std::sqrt(grad_sumsq);
   const double clip = optim_.clip_grad_norm();
   info.clipped = clip > 0 && info.grad_norm > clip;
   return info;

@@ -34,6 +34,15 @@ class AdamW {
   OptimStepInfo Step(const Context& ctx, float* params, float* grads, int64_t step,
                      Tensor params16 = Tensor());
 
+  // Step's update without the host read: returns the learning rate and leaves Σ grads² in
+  // grad_sumsq() (until the next launch); Info turns that sum, read later, into the step's
+  // OptimStepInfo. skip: F32 [1] on the device, or null: a nonzero value makes the update a no-op
+  // (ops::AdamWHyper::skip), as do gradients that are not finite.
+  double Launch(const Context& ctx, float* params, float* grads, int64_t step,
+                Tensor params16 = Tensor(), const float* skip = nullptr);
+  Tensor grad_sumsq() const { return grad_sumsq_.tensor(); }
+  OptimStepInfo Info(double lr, double grad_sumsq) const;
+
   // The moment buffers [trainable_numel] (for checkpoints), on the optimizer's device.
   Tensor m() const { return m_.tensor(); }
   Tensor v() const { return v_.tensor(); }

@@ -57,8 +57,8 @@ Status CheckMicroBatch(int64_t micro_batch, int64_t local_batch, int world_size)
 struct StepRunner::Buffers {
   Buffer q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
   Buffer q_local, e_local, teacher_q_local, teacher_items_local;  // chunked only
-  Buffer terms;              // total, contrastive, srd, sdd of this rank, then their mean
-  Buffer host_terms;         // the same on the host
+  Buffer packed;             // [kPackedSlots] the packed step status (step_runner.h)
+  Buffer host_packed;        // the same on the host
   Tensor teacher_items_all;  // gathered teacher items for this step (empty without teacher)
   Batch chunk;               // chunked only: one chunk's rows of the batch, on the host
 
@@ -74,7 +74,8 @@ struct StepRunner::Buffers {
     const int64_t et = std::max<int64_t>(teacher_dim, 1);
     std::vector<Slot> layout = {{&Buffers::local_ids, DType::kI64, Shape{local}},
                                 {&Buffers::dq, DType::kF32, Shape{global, embed}},
-                                {&Buffers::de, DType::kF32, Shape{global, embed}}};
+                                {&Buffers::de, DType::kF32, Shape{global, embed}},
+                                {&Buffers::packed, DType::kF32, Shape{kPackedSlots}}};
     if (gathered) {
       layout.push_back({&Buffers::q, DType::kF32, Shape{global, embed}});
       layout.push_back({&Buffers::e, DType::kF32, Shape{global, embed}});
@@ -82,7 +83,6 @@ struct StepRunner::Buffers {
       layout.push_back({&Buffers::product_ids, DType::kI64, Shape{global}});
       layout.push_back({&Buffers::dq_local, DType::kF32, Shape{local, embed}});
       layout.push_back({&Buffers::de_local, DType::kF32, Shape{local, embed}});
-      layout.push_back({&Buffers::terms, DType::kF32, Shape{4}});
     }
     if (chunked) {
       layout.push_back({&Buffers::q_local, DType::kF32, Shape{local, embed}});
@@ -95,7 +95,7 @@ struct StepRunner::Buffers {
 
   Buffers(const Context& ctx, int64_t global, int64_t local, int64_t embed, int64_t teacher_dim,
           bool gathered, bool chunked)
-      : host_terms(DType::kF32, Shape{4}) {
+      : host_packed(DType::kF32, Shape{kPackedSlots}) {
     for (const Slot& slot : Layout(global, local, embed, teacher_dim, gathered, chunked))
       this->*slot.member = Buffer(ctx, slot.dtype, slot.shape);
   }
@@ -136,30 +136,84 @@ void StepRunner::BeginStep(int64_t step) {
 }
 
 StatusOr<StepResult> StepRunner::Run(const Batch& batch, int64_t step, const Tensor& product_ids) {
+  Launch(batch, step, product_ids);
+  return Collect();
+}
+
+void StepRunner::Launch(const Batch& batch, int64_t step, const Tensor& product_ids,
+                        const StepCounts& counts) {
+  CHECK(!pending_) << "StepRunner::Launch before the last step was collected";
   if (!timer_.in_step()) {
     if (comm_) comm_->set_step(step);
     timer_.BeginStep(step, Phase::kForward);
   }
-  StepResult result;
+  model::LossTerms local;
   if (model_.micro_batch() != model_.local_batch()) {
-    result.local = RunChunked(batch, product_ids);
+    local = RunChunked(batch, product_ids);
+    PackStatus(local, counts);
   } else {
     Forward(batch);
-    result.local = comm_ ? GatherAndLoss(ModelEmbeddings(), batch, product_ids)
-                         : LossWithoutComm(ModelEmbeddings(), StageProductIds(batch, product_ids));
+    local = comm_ ? GatherAndLoss(ModelEmbeddings(), batch, product_ids)
+                  : LossWithoutComm(ModelEmbeddings(), StageProductIds(batch, product_ids));
+    PackStatus(local, counts);  // here the loss has just been read: nothing more to wait for
     Backward(comm_ ? g_->dq_local.tensor() : g_->dq.tensor(),
              comm_ ? g_->de_local.tensor() : g_->de.tensor());
   }
-  result.global = comm_ ? ReduceLossTerms(result.local) : result.local;
+  if (comm_) ReducePackedStatus();
+  pending_lr_ = 0;
   if (optimizer_) {
-    // A diverged loss stops before the optimizer spreads it into the parameters.
-    if (!std::isfinite(result.global.total))
-      return Status::Error("step " + std::to_string(step) + ": loss is not finite (" +
-                           std::to_string(result.global.total) + "); lower optim.lr?");
+    // A failed step (a loss not finite on some rank) or gradients not finite: the update is
+    // skipped on the device, before it could spread them into the parameters.
     timer_.Enter(Phase::kOptimizer);
-    result.optim = optimizer_->Step(model_.context(), model_.params(), model_.grads(), step);
+    const Context& ctx = model_.context();
+    Tensor packed = g_->packed.tensor();
+    pending_lr_ = optimizer_->Launch(ctx, model_.params(), model_.grads(), step, Tensor(),
+                                     packed.f32() + kPackedFailed);
+    ops::Copy(
+        ctx, Tensor::F32(packed.f32() + kPackedGradSumsq, Shape{2}, ctx.device()),
+        Tensor::F32(static_cast<float*>(optimizer_->grad_sumsq().data()), Shape{2}, ctx.device()));
   }
-  result.profile = &timer_.EndStep();
+  pending_profile_ = &timer_.EndStep();
+  pending_ = true;
+  pending_step_ = step;
+  pending_local_ = local;
+  pending_counts_ = counts;
+}
+
+// One host read of the packed status. Without a communicator the global terms are the local
+// ones, unrounded.
+StatusOr<StepResult> StepRunner::Collect() {
+  CHECK(pending_) << "StepRunner::Collect without a launched step";
+  pending_ = false;
+  const Context& ctx = model_.context();
+  Buffer& host = g_->host_packed;
+  CopyToHost(ctx, host.tensor(), g_->packed.tensor());
+  const float* v = host.f32();
+  StepResult result;
+  result.local = pending_local_;
+  result.global = pending_local_;
+  result.counts = pending_counts_;
+  result.failed_ranks = v[kPackedFailed] != 0 ? 1 : 0;
+  result.profile = pending_profile_;
+  if (comm_) {
+    result.global.total = v[kPackedTotal];
+    result.global.contrastive = v[kPackedContrastive];
+    result.global.srd = v[kPackedSrd];
+    result.global.sdd = v[kPackedSdd];
+    // A mean of per-rank integers, times the world size, is their sum (well within fp32's range).
+    const double world = comm_->world_size();
+    const auto sum = [&](PackedSlot slot) { return std::llround(v[slot] * world); };
+    result.failed_ranks = sum(kPackedFailed);
+    result.counts = {sum(kPackedStop), sum(kPackedBad), sum(kPackedSeen)};
+  }
+  if (optimizer_) {
+    if (result.failed_ranks > 0 || !std::isfinite(result.global.total))
+      return Status::Error("step " + std::to_string(pending_step_) + ": loss is not finite (" +
+                           std::to_string(result.global.total) + "); lower optim.lr?");
+    double sumsq = 0;
+    std::memcpy(&sumsq, v + kPackedGradSumsq, sizeof(sumsq));
+    result.optim = optimizer_->Info(pending_lr_, sumsq);
+  }
   return result;
 }
 
@@ -314,25 +368,31 @@ const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
   return chunk;
 }
 
-// The loss of the global batch is the mean of the ranks' terms.
-model::LossTerms StepRunner::ReduceLossTerms(const model::LossTerms& local) {
-  const Context& ctx = model_.context();
-  Buffer& terms = g_->host_terms;
-  terms.f32()[0] = static_cast<float>(local.total);
-  terms.f32()[1] = static_cast<float>(local.contrastive);
-  terms.f32()[2] = static_cast<float>(local.srd);
-  terms.f32()[3] = static_cast<float>(local.sdd);
-  CopyFromHost(ctx, g_->terms.tensor(), terms);
+// This rank's part of the packed status, on the device: its loss terms, whether its loss failed,
+// and the caller's counts (one upload; on CUDA right after the loss's own reads).
+void StepRunner::PackStatus(const model::LossTerms& local, const StepCounts& counts) {
+  float* v = g_->host_packed.f32();
+  std::fill(v, v + kPackedSlots, 0.0f);
+  v[kPackedTotal] = static_cast<float>(local.total);
+  v[kPackedContrastive] = static_cast<float>(local.contrastive);
+  v[kPackedSrd] = static_cast<float>(local.srd);
+  v[kPackedSdd] = static_cast<float>(local.sdd);
+  v[kPackedFailed] = std::isfinite(local.total) ? 0.0f : 1.0f;
+  v[kPackedStop] = static_cast<float>(counts.stop);
+  v[kPackedBad] = static_cast<float>(counts.bad);
+  v[kPackedSeen] = static_cast<float>(counts.seen);
+  CopyFromHost(model_.context(), g_->packed.tensor(), g_->host_packed.tensor());
+}
+
+// The step's one small collective: the mean of the reduced slots over the ranks (the loss terms
+// are the global loss's, the flags and counts sums / world). Its span keeps the name it had when
+// it carried the loss terms only, which traces and their readers know.
+void StepRunner::ReducePackedStatus() {
+  timer_.Enter(Phase::kExposedComm);
   Collective(timer_, "all_reduce loss_terms", [&] {
-    return comm_->AllReduce(g_->terms.tensor(), comm::ReduceOp::kMean, "loss_terms");
+    return comm_->AllReduce(g_->packed.tensor().Slice(0, kPackedReduced), comm::ReduceOp::kMean,
+                            "loss_terms");
   });
-  CopyToHost(ctx, terms, g_->terms.tensor());
-  model::LossTerms global = local;
-  global.total = terms.f32()[0];
-  global.contrastive = terms.f32()[1];
-  global.srd = terms.f32()[2];
-  global.sdd = terms.f32()[3];
-  return global;
 }
 
 }  // namespace tigerfg::train

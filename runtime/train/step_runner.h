@@ -1,6 +1,8 @@
 // runtime/train/step_runner.h — the training step, written once for `train`, `bench`, `grads` and
-// the tests: forward, all-gather, loss rows, reduce-scatter, backward with gradient buckets, loss
-// terms all-reduce, AdamW, each phase timed and each collective a trace span (DESIGN.md §3).
+// the tests: forward, all-gather, loss rows, reduce-scatter, backward with gradient buckets, the
+// packed step status all-reduce, AdamW, each phase timed and each collective a trace span
+// (DESIGN.md §3). A step is launched without reading its results on the host (Launch); they are
+// read at the step boundary (Collect), so logging and the checks read them there.
 // A model planned for a micro batch runs the chunked (GradCache) step: see RunChunked.
 #pragma once
 
@@ -20,10 +22,38 @@
 
 namespace tigerfg::train {
 
+// The per-rank counts a caller adds to a step's packed status (the trainer: a stop request, the
+// loader's bad and read samples since the last step); summed over the ranks.
+struct StepCounts {
+  int64_t stop = 0, bad = 0, seen = 0;
+};
+
+// The packed step status: one F32 [kPackedSlots] buffer on the device, filled during the step and
+// all-reduced (mean) once, after backward: the loss terms (the mean is the global loss), whether
+// the rank's loss was not finite (the mean · world = the failed ranks; the optimizer's update is
+// gated on it on the device) and StepCounts (the mean · world = their sums); then, not reduced,
+// the optimizer's Σ grads² (a double's bits in two slots; the same on every rank). One host read
+// per step (Collect) takes all of it.
+enum PackedSlot : int {
+  kPackedTotal,
+  kPackedContrastive,
+  kPackedSrd,
+  kPackedSdd,
+  kPackedFailed,
+  kPackedStop,
+  kPackedBad,
+  kPackedSeen,
+  kPackedReduced,                     // the slots above are all-reduced
+  kPackedGradSumsq = kPackedReduced,  // 2 slots
+  kPackedSlots = kPackedGradSumsq + 2
+};
+
 struct StepResult {
-  model::LossTerms local;   // this rank's terms, as LossForwardBackward returns them
-  model::LossTerms global;  // the mean over ranks (fp32 all-reduce); `local` without communicator
-  OptimStepInfo optim;      // zeros without an optimizer
+  model::LossTerms local;    // this rank's terms, as LossForwardBackward returns them
+  model::LossTerms global;   // the mean over ranks (fp32 all-reduce); `local` without communicator
+  OptimStepInfo optim;       // zeros without an optimizer
+  StepCounts counts;         // summed over ranks; as given without a communicator
+  int64_t failed_ranks = 0;  // ranks whose loss was not finite
   const profile::StepProfile* profile = nullptr;  // valid until the next step
 };
 
@@ -49,8 +79,19 @@ class StepRunner {
   // The rest of the step on `batch` (exactly the model's local batch, on the host; a chunked
   // model's step takes it chunk by chunk, with the same losses and gradients). product_ids:
   // the batch's ids already on the model's device (bench stages them once); empty = staged here.
-  // With an optimizer, a global loss that is not finite is an error (the optimizer has not run).
+  // Launch, then Collect: the step's results read at once.
   StatusOr<StepResult> Run(const Batch& batch, int64_t step = 0, const Tensor& product_ids = {});
+
+  // The step, up to the optimizer's update and the packed status's all-reduce, without reading
+  // any of it back (the step's timing ends here). counts: added to the packed status. The results
+  // are read by Collect, which must come before the next Launch.
+  void Launch(const Batch& batch, int64_t step = 0, const Tensor& product_ids = {},
+              const StepCounts& counts = {});
+  // The launched step's results, from its packed status. With an optimizer, a global loss that
+  // is not finite (on any rank) is an error naming the step; its update was skipped on the device
+  // (the weights are those before the step), as it is for gradients that are not finite.
+  StatusOr<StepResult> Collect();
+  bool pending() const { return pending_; }
 
   profile::StepTimer& timer() { return timer_; }
 
@@ -75,7 +116,8 @@ class StepRunner {
   void Backward(const Tensor& dq, const Tensor& de);
   model::LossTerms RunChunked(const Batch& batch, const Tensor& product_ids);
   const Batch& Chunk(const Batch& batch, int64_t index);
-  model::LossTerms ReduceLossTerms(const model::LossTerms& local);
+  void PackStatus(const model::LossTerms& local, const StepCounts& counts);
+  void ReducePackedStatus();
 
   model::TigerFGModel& model_;
   comm::Communicator* comm_;
@@ -84,6 +126,13 @@ class StepRunner {
   std::unique_ptr<comm::GradBucketer> buckets_;
   std::vector<int> bucket_spans_;
   std::unique_ptr<Buffers> g_;
+  // The launched step Collect reads: its number, local terms, counts and learning rate.
+  bool pending_ = false;
+  int64_t pending_step_ = 0;
+  model::LossTerms pending_local_;
+  StepCounts pending_counts_;
+  double pending_lr_ = 0;
+  const profile::StepProfile* pending_profile_ = nullptr;
 };
 
 }  // namespace tigerfg::train

@@ -127,6 +127,7 @@ class TrainRun {
   Status Resume();
   Status StartData();
   Status Step(int64_t step);
+  Status EndOfStep(int64_t step);
   Status MaybeCheckpoint(int64_t done);
   Status Checkpoint(int64_t done);
   StatusOr<TrainSummary> Finish();
@@ -141,7 +142,6 @@ class TrainRun {
   Status LoadInitialParams();
   Status OpenMetrics();
   Status NextBatch(int64_t step, Batch** batch);
-  Status EndOfStep(int64_t step);
   void Log(int64_t step, const StepResult& result);
   // Every rank's status is agreed on; a failure elsewhere becomes `elsewhere`.
   Status Agreed(const Status& mine, const std::string& elsewhere) {
@@ -308,35 +308,34 @@ Status TrainRun::NextBatch(int64_t step, Batch** batch) {
   return Status::Ok();
 }
 
+// The step launched: no read of its results on the host here (EndOfStep reads them). Its packed
+// status carries whether this rank was asked to stop (preemption) and the data loader's bad
+// samples and reads since the last step.
 Status TrainRun::Step(int64_t step) {
   if (options_.before_step) options_.before_step(step);
   runner_->BeginStep(step);
   Batch* batch = nullptr;
   TIGERFG_RETURN_IF_ERROR(NextBatch(step, &batch));
-  TIGERFG_ASSIGN_OR_RETURN(StepResult result, runner_->Run(*batch, step));
-  TIGERFG_RETURN_IF_ERROR(EndOfStep(step));
-  memory_->Sample();
-  trace_.WriteStep(*result.profile);
-  step_times_.push_back(result.profile->step_s);
-  if (step == start_step_) summary_.first_loss = result.global.total;
-  summary_.last_loss = result.global.total;
-  if (writer_) Log(step, result);
+  const bool stop = options_.stop_requested && options_.stop_requested();
+  const StepCounts counts{.stop = stop ? 1 : 0,
+                          .bad = source_->bad_samples() - bad_reported_,
+                          .seen = source_->seen_samples() - seen_reported_};
+  bad_reported_ = source_->bad_samples();
+  seen_reported_ = source_->seen_samples();
+  runner_->Launch(*batch, step, Tensor(), counts);
   return Status::Ok();
 }
 
-// One small all-reduce per step: whether any rank was asked to stop (preemption) and the data
-// loader's bad samples and reads, whose budget (data.max_bad_fraction) is checked over the whole
-// job, so whether a run stops does not depend on the world size.
+// The step's results, read once at the step boundary from its packed status (one all-reduce for
+// the loss terms, the failed ranks, the stop requests and the loader's counts): a loss that is not
+// finite on any rank, or a data loader over its bad-sample budget (data.max_bad_fraction, checked
+// over the whole job, so whether a run stops does not depend on the world size), ends the run
+// here, before any checkpoint could take this step's weights; then the metrics.
 Status TrainRun::EndOfStep(int64_t step) {
-  const bool stop = options_.stop_requested && options_.stop_requested();
-  int64_t counts[3] = {stop ? 1 : 0, source_->bad_samples() - bad_reported_,
-                       source_->seen_samples() - seen_reported_};
-  bad_reported_ = source_->bad_samples();
-  seen_reported_ = source_->seen_samples();
-  agree_.Sum(counts, 3, "step_end");
-  stop_agreed_ = counts[0] > 0;
-  bad_total_ += counts[1];
-  seen_total_ += counts[2];
+  TIGERFG_ASSIGN_OR_RETURN(StepResult result, runner_->Collect());
+  stop_agreed_ = result.counts.stop > 0;
+  bad_total_ += result.counts.bad;
+  seen_total_ += result.counts.seen;
   const config::DataConfig& d = cfg_.data();
   const double budget = d.max_bad_fraction() *
                         static_cast<double>(std::max<int64_t>(seen_total_, d.bad_check_min_seen()));
@@ -346,6 +345,12 @@ Status TrainRun::EndOfStep(int64_t step) {
                          " read by all ranks exceed " + "data.max_bad_fraction " +
                          std::to_string(d.max_bad_fraction()) +
                          " (the ranks' logs name the samples)");
+  memory_->Sample();
+  trace_.WriteStep(*result.profile);
+  step_times_.push_back(result.profile->step_s);
+  if (step == start_step_) summary_.first_loss = result.global.total;
+  summary_.last_loss = result.global.total;
+  if (writer_) Log(step, result);
   return Status::Ok();
 }
 
@@ -494,6 +499,7 @@ StatusOr<TrainSummary> Train(const config::RunConfig& cfg, const TrainOptions& o
   TIGERFG_RETURN_IF_ERROR(run.StartData());
   for (int64_t step = run.start_step(); step < cfg.train().steps(); ++step) {
     TIGERFG_RETURN_IF_ERROR(run.Step(step));
+    TIGERFG_RETURN_IF_ERROR(run.EndOfStep(step));
     if (run.stop_agreed() && step + 1 < cfg.train().steps()) {
       // Preempted (SIGTERM/SIGUSR1 on some rank): every rank agreed at this step boundary.
       LOG(WARNING) << "stop requested: checkpointing after step " << step + 1 << " and exiting";

@@ -170,6 +170,33 @@ TEST(AdamWMultiUpdate, EqualsPerTensorUpdatesWithTheHostClipAndLeavesGapsAlone) 
   }
 }
 
+// A step that failed (hyper.skip nonzero) or whose gradients are not finite changes nothing:
+// the gate the step runner uses so that a diverged step never reaches the weights.
+TEST(AdamWMultiUpdate, IsANoOpWhenSkippedOrWhenTheGradientsAreNotFinite) {
+  const Context& ctx = Context::Cpu();
+  const Buffer table = ops::MakeAdamWTable({{0, 6, true}, {6, 2, false}});
+  for (int c = 0; c < 3; ++c) {  // NaN gradient, inf gradient, skip flag
+    std::vector<float> p = {1, 2, 3, 4, 5, 6, 7, 8}, m(8, 0.5f), v(8, 0.25f), g(8, 0.1f);
+    const std::vector<float> p0 = p, m0 = m, v0 = v;
+    if (c == 0) g[3] = std::nanf("");
+    if (c == 1) g[6] = INFINITY;
+    float skip = c == 2 ? 1.0f : 0.0f;
+    ops::AdamWHyper h;
+    h.lr = 1e-2f;
+    h.step = 1;
+    h.clip_grad_norm = c == 1 ? 0.0f : 1.0f;  // the gate holds with and without clipping
+    h.skip = &skip;
+    Buffer sumsq(DType::kI64, Shape{1});
+    const Tensor grads = Tensor::F32(g.data(), Shape{8});
+    ops::SumOfSquaresInto(ctx, sumsq, grads);
+    ops::AdamWMultiUpdate(ctx, Tensor::F32(p.data(), Shape{8}), Tensor::F32(m.data(), Shape{8}),
+                          Tensor::F32(v.data(), Shape{8}), Tensor(), grads, table, sumsq, h);
+    EXPECT_EQ(p, p0) << "case " << c;
+    EXPECT_EQ(m, m0) << "case " << c;
+    EXPECT_EQ(v, v0) << "case " << c;
+  }
+}
+
 // Step with a bf16 mirror: the mirror of the trainable tensors is bf16 of the updated masters
 // (what a Cast of the buffer gives); the teacher's mirror and the gaps' are left as they were.
 TEST(AdamW, StepWritesTheBf16MirrorOfTheUpdatedTensorsOnly) {
