@@ -32,6 +32,9 @@ struct SampleOutput {
   float* item = nullptr;         // [C, item_size, item_size]
   int64_t* title_ids = nullptr;  // [max_len]
   int64_t* product_id = nullptr;
+  // uint8 batches instead of query / item: the resized pixels [C, size, size], unnormalised.
+  uint8_t* query_pixels = nullptr;
+  uint8_t* item_pixels = nullptr;
 };
 
 class SampleDecoder {
@@ -51,7 +54,9 @@ class SampleDecoder {
  private:
   // Item image after mosaic: the target in a random cell, other products' item images around.
   Image MosaicItem(const Image& item, int64_t product_id, Rng* augment) const;
-  void ToChw(const Image& image, int size, float* out) const;
+  // Normalised floats into `out`, or (pixels != null) the resized pixels, rounded to 8 bits: the
+  // same values when the image already has the model's size (no resize), else within 0.5 / 255.
+  void ToChw(const Image& image, int size, float* out, uint8_t* pixels) const;
 
   const WebDataset* dataset_;
   const WordPieceTokenizer* tokenizer_;

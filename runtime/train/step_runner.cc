@@ -310,6 +310,7 @@ const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
   rows(chunk.title_ids, batch.title_ids);
   rows(chunk.product_ids, batch.product_ids);
   chunk.first_sample = batch.first_sample + index * m;
+  chunk.image_norm = batch.image_norm;
   return chunk;
 }
 
