@@ -217,7 +217,10 @@ struct TigerFGModel::Impl {
       for (const InputRing::Span& p : parts) sizes.push_back(p.bytes);
       ring = std::make_unique<InputRing>(ctx, InputRing::SlotBytes(sizes), kRingSlots);
     }
-    return ring->Stage(parts);
+    const int slot = ring->Stage(parts);
+    // A batch staged ahead into this slot is gone (chunks are staged inside EncodeForward too).
+    std::erase_if(staged, [slot](const Staged& s) { return s.slot == slot; });
+    return slot;
   }
   // CUDA, U8 images: the slot's images normalised into the device image buffers, its titles and
   // mask copied into theirs, all on the compute stream after the slot's copy.
@@ -491,9 +494,8 @@ void TigerFGModel::StageInputs(const Batch& batch) {
   const Status valid = ValidateBatch(m.cfg, batch);
   CHECK(valid.ok()) << valid.message();
   CHECK_EQ(batch.size(), m.chunk) << "the model was planned for another batch size";
-  m.staged.push_back({batch.query_images.data(), batch.first_sample, m.StageOnRing(batch)});
-  // A slot staged `slots` stages ago is being refilled: its entry is stale.
-  while (static_cast<int>(m.staged.size()) > m.ring->slots()) m.staged.pop_front();
+  const int slot = m.StageOnRing(batch);  // drops an older entry of the slot
+  m.staged.push_back({batch.query_images.data(), batch.first_sample, slot});
 }
 
 LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e_all,

@@ -1,7 +1,7 @@
 // tests/cuda/input_ring_test.cc — the GPU input pipeline (issue #10 item 3): uint8 images staged
 // through the pinned ring on its copy stream and normalised on the GPU equal the CPU op bit for
 // bit, a full ring refills without losing a slot, and the model encodes a U8 batch (staged ahead or
-// not) exactly as its F32 twin.
+// not, the ring wrapped over a batch staged ahead) exactly as its F32 twin.
 #include "runtime/core/input_ring.h"
 
 #include <gtest/gtest.h>
@@ -83,6 +83,11 @@ TEST(InputRing, ModelEncodesPixelsLikeTheFloatBatch) {
   model.StageInputs(pixels);
   EXPECT_EQ(embeddings(next), f32_next);
   EXPECT_EQ(embeddings(pixels), f32);
+  // Staged ahead, then the ring wraps under three encodes that stage inside EncodeForward: the
+  // overwritten slot is forgotten and the batch staged again.
+  model.StageInputs(next);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(embeddings(pixels), f32);
+  EXPECT_EQ(embeddings(next), f32_next);
 }
 
 }  // namespace
