@@ -99,6 +99,21 @@ for precision in BF16 FP32; do
   done
 done
 
+# 2a. BF16 again with uint8 images: normalised on the GPU, staged through the pinned input ring one
+# step ahead (issue #10 item 3); a quarter of the image bytes of the F32 batches above.
+if [ -n "$bench_BF16" ]; then
+  b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch"])' "$bench_BF16")
+  out="$results/bench_tigerfg_BF16_${b}_uint8"
+  "$bin" bench --config "$config" --batch "$b" --steps 10 --warmup 3 --uint8_images \
+    --set train.device=cuda,train.precision=BF16 --out "$out.json" >"$out.log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    rows+=("tigerfg bench $config batch $b BF16 --uint8_images: $(summary "$out.json")")
+  else
+    rows+=("tigerfg bench $config batch $b BF16 --uint8_images rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)")
+  fi
+fi
+
 # 2b. Where the BF16 step's GPU time goes, kernel by kernel, when Nsight Systems is installed.
 if command -v nsys >/dev/null 2>&1; then
   timeout 240 nsys profile -t cuda,nvtx -f true -o "$results/bench_nsys" "$bin" bench \

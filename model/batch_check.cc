@@ -30,10 +30,16 @@ Status ValidateBatch(const config::ModelConfig& cfg, const Batch& batch) {
   if (b <= 0) return Status::Error("batch.query_images is missing or holds no sample");
   const config::ViTConfig& q = cfg.query();
   const config::ViTConfig& it = cfg.item();
-  TIGERFG_RETURN_IF_ERROR(CheckTensor("query_images", batch.query_images, DType::kF32,
+  // Images are F32 (normalised) or U8 (pixels, normalised by the model with batch.image_norm).
+  const DType images = batch.query_images.dtype() == DType::kU8 ? DType::kU8 : DType::kF32;
+  TIGERFG_RETURN_IF_ERROR(CheckTensor("query_images", batch.query_images, images,
                                       Shape{b, q.channels(), q.image_size(), q.image_size()}));
-  TIGERFG_RETURN_IF_ERROR(CheckTensor("item_images", batch.item_images, DType::kF32,
+  TIGERFG_RETURN_IF_ERROR(CheckTensor("item_images", batch.item_images, images,
                                       Shape{b, it.channels(), it.image_size(), it.image_size()}));
+  if (images == DType::kU8 && batch.image_norm.channels != q.channels()) {
+    return Status::Error("batch.image_norm has " + std::to_string(batch.image_norm.channels) +
+                         " channels, the images " + std::to_string(q.channels()));
+  }
   TIGERFG_RETURN_IF_ERROR(
       CheckTensor("title_ids", batch.title_ids, DType::kI64, Shape{b, cfg.text().max_len()}));
   TIGERFG_RETURN_IF_ERROR(CheckTensor("product_ids", batch.product_ids, DType::kI64, Shape{b}));

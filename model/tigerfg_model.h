@@ -107,8 +107,15 @@ class TigerFGModel {
   // Step 1. Runs both towers and the teacher on the local batch, or on one chunk of it when
   // chunked (exactly micro_batch() samples, titles padded to max_len). The batch lives on the host;
   // on CUDA it is copied into device staging buffers first. The batch must stay alive until
-  // EncodeBackward returns.
+  // EncodeBackward returns. U8 images (the training loader's) are normalised here with
+  // batch.image_norm (ops::NormalizeImages); on CUDA they, the titles and their mask travel
+  // through a pinned ring on a copy stream (runtime/core/input_ring.h): no pageable copy, no host
+  // wait.
   void EncodeForward(const Batch& batch);
+  // CUDA, U8 images: starts the batch's host-to-device copy now, so that it overlaps the step
+  // before the EncodeForward that uses the batch (found by its buffers and first_sample). A no-op
+  // on the CPU or for F32 images.
+  void StageInputs(const Batch& batch);
   // The outputs below are views on the model's device (ToHost in runtime/core/buffer.h copies).
   // b below is micro_batch(): the rows of the last EncodeForward.
   Tensor query_emb() const;      // [b, E], L2-normalised

@@ -12,6 +12,7 @@
 #include "ops/flash_attention.h"
 #include "ops/gelu.h"
 #include "ops/grounding.h"
+#include "ops/images.h"
 #include "ops/layernorm.h"
 #include "ops/linear.h"
 #include "ops/losses.h"

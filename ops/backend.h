@@ -6,6 +6,7 @@
 
 #include "ops/optim.h"
 #include "runtime/core/context.h"
+#include "runtime/core/image_norm.h"
 #include "runtime/core/tensor.h"
 
 // X(Name, field, Ret, Params) for every op a backend implements, by family. Name is the public
@@ -143,6 +144,9 @@
     (const Context& ctx, Tensor out, const Tensor& a, const Tensor& b))                            \
   X(ConcatColumnsBackward, concat_columns_backward, void,                                          \
     (const Context& ctx, Tensor da, Tensor db, const Tensor& dout))                                \
+  /* ops/images.h */                                                                               \
+  X(NormalizeImages, normalize_images, void,                                                       \
+    (const Context& ctx, Tensor out, const Tensor& in, const ImageNorm& norm))                     \
   /* ops/cast.h */                                                                                 \
   X(Cast, cast, void, (const Context& ctx, Tensor out, const Tensor& in))                          \
   /* ops/optim.h */                                                                                \

@@ -80,6 +80,7 @@ OpsBackend Make() {
   b.token_slice_backward = TokenSliceBackward;
   b.concat_columns_forward = ConcatColumnsForward;
   b.concat_columns_backward = ConcatColumnsBackward;
+  b.normalize_images = NormalizeImages;
   b.cast = Cast;
   b.adamw_update = AdamWUpdate;
   b.adamw_multi_update = AdamWMultiUpdate;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/core/image_norm.h"
+
 namespace tigerfg::data {
 namespace {
 
@@ -86,12 +88,22 @@ void NormalizeToChw(const float* hwc, int height, int width, int channels,
                     const std::vector<float>& mean, const std::vector<float>& std, float* out) {
   CHECK_EQ(static_cast<int>(mean.size()), channels);
   CHECK_EQ(static_cast<int>(std.size()), channels);
+  const ImageNorm norm = MakeImageNorm(mean, std);
   const size_t plane = static_cast<size_t>(height) * width;
   for (int c = 0; c < channels; ++c) {
-    const float scale = 1.0f / (255.0f * std[c]);
-    const float shift = mean[c] / std[c];
+    const float scale = norm.scale[c], shift = norm.shift[c];
     float* dst = out + c * plane;
-    for (size_t i = 0; i < plane; ++i) dst[i] = hwc[i * channels + c] * scale - shift;
+    for (size_t i = 0; i < plane; ++i)
+      dst[i] = NormalizedPixel(hwc[i * channels + c], scale, shift);
+  }
+}
+
+void PixelsToChw(const Image& image, uint8_t* out) {
+  const int c = image.channels;
+  const size_t plane = static_cast<size_t>(image.height) * image.width;
+  for (int k = 0; k < c; ++k) {
+    uint8_t* dst = out + k * plane;
+    for (size_t i = 0; i < plane; ++i) dst[i] = image.pixels[i * c + k];
   }
 }
 

@@ -24,6 +24,9 @@ Image FlipHorizontal(const Image& src);
 void NormalizeToChw(const float* hwc, int height, int width, int channels,
                     const std::vector<float>& mean, const std::vector<float>& std, float* out);
 
+// out[C, H, W] = the image's pixels, channels first (the uint8 batch's layout).
+void PixelsToChw(const Image& image, uint8_t* out);
+
 // Mosaic geometry. A grid x grid mosaic of an out_h x out_w canvas: cell i (row-major,
 // r = i / grid, c = i % grid) covers rows [r * out_h / grid, (r + 1) * out_h / grid) and columns
 // [c * out_w / grid, (c + 1) * out_w / grid) (integer division, so the cells tile the canvas

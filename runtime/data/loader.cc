@@ -51,6 +51,10 @@ Status CheckOptions(const LoaderOptions& o) {
   for (float s : t.std) {
     if (!(s > 0)) return Status::Error("data.std: entries must be positive");
   }
+  if (o.uint8_images && t.channels > ImageNorm::kMaxChannels) {
+    return Status::Error("model channels: " + std::to_string(t.channels) + " exceed " +
+                         std::to_string(ImageNorm::kMaxChannels) + " (uint8 images)");
+  }
   if (t.mosaic_grid < 1 || t.mosaic_grid > t.item_size) {
     return Status::Error("data.mosaic_grid: " + std::to_string(t.mosaic_grid) +
                          " must be in [1, item image size]");
@@ -69,12 +73,15 @@ StatusOr<std::vector<float>> PerChannel(const google::protobuf::RepeatedField<fl
   return std::vector<float>(values.begin(), values.end());
 }
 
-Batch AllocateBatch(const TransformOptions& t, int64_t rows, bool query, bool item) {
+Batch AllocateBatch(const TransformOptions& t, int64_t rows, bool query, bool item,
+                    bool uint8_images = false) {
   Batch b;
   const int c = t.channels;
-  if (query) b.query_images = Buffer(DType::kF32, Shape{rows, c, t.query_size, t.query_size});
+  const DType images = uint8_images ? DType::kU8 : DType::kF32;
+  if (uint8_images) b.image_norm = MakeImageNorm(t.mean, t.std);
+  if (query) b.query_images = Buffer(images, Shape{rows, c, t.query_size, t.query_size});
   if (item) {
-    b.item_images = Buffer(DType::kF32, Shape{rows, c, t.item_size, t.item_size});
+    b.item_images = Buffer(images, Shape{rows, c, t.item_size, t.item_size});
     b.title_ids = Buffer(DType::kI64, Shape{rows, t.max_len});
   }
   b.product_ids = Buffer(DType::kI64, Shape{rows});
@@ -88,9 +95,16 @@ SampleOutput RowOutput(const Batch& b, const TransformOptions& t, int64_t row) {
   const int64_t q_row = int64_t{t.channels} * t.query_size * t.query_size;
   const int64_t i_row = int64_t{t.channels} * t.item_size * t.item_size;
   SampleOutput out;
-  if (b.query_images.data() != nullptr) out.query = b.query_images.f32() + row * q_row;
-  if (b.item_images.data() != nullptr) {
-    out.item = b.item_images.f32() + row * i_row;
+  auto* query = static_cast<uint8_t*>(b.query_images.data());
+  auto* item = static_cast<uint8_t*>(b.item_images.data());
+  // U8 images take the pixels, F32 ones the normalised floats.
+  if (query != nullptr && b.query_images.dtype() == DType::kU8)
+    out.query_pixels = query + row * q_row;
+  if (query != nullptr && b.query_images.dtype() == DType::kF32)
+    out.query = b.query_images.f32() + row * q_row;
+  if (item != nullptr) {
+    if (b.item_images.dtype() == DType::kU8) out.item_pixels = item + row * i_row;
+    if (b.item_images.dtype() == DType::kF32) out.item = b.item_images.f32() + row * i_row;
     out.title_ids = b.title_ids.i64() + row * t.max_len;
   }
   out.product_id = b.product_ids.i64() + row;
@@ -185,7 +199,8 @@ int64_t DataLoader::SampleAt(int64_t position) {
 DataLoader::Built DataLoader::Build(int64_t step) {
   Built built;
   const TransformOptions& t = options_.transform;
-  built.batch = AllocateBatch(t, local_batch_, /*query=*/true, /*item=*/true);
+  built.batch =
+      AllocateBatch(t, local_batch_, /*query=*/true, /*item=*/true, options_.uint8_images);
   const int64_t base =
       options_.start_cursor + step * options_.global_batch + options_.rank * local_batch_;
   built.batch.first_sample = base;

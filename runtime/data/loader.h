@@ -47,6 +47,9 @@ struct LoaderOptions {
   int64_t bad_check_min_seen = 1000;
   int64_t shuffle_window = 4096;  // data.shuffle_window: samples per shuffled window
   int max_open_shards = 64;       // data.max_open_shards
+  // Training batches carry U8 pixels and Batch::image_norm (the model normalises them; images
+  // that need a resize are rounded to 8 bits first). False: F32 normalised images.
+  bool uint8_images = false;
 };
 
 // Options from a run config (model sizes, data.*, train.seed/global_batch) for rank/world.

@@ -13,7 +13,11 @@ constexpr int kMosaicPartnerTries = 4;
 
 }  // namespace
 
-void SampleDecoder::ToChw(const Image& image, int size, float* out) const {
+void SampleDecoder::ToChw(const Image& image, int size, float* out, uint8_t* pixels) const {
+  if (pixels != nullptr) {
+    PixelsToChw(ResizeBilinear(image, size, size), pixels);
+    return;
+  }
   const std::vector<float> hwc = ResizeBilinearF32(image, size, size);
   NormalizeToChw(hwc.data(), size, size, image.channels, options_.mean, options_.std, out);
 }
@@ -66,17 +70,17 @@ Status SampleDecoder::Decode(const RawSample& raw, Rng* augment, const SampleOut
   const bool flip_query = augment && augment->Uniform() < options_.hflip_prob;
   const bool flip_item = augment && augment->Uniform() < options_.hflip_prob;
   const bool mosaic = augment && augment->Uniform() < options_.mosaic_prob;
-  if (out.query != nullptr) {
+  if (out.query != nullptr || out.query_pixels != nullptr) {
     TIGERFG_ASSIGN_OR_RETURN(Image query, DecodeJpeg(raw.query_jpeg, raw.where() + ".query.jpg"));
     if (query.channels != c) {
       return Status::Error(raw.where() + ".query.jpg: " + std::to_string(query.channels) +
                            " channels, the model expects " + std::to_string(c));
     }
     if (flip_query) query = FlipHorizontal(query);
-    ToChw(query, options_.query_size, out.query);
+    ToChw(query, options_.query_size, out.query, out.query_pixels);
   }
   int mosaic_cell = -1;
-  if (out.item != nullptr) {
+  if (out.item != nullptr || out.item_pixels != nullptr) {
     TIGERFG_ASSIGN_OR_RETURN(Image item, DecodeJpeg(raw.item_jpeg, raw.where() + ".item.jpg"));
     if (item.channels != c) {
       return Status::Error(raw.where() + ".item.jpg: " + std::to_string(item.channels) +
@@ -86,7 +90,7 @@ Status SampleDecoder::Decode(const RawSample& raw, Rng* augment, const SampleOut
       item = MosaicItem(item, raw.product_id, augment, &mosaic_cell);
     }
     if (flip_item) item = FlipHorizontal(item);
-    ToChw(item, options_.item_size, out.item);
+    ToChw(item, options_.item_size, out.item, out.item_pixels);
   }
   if (out.target_map != nullptr) {
     TIGERFG_RETURN_IF_ERROR(TargetMap(raw, mosaic_cell, flip_item, out.target_map));

@@ -36,6 +36,9 @@ struct SampleOutput {
   int64_t* title_ids = nullptr;  // [max_len]
   int64_t* product_id = nullptr;
   float* target_map = nullptr;  // [target_grid * target_grid]
+  // uint8 batches instead of query / item: the resized pixels [C, size, size], unnormalised.
+  uint8_t* query_pixels = nullptr;
+  uint8_t* item_pixels = nullptr;
 };
 
 class SampleDecoder {
@@ -59,7 +62,9 @@ class SampleDecoder {
   // The product box of `raw` as a patch map after the item image's mosaic (cell, -1: none) and
   // flip.
   Status TargetMap(const RawSample& raw, int mosaic_cell, bool flipped, float* out) const;
-  void ToChw(const Image& image, int size, float* out) const;
+  // Normalised floats into `out`, or (pixels != null) the resized pixels, rounded to 8 bits: the
+  // same values when the image already has the model's size (no resize), else within 0.5 / 255.
+  void ToChw(const Image& image, int size, float* out, uint8_t* pixels) const;
 
   const WebDataset* dataset_;
   const WordPieceTokenizer* tokenizer_;

@@ -365,6 +365,7 @@ const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
   rows(chunk.product_ids, batch.product_ids);
   if (batch.target_maps.data() != nullptr) rows(chunk.target_maps, batch.target_maps);
   chunk.first_sample = batch.first_sample + index * m;
+  chunk.image_norm = batch.image_norm;
   return chunk;
 }
 

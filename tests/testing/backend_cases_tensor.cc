@@ -1,6 +1,8 @@
 // tests/testing/backend_cases_tensor.cc — harness cases of the glue ops (zero, add, copy, CLS
-// and position handling, token slices, column concatenation) and the embedding lookup.
+// and position handling, token slices, column concatenation), the embedding lookup and the input
+// images' normalisation.
 #include "ops/embedding.h"
+#include "ops/images.h"
 #include "ops/tensor_ops.h"
 #include "tests/testing/backend_cases.h"
 
@@ -166,12 +168,44 @@ void AddEmbeddingCases(std::vector<OpCase>& cases) {
   }
 }
 
+// uint8 pixels (all 256 values appear in the larger shapes) to floats; odd planes take the
+// scalar kernel, planes of a multiple of 4 the vector one. Exact on every backend.
+void AddNormalizeImagesCases(std::vector<OpCase>& cases) {
+  struct ImageShape {
+    int64_t B, C, H, W;
+  };
+  uint64_t seed = 900;
+  for (const ImageShape& s : {ImageShape{1, 1, 1, 1}, ImageShape{2, 3, 5, 7},
+                              ImageShape{3, 3, 16, 16}, ImageShape{2, 4, 32, 24}}) {
+    Rng rng(++seed);
+    std::vector<uint8_t> pixels(static_cast<size_t>(s.B * s.C * s.H * s.W));
+    for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng.Int(0, 256));
+    std::vector<float> mean, std;
+    for (int64_t c = 0; c < s.C; ++c) {
+      mean.push_back(0.4f + 0.05f * static_cast<float>(c));
+      std.push_back(0.2f + 0.03f * static_cast<float>(c));
+    }
+    const ImageNorm norm = MakeImageNorm(mean, std);
+    const Shape shape{s.B, s.C, s.H, s.W};
+    cases.push_back(
+        {OpKind::kNormalizeImages,
+         Describe(shape, DType::kU8),
+         {},
+         Tensors(Out("out", shape, kF32, /*rtol=*/1e-7), Given("in", U8Values(shape, pixels))),
+         [norm](const Context& ctx, const CaseTensors& t) {
+           ops::NormalizeImages(ctx, t[0], t[1], norm);
+           return 0.0;
+         }});
+  }
+}
+
 }  // namespace
 
 void AddTensorCases(std::vector<OpCase>& cases) {
   AddElementwiseCases(cases);
   AddTokenCases(cases);
   AddEmbeddingCases(cases);
+  AddNormalizeImagesCases(cases);
 }
 
 }  // namespace tigerfg::testing
