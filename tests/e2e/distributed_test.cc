@@ -34,43 +34,76 @@ std::vector<double> Losses(const std::string& path) {
   return losses;
 }
 
+struct TrainedRun {
+  std::vector<double> losses;  // metrics.jsonl's loss per step
+  tigerfg::TensorFile final;   // final.safetensors
+};
+
+// `tigerfg train` on tiny_cpu at `np` ranks, global batch 12, 5 AdamW steps, `set` added to --set.
+TrainedRun TrainAt(int np, const std::string& out, const std::string& set = "") {
+  const std::string args = " train --config " + kTiny +
+                           " --set train.global_batch=12,train.steps=5,train.threads=1" + set +
+                           " --out_dir " + out;
+  ShellResult r = Shell(kMpirun + " -np " + std::to_string(np) + " " + kBinary + args);
+  EXPECT_EQ(r.exit_code, 0) << "np " << np << set << ":\n" << r.output;
+  TrainedRun run;
+  run.losses = Losses(out + "/metrics.jsonl");
+  auto file = tigerfg::ReadSafetensors(out + "/final.safetensors");
+  EXPECT_TRUE(file.ok()) << file.status().message();
+  if (file.ok()) run.final = std::move(*file);
+  return run;
+}
+
+// Losses per step, every tensor and all parameters together within 1e-5 relative.
+void ExpectSameRun(const TrainedRun& got, const TrainedRun& want, const std::string& what) {
+  ASSERT_EQ(got.losses.size(), 5u) << what;
+  ASSERT_EQ(want.losses.size(), 5u) << what;
+  for (size_t s = 0; s < 5; ++s)
+    EXPECT_NEAR(got.losses[s], want.losses[s], 1e-5 * std::fabs(want.losses[s]))
+        << what << " step " << s;
+  ASSERT_FALSE(want.final.tensors.empty()) << what;
+  double all_diff = 0, all_norm = 0;
+  for (const auto& [name, ref] : want.final.tensors) {
+    ASSERT_TRUE(got.final.tensors.count(name)) << what << ": no " << name;
+    const tigerfg::Buffer& t = got.final.tensors.at(name);
+    ASSERT_EQ(t.numel(), ref.numel()) << name;
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < ref.numel(); ++i) {
+      diff += std::pow(double(t.f32()[i]) - ref.f32()[i], 2);
+      norm += std::pow(double(ref.f32()[i]), 2);
+    }
+    all_diff += diff;
+    all_norm += norm;
+    EXPECT_LE(std::sqrt(diff), 1e-5 * std::sqrt(norm) + 1e-12) << what << " parameter " << name;
+  }
+  EXPECT_LE(std::sqrt(all_diff), 1e-5 * std::sqrt(all_norm)) << what;
+}
+
 // Global batch 12, 5 AdamW steps: every world size sees the same samples (DESIGN.md §3).
 TEST(Distributed, WorldSizesAgreeOnLossesAndParameters) {
   const std::string root = TempDir("ws");
-  const std::string args = " train --config " + kTiny +
-                           " --set train.global_batch=12,train.steps=5,train.threads=1 --out_dir ";
-  std::vector<std::vector<double>> losses;
-  std::vector<tigerfg::TensorFile> finals;
-  for (int np : {1, 2, 3, 4}) {
-    const std::string out = root + "/np" + std::to_string(np);
-    ShellResult r = Shell(kMpirun + " -np " + std::to_string(np) + " " + kBinary + args + out);
-    ASSERT_EQ(r.exit_code, 0) << "np " << np << ":\n" << r.output;
-    losses.push_back(Losses(out + "/metrics.jsonl"));
-    auto file = tigerfg::ReadSafetensors(out + "/final.safetensors");
-    ASSERT_TRUE(file.ok()) << file.status().message();
-    finals.push_back(std::move(*file));
+  const TrainedRun want = TrainAt(1, root + "/np1");
+  for (int np : {2, 3, 4}) {
+    ExpectSameRun(TrainAt(np, root + "/np" + std::to_string(np)), want,
+                  "world " + std::to_string(np));
   }
-  for (size_t w = 1; w < losses.size(); ++w) {
-    ASSERT_EQ(losses[w].size(), 5u);
-    for (size_t s = 0; s < 5; ++s)
-      EXPECT_NEAR(losses[w][s], losses[0][s], 1e-5 * std::fabs(losses[0][s]))
-          << "world " << w + 1 << " step " << s;
-    // Every tensor and all parameters together within 1e-5 relative.
-    double all_diff = 0, all_norm = 0;
-    for (const auto& [name, ref] : finals[0].tensors) {
-      const tigerfg::Buffer& got = finals[w].tensors.at(name);
-      ASSERT_EQ(got.numel(), ref.numel()) << name;
-      double diff = 0, norm = 0;
-      for (int64_t i = 0; i < ref.numel(); ++i) {
-        diff += std::pow(double(got.f32()[i]) - ref.f32()[i], 2);
-        norm += std::pow(double(ref.f32()[i]), 2);
-      }
-      all_diff += diff;
-      all_norm += norm;
-      EXPECT_LE(std::sqrt(diff), 1e-5 * std::sqrt(norm) + 1e-12)
-          << "world " << w + 1 << " parameter " << name;
-    }
-    EXPECT_LE(std::sqrt(all_diff), 1e-5 * std::sqrt(all_norm)) << "world " << w + 1;
+  std::filesystem::remove_all(root);
+}
+
+// Chunked (GradCache) steps through the binary: train.micro_batch at 1, 2 and 3 ranks trains
+// the unchunked single-rank run's losses and weights (the negatives stay the global batch).
+TEST(Distributed, MicroBatchRunsAgreeWithTheUnchunkedRun) {
+  const std::string root = TempDir("micro");
+  const TrainedRun want = TrainAt(1, root + "/np1");
+  struct Case {
+    int np, micro_batch;  // local batch 12 / np
+  };
+  for (const Case c : {Case{1, 3}, Case{2, 2}, Case{3, 1}}) {
+    const std::string what =
+        "world " + std::to_string(c.np) + " micro_batch " + std::to_string(c.micro_batch);
+    ExpectSameRun(TrainAt(c.np, root + "/np" + std::to_string(c.np) + "_m",
+                          ",train.micro_batch=" + std::to_string(c.micro_batch)),
+                  want, what);
   }
   std::filesystem::remove_all(root);
 }
