@@ -1,9 +1,10 @@
 // tests/e2e/precision_test.cc — the BF16 mode, activation recomputation and the attention kernel
 // as a user selects them (train.precision, train.recompute_blocks, train.attention): bench reports
 // them and the smaller activation arena, training in BF16 with recomputation learns like FP32, and
-// the FP32 default stays FP32.
+// the FP32 default stays FP32; `--uint8_images` moves U8 pixel batches.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -22,10 +23,11 @@ using tigerfg::testing::TempDir;
 const std::string kBinary = TIGERFG_BINARY;
 const std::string kTiny = std::string(TIGERFG_SOURCE_DIR) + "/configs/tiny_cpu.prototxt";
 
-nlohmann::json Bench(const std::string& dir, const std::string& name, const std::string& set) {
+nlohmann::json Bench(const std::string& dir, const std::string& name, const std::string& set,
+                     const std::string& flags = "") {
   const std::string out = dir + "/" + name + ".json";
   ShellResult r = Shell(kBinary + " bench --config " + kTiny + " --batch 4 --steps 2 --warmup 1" +
-                        (set.empty() ? "" : " --set " + set) + " --out " + out);
+                        (set.empty() ? "" : " --set " + set) + " " + flags + " --out " + out);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(out);
   std::stringstream text;
@@ -93,6 +95,22 @@ TEST(Precision, AttentionKernelComesFromTheConfig) {
     EXPECT_NE(r.exit_code, 0) << set;
     EXPECT_NE(r.output.find("error: train.attention: "), std::string::npos) << r.output;
   }
+  std::filesystem::remove_all(dir);
+}
+
+// `--uint8_images`: the step runs on U8 pixel batches (normalised by the model) and reports a
+// quarter of the F32 image bytes per step.
+TEST(Uint8Bench, PixelBatchesStepAndMoveAQuarterOfTheBytes) {
+  const std::string dir = TempDir("uint8_bench");
+  const nlohmann::json f32 = Bench(dir, "f32", "");
+  const nlohmann::json u8 = Bench(dir, "u8", "", "--uint8_images");
+  EXPECT_EQ(f32["uint8_images"], false);
+  EXPECT_EQ(u8["uint8_images"], true);
+  // tiny_cpu: 32x32x3 query and item images, batch 4.
+  EXPECT_EQ(f32["image_bytes_per_step"].get<int64_t>(), 2 * 32 * 32 * 3 * 4 * 4);
+  EXPECT_EQ(u8["image_bytes_per_step"].get<int64_t>() * 4,
+            f32["image_bytes_per_step"].get<int64_t>());
+  EXPECT_TRUE(std::isfinite(u8["loss"].get<double>()));
   std::filesystem::remove_all(dir);
 }
 
