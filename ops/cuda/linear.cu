@@ -37,6 +37,23 @@ void CheckSameType(const Tensor& a, const char* a_name, const Tensor& b, const c
 
 namespace {
 
+// C[M, N] = op(A) · op(B), row-major with the leading dimensions given; the caller adds
+// transposes, types, bias and beta.
+GemmArgs RowMajorGemm(int64_t M, int64_t N, int64_t K, const void* A, int64_t lda, const void* B,
+                      int64_t ldb, void* C, int64_t ldc) {
+  GemmArgs g;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.A = A;
+  g.lda = lda;
+  g.B = B;
+  g.ldb = ldb;
+  g.C = C;
+  g.ldc = ldc;
+  return g;
+}
+
 // The forward GEMM out[N, O] = x[N, I] · w[O, I]^T + bias; shapes checked by ops/linear.cc, the
 // GEMM's types here.
 GemmArgs ForwardGemm(Tensor out, const Tensor& x, const Tensor& w, const Tensor& bias) {
@@ -44,17 +61,8 @@ GemmArgs ForwardGemm(Tensor out, const Tensor& x, const Tensor& w, const Tensor&
   const int64_t N = RowCount(x, I);
   CheckSameType(x, "x", w, "w");
   CheckFloat(out, "out");
-  GemmArgs g;
-  g.M = N;
-  g.N = O;
-  g.K = I;
-  g.A = x.data();
-  g.lda = I;
-  g.B = w.data();
-  g.ldb = I;
+  GemmArgs g = RowMajorGemm(N, O, I, x.data(), I, w.data(), I, out.data(), O);
   g.trans_b = true;
-  g.C = out.data();
-  g.ldc = O;
   g.bias = bias.defined() ? bias.f32() : nullptr;
   g.ab_type = x.dtype();
   g.c_type = out.dtype();
@@ -86,16 +94,7 @@ namespace {
 GemmArgs DxGemm(Tensor dx, const Tensor& dout, const Tensor& w, int64_t N, int64_t O, int64_t I) {
   CheckSameType(dout, "dout", w, "w");
   CheckFloat(dx, "dx");
-  GemmArgs g;
-  g.M = N;
-  g.N = I;
-  g.K = O;
-  g.A = dout.data();
-  g.lda = O;
-  g.B = w.data();
-  g.ldb = I;
-  g.C = dx.data();
-  g.ldc = I;
+  GemmArgs g = RowMajorGemm(N, I, O, dout.data(), O, w.data(), I, dx.data(), I);
   g.ab_type = dout.dtype();
   g.c_type = dx.dtype();
   return g;
@@ -118,18 +117,9 @@ void WeightGradients(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& 
                      const Tensor& x, int64_t N, int64_t O, int64_t I) {
   CheckSameType(dout, "dout", x, "x");
   CHECK(dw.dtype() == DType::kF32) << "linear: dw is " << DTypeName(dw.dtype()) << ", not F32";
-  GemmArgs g;
+  GemmArgs g = RowMajorGemm(O, I, N, dout.data(), O, x.data(), I, dw.f32(), I);
   g.trans_a = true;
-  g.M = O;
-  g.N = I;
-  g.K = N;
-  g.A = dout.data();
-  g.lda = O;
-  g.B = x.data();
-  g.ldb = I;
   g.beta = 1.0f;
-  g.C = dw.f32();
-  g.ldc = I;
   g.ab_type = dout.dtype();
   if (dbias.defined() && dout.dtype() == DType::kBF16) {
     Scratch sums(ctx, static_cast<size_t>(O) * sizeof(float));
