@@ -37,23 +37,6 @@ void CheckSameType(const Tensor& a, const char* a_name, const Tensor& b, const c
 
 namespace {
 
-// C[M, N] = op(A) · op(B), row-major with the leading dimensions given; the caller adds
-// transposes, types, bias and beta.
-GemmArgs RowMajorGemm(int64_t M, int64_t N, int64_t K, const void* A, int64_t lda, const void* B,
-                      int64_t ldb, void* C, int64_t ldc) {
-  GemmArgs g;
-  g.M = M;
-  g.N = N;
-  g.K = K;
-  g.A = A;
-  g.lda = lda;
-  g.B = B;
-  g.ldb = ldb;
-  g.C = C;
-  g.ldc = ldc;
-  return g;
-}
-
 // The forward GEMM out[N, O] = x[N, I] · w[O, I]^T + bias; shapes checked by ops/linear.cc, the
 // GEMM's types here.
 GemmArgs ForwardGemm(Tensor out, const Tensor& x, const Tensor& w, const Tensor& bias) {
