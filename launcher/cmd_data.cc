@@ -16,6 +16,24 @@
 namespace tigerfg::launcher {
 
 int RunDataBenchCommand(int argc, char** argv);  // launcher/cmd_data_bench.cc: synth, bench
+// Flag argv[*i] of `tigerfg data argv[1]` (it starts with "--") as `--name=value` or
+// `--name value` (*i then moves past the value); false, with a message, when the value is missing.
+bool SplitDataFlag(int argc, char** argv, int* i, std::string* name, std::string* value);
+
+bool SplitDataFlag(int argc, char** argv, int* i, std::string* name, std::string* value) {
+  *name = std::string(argv[*i]).substr(2);
+  const size_t eq = name->find('=');
+  if (eq != std::string::npos) {
+    *value = name->substr(eq + 1);
+    *name = name->substr(0, eq);
+  } else if (*i + 1 < argc) {
+    *value = argv[++*i];
+  } else {
+    std::fprintf(stderr, "tigerfg data %s: --%s needs a value\n", argv[1], name->c_str());
+    return false;
+  }
+  return true;
+}
 
 namespace {
 
@@ -123,17 +141,8 @@ int RunFmnist(int argc, char** argv) {
       std::fprintf(stderr, "tigerfg data fmnist: unexpected argument '%s'\n", arg.c_str());
       return 2;
     }
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      std::fprintf(stderr, "tigerfg data fmnist: --%s needs a value\n", name.c_str());
-      return 2;
-    }
+    std::string name, value;
+    if (!SplitDataFlag(argc, argv, &i, &name, &value)) return 2;
     bool known = true;
     const bool ok = SetFmnistFlag(name, value, &o, &known);
     if (!known) {

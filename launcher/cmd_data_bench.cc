@@ -20,6 +20,10 @@
 #include "runtime/data/tar_writer.h"
 
 namespace tigerfg::launcher {
+
+// launcher/cmd_data.cc: flag argv[*i] split into its name and value.
+bool SplitDataFlag(int argc, char** argv, int* i, std::string* name, std::string* value);
+
 namespace {
 
 constexpr char kBenchUsage[] =
@@ -40,17 +44,8 @@ bool ParseFlags(int argc, char** argv, std::vector<std::pair<std::string, std::s
                    kBenchUsage);
       return false;
     }
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      std::fprintf(stderr, "tigerfg data %s: --%s needs a value\n", argv[1], name.c_str());
-      return false;
-    }
+    std::string name, value;
+    if (!SplitDataFlag(argc, argv, &i, &name, &value)) return false;
     out->emplace_back(name, value);
   }
   return true;

@@ -5,28 +5,22 @@
 #include <glog/logging.h>
 
 #include <cstring>
-#include <deque>
 #include <vector>
 
+#include "model/input_staging.h"
 #include "model/params.h"
 #include "model/teacher.h"
 #include "model/towers.h"
 #include "ops/cast.h"
 #include "ops/flash_attention.h"
-#include "ops/images.h"
 #include "ops/losses.h"
 #include "ops/tensor_ops.h"
 #include "runtime/core/arena.h"
 #include "runtime/core/buffer.h"
-#include "runtime/core/input_ring.h"
 
 namespace tigerfg::model {
 
 namespace {
-
-// Slots of the CUDA input ring: the batch being encoded, the one staged ahead (StageInputs) and
-// one whose copy may still be in flight.
-constexpr int kRingSlots = 3;
 
 // The leading `shape` elements of a planned buffer (G may be below its planned maximum).
 Tensor Prefix(const Tensor& buffer, Shape shape) {
@@ -187,66 +181,6 @@ struct TigerFGModel::Impl {
     CopyToHost(ctx, Tensor::F32(&value, Shape{1}), t);
     return value;
   }
-  // A host tensor where the model's ops read it: itself on CPU, copied into `staging` on CUDA.
-  Tensor OnDevice(const Buffer& staging, const Tensor& host) const {
-    if (!ctx.is_cuda()) return host;
-    CopyFromHost(ctx, staging.tensor(), host);
-    return staging.tensor();
-  }
-  // title_ids and key_valid (1 where a token is not padding) from the batch's titles.
-  void StageTitles(const Batch& batch) {
-    const int64_t* ids = batch.title_ids.i64();
-    int64_t* staged_ids = title_ids.i64();
-    auto* valid_keys = static_cast<uint8_t*>(key_valid.data());
-    for (int64_t i = 0; i < title_ids.numel(); ++i) {
-      staged_ids[i] = ids[i];
-      valid_keys[i] = ids[i] != 0 ? 1 : 0;
-    }
-  }
-  // CUDA, U8 images: the batch's images, titles and mask into the next ring slot, copied on the
-  // ring's stream; returns the slot.
-  int StageOnRing(const Batch& batch) {
-    StageTitles(batch);
-    const std::vector<InputRing::Span> parts = {
-        {batch.query_images.data(), batch.query_images.nbytes()},
-        {batch.item_images.data(), batch.item_images.nbytes()},
-        {title_ids.data(), title_ids.nbytes()},
-        {key_valid.data(), key_valid.nbytes()}};
-    if (!ring) {
-      std::vector<size_t> sizes;
-      for (const InputRing::Span& p : parts) sizes.push_back(p.bytes);
-      ring = std::make_unique<InputRing>(ctx, InputRing::SlotBytes(sizes), kRingSlots);
-    }
-    const int slot = ring->Stage(parts);
-    // A batch staged ahead into this slot is gone (chunks are staged inside EncodeForward too).
-    std::erase_if(staged, [slot](const Staged& s) { return s.slot == slot; });
-    return slot;
-  }
-  // CUDA, U8 images: the slot's images normalised into the device image buffers, its titles and
-  // mask copied into theirs, all on the compute stream after the slot's copy.
-  void UnpackRing(const Batch& batch, int slot) {
-    auto part = [&](int i, const Buffer& like) {
-      return Tensor(ring->Acquire(slot, i), like.dtype(), like.shape(), Device::kCuda);
-    };
-    ops::NormalizeImages(ctx, dev_query_images.tensor(), part(0, batch.query_images),
-                         batch.image_norm);
-    ops::NormalizeImages(ctx, dev_item_images.tensor(), part(1, batch.item_images),
-                         batch.image_norm);
-    ops::Cast(ctx, dev_title_ids.tensor(), part(2, title_ids));
-    ops::Cast(ctx, dev_key_valid.tensor(), part(3, key_valid));
-    ring->Release(slot);
-  }
-  // The ring slot StageInputs filled with `batch`, or -1; older staged batches are dropped.
-  int TakeStaged(const Batch& batch) {
-    while (!staged.empty()) {
-      const Staged s = staged.front();
-      staged.pop_front();
-      if (s.query == batch.query_images.data() && s.first_sample == batch.first_sample) {
-        return s.slot;
-      }
-    }
-    return -1;
-  }
   // SRD's target: the teacher's map, or with srd_target MASK the batch's product-box maps
   // (Batch.target_maps; no teacher needed). SDD needs the teacher in both modes.
   bool mask_srd() const { return cfg.srd_target() == config::ModelConfig::MASK; }
@@ -300,20 +234,8 @@ struct TigerFGModel::Impl {
   // teacher_map: the teacher's SRD map, or with srd_target MASK the batch's target_maps staged
   // at EncodeForward.
   Tensor loss_row, loss_col, loss_sdd, loss_srd, teacher_map, damap;
-  // Staged inputs: the title ids and their key-padding mask [chunk, L].
-  Buffer title_ids, key_valid;
-  // CUDA only: the device copies of the staged titles and of the batch's images.
-  Buffer dev_title_ids, dev_key_valid, dev_query_images, dev_item_images;
-  // U8 batches. CPU: the normalised images. CUDA: the staging ring (made on first use) and the
-  // batches staged ahead (StageInputs), oldest first.
-  Buffer host_query_images, host_item_images;
-  std::unique_ptr<InputRing> ring;
-  struct Staged {
-    const void* query;
-    int64_t first_sample;
-    int slot;
-  };
-  std::deque<Staged> staged;
+  // The forward's inputs on ctx's device (made by the constructor: a plan's Impl has none).
+  std::unique_ptr<InputStaging> inputs;
   // Serving inputs padded to chunk rows (allocated on first use).
   Buffer query_stage, item_stage;
   bool srd_pending = false;
@@ -387,18 +309,7 @@ TigerFGModel::TigerFGModel(const config::ModelConfig& cfg, int64_t local_batch, 
   m.logit_scale = store.P("logit_scale").View(Shape{1});
   m.dlogit_scale = store.G("logit_scale").View(Shape{1});
   m.arena.Allocate();
-  m.title_ids = Buffer(DType::kI64, Shape{b, cfg.text().max_len()});
-  m.key_valid = Buffer(DType::kU8, Shape{b, cfg.text().max_len()});
-  if (m.ctx.is_cuda()) {
-    const config::ViTConfig& q = cfg.query();
-    const config::ViTConfig& it = cfg.item();
-    m.dev_title_ids = Buffer(m.ctx, DType::kI64, m.title_ids.shape());
-    m.dev_key_valid = Buffer(m.ctx, DType::kU8, m.key_valid.shape());
-    m.dev_query_images =
-        Buffer(m.ctx, DType::kF32, Shape{b, q.channels(), q.image_size(), q.image_size()});
-    m.dev_item_images =
-        Buffer(m.ctx, DType::kF32, Shape{b, it.channels(), it.image_size(), it.image_size()});
-  }
+  m.inputs = std::make_unique<InputStaging>(&m.ctx, cfg, b);
 }
 
 TigerFGModel::~TigerFGModel() { AllowTf32(impl_->ctx, impl_->tf32_before); }
@@ -462,40 +373,10 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
   CHECK(valid.ok()) << valid.message();
   CHECK_EQ(batch.size(), m.chunk) << "the model was planned for another batch size";
   m.RefreshMirror();  // the optimizer has changed the fp32 masters
-  const bool pixels = batch.query_images.dtype() == DType::kU8;
-  Tensor query_images = batch.query_images, item_images = batch.item_images;
-  Tensor title_ids = m.title_ids, key_valid = m.key_valid;
-  if (m.ctx.is_cuda() && pixels) {
-    const int pre_staged = m.TakeStaged(batch);
-    m.UnpackRing(batch, pre_staged >= 0 ? pre_staged : m.StageOnRing(batch));
-  } else {
-    // Stage the titles: the mask is derived on the host, where the batch lives.
-    m.StageTitles(batch);
-  }
-  if (m.ctx.is_cuda()) {
-    query_images = m.dev_query_images.tensor();
-    item_images = m.dev_item_images.tensor();
-    title_ids = m.dev_title_ids.tensor();
-    key_valid = m.dev_key_valid.tensor();
-    if (!pixels) {
-      CopyFromHost(m.ctx, query_images, batch.query_images);
-      CopyFromHost(m.ctx, item_images, batch.item_images);
-      CopyFromHost(m.ctx, title_ids, m.title_ids);
-      CopyFromHost(m.ctx, key_valid, m.key_valid);
-    }
-  } else if (pixels) {
-    if (m.host_query_images.data() == nullptr) {
-      m.host_query_images = Buffer(DType::kF32, batch.query_images.shape());
-      m.host_item_images = Buffer(DType::kF32, batch.item_images.shape());
-    }
-    query_images = m.host_query_images.tensor();
-    item_images = m.host_item_images.tensor();
-    ops::NormalizeImages(m.ctx, query_images, batch.query_images, batch.image_norm);
-    ops::NormalizeImages(m.ctx, item_images, batch.item_images, batch.image_norm);
-  }
-  m.query->Forward(m.ctx, query_images);
-  m.item->Forward(m.ctx, item_images, title_ids, key_valid);
-  if (m.teacher) m.teacher->Forward(m.ctx, query_images, item_images);
+  const InputStaging::Inputs in = m.inputs->Stage(batch);
+  m.query->Forward(m.ctx, in.query_images);
+  m.item->Forward(m.ctx, in.item_images, in.title_ids, in.key_valid);
+  if (m.teacher) m.teacher->Forward(m.ctx, in.query_images, in.item_images);
   if (m.has_srd() && m.mask_srd()) CopyFromHost(m.ctx, m.teacher_map, batch.target_maps);
   m.srd_pending = false;
 }
@@ -506,8 +387,7 @@ void TigerFGModel::StageInputs(const Batch& batch) {
   const Status valid = ValidateBatch(m.cfg, batch);
   CHECK(valid.ok()) << valid.message();
   CHECK_EQ(batch.size(), m.chunk) << "the model was planned for another batch size";
-  const int slot = m.StageOnRing(batch);  // drops an older entry of the slot
-  m.staged.push_back({batch.query_images.data(), batch.first_sample, slot});
+  m.inputs->StageAhead(batch);
 }
 
 LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
@@ -594,7 +474,8 @@ Tensor TigerFGModel::EncodeQueries(const Tensor& images) {
         images.shape() == Shape({n, q.channels(), q.image_size(), q.image_size()}))
       << "query images " << images.shape().ToString();
   const Tensor padded = PadRows(images, &m.query_stage, m.chunk);
-  m.query->Forward(m.ctx, m.OnDevice(m.dev_query_images, padded));
+  InputStaging& in = *m.inputs;
+  m.query->Forward(m.ctx, in.OnDevice(in.dev_query_images, padded));
   return m.query->emb().Slice(0, n);
 }
 
@@ -611,18 +492,19 @@ Tensor TigerFGModel::EncodeItems(const Tensor& images, const Tensor& title_ids) 
   const Tensor padded = PadRows(images, &m.item_stage, m.chunk);
   // The title staging buffer is the training one: chunk rows, the mask derived as in
   // EncodeForward.
+  InputStaging& in = *m.inputs;
   const int64_t* ids = title_ids.i64();
-  int64_t* staged = m.title_ids.i64();
-  auto* valid_keys = static_cast<uint8_t*>(m.key_valid.data());
-  for (int64_t i = 0; i < m.title_ids.numel(); ++i) {
+  int64_t* staged = in.title_ids.i64();
+  auto* valid_keys = static_cast<uint8_t*>(in.key_valid.data());
+  for (int64_t i = 0; i < in.title_ids.numel(); ++i) {
     const int64_t id = ids[i < n * len ? i : i % len];
     CHECK(id >= 0 && id < m.cfg.text().vocab_size()) << "title id " << id;
     staged[i] = id;
     valid_keys[i] = id != 0 ? 1 : 0;
   }
-  m.item->Forward(m.ctx, m.OnDevice(m.dev_item_images, padded),
-                  m.OnDevice(m.dev_title_ids, m.title_ids),
-                  m.OnDevice(m.dev_key_valid, m.key_valid));
+  m.item->Forward(m.ctx, in.OnDevice(in.dev_item_images, padded),
+                  in.OnDevice(in.dev_title_ids, in.title_ids),
+                  in.OnDevice(in.dev_key_valid, in.key_valid));
   return m.item->emb().Slice(0, n);
 }
 

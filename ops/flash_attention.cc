@@ -38,13 +38,28 @@ void CheckLike(const Tensor& t, const Shape& shape, DType dtype, const char* op,
       << ", expected " << DTypeName(dtype) << " " << shape.ToString();
 }
 
+// The forward's arguments: qkv [B, S, 3 D], key_valid, lse and out [B, S, D] of qkv's dtype.
+void CheckForwardArgs(const Tensor& out, const Tensor& lse, const Tensor& qkv,
+                      const Tensor& key_valid, int heads, const char* op) {
+  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
+  CheckLike(out, Shape({n.batch, n.seq, n.width}), qkv.dtype(), op, "out");
+}
+
+// The backward's arguments: the forward's, with dqkv like qkv and dout like out.
+void CheckBackwardArgs(const Tensor& dqkv, const Tensor& dout, const Tensor& qkv, const Tensor& out,
+                       const Tensor& lse, const Tensor& key_valid, int heads, const char* op) {
+  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
+  const Shape token_shape({n.batch, n.seq, n.width});
+  CheckLike(dqkv, qkv.shape(), qkv.dtype(), op, "dqkv");
+  CheckLike(out, token_shape, qkv.dtype(), op, "out");
+  CheckLike(dout, token_shape, qkv.dtype(), op, "dout");
+}
+
 }  // namespace
 
 void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
                            const Tensor& key_valid, int heads) {
-  const char* op = "FlashAttentionForward";
-  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
-  CheckLike(out, Shape({n.batch, n.seq, n.width}), qkv.dtype(), op, "out");
+  CheckForwardArgs(out, lse, qkv, key_valid, heads, "FlashAttentionForward");
   BackendForOp(ctx, OpKind::kFlashAttentionForward)
       .flash_attention_forward(ctx, out, lse, qkv, key_valid, heads);
 }
@@ -52,21 +67,14 @@ void FlashAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Ten
 void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
                             const Tensor& qkv, const Tensor& out, const Tensor& lse,
                             const Tensor& key_valid, int heads) {
-  const char* op = "FlashAttentionBackward";
-  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
-  const Shape token_shape({n.batch, n.seq, n.width});
-  CheckLike(dqkv, qkv.shape(), qkv.dtype(), op, "dqkv");
-  CheckLike(out, token_shape, qkv.dtype(), op, "out");
-  CheckLike(dout, token_shape, qkv.dtype(), op, "dout");
+  CheckBackwardArgs(dqkv, dout, qkv, out, lse, key_valid, heads, "FlashAttentionBackward");
   BackendForOp(ctx, OpKind::kFlashAttentionBackward)
       .flash_attention_backward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
 }
 
 void CudnnAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv,
                            const Tensor& key_valid, int heads) {
-  const char* op = "CudnnAttentionForward";
-  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
-  CheckLike(out, Shape({n.batch, n.seq, n.width}), qkv.dtype(), op, "out");
+  CheckForwardArgs(out, lse, qkv, key_valid, heads, "CudnnAttentionForward");
   BackendForOp(ctx, OpKind::kCudnnAttentionForward)
       .cudnn_attention_forward(ctx, out, lse, qkv, key_valid, heads);
 }
@@ -74,12 +82,7 @@ void CudnnAttentionForward(const Context& ctx, Tensor out, Tensor lse, const Ten
 void CudnnAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, const Tensor& dout,
                             const Tensor& qkv, const Tensor& out, const Tensor& lse,
                             const Tensor& key_valid, int heads) {
-  const char* op = "CudnnAttentionBackward";
-  const AttentionDims n = CheckArgs(qkv, key_valid, lse, heads, op);
-  const Shape token_shape({n.batch, n.seq, n.width});
-  CheckLike(dqkv, qkv.shape(), qkv.dtype(), op, "dqkv");
-  CheckLike(out, token_shape, qkv.dtype(), op, "out");
-  CheckLike(dout, token_shape, qkv.dtype(), op, "dout");
+  CheckBackwardArgs(dqkv, dout, qkv, out, lse, key_valid, heads, "CudnnAttentionBackward");
   BackendForOp(ctx, OpKind::kCudnnAttentionBackward)
       .cudnn_attention_backward(ctx, dqkv, workspace, dout, qkv, out, lse, key_valid, heads);
 }

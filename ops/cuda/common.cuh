@@ -102,6 +102,23 @@ struct GemmArgs {
 };
 void Gemm(const Context& ctx, const GemmArgs& args);
 
+// C[M, N] = op(A) · op(B), row-major with the leading dimensions given; the caller adds
+// transposes, types, bias and beta.
+inline GemmArgs RowMajorGemm(int64_t M, int64_t N, int64_t K, const void* A, int64_t lda,
+                             const void* B, int64_t ldb, void* C, int64_t ldc) {
+  GemmArgs g;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.A = A;
+  g.lda = lda;
+  g.B = B;
+  g.ldb = ldb;
+  g.C = C;
+  g.ldc = ldc;
+  return g;
+}
+
 // The cuBLASLt epilogues an op can ask for on top of a GemmArgs (batch 1, beta as given):
 enum class GemmEpilogue {
   // C = gelu(A·B + bias) (tanh form, as ops/gelu.h); aux[M, N] = A·B + bias, the pre-activation

@@ -13,6 +13,7 @@
 
 #include "ops/backend.h"
 #include "ops/cuda/common.cuh"
+#include "ops/cuda/flash_attention_dq.h"
 #include "ops/flash_attention.h"
 
 namespace tigerfg::ops::cuda {
@@ -286,26 +287,6 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
-// delta[b, h, s] = <dout, out> over head h's columns of token s (one warp per row), and
-// dq_acc zeroed (the backward adds into it).
-__global__ void FlashDeltaKernel(const bf16* dout, const bf16* out, float* delta, float* dq_acc,
-                                 int64_t rows, int S, int D, int H, int d) {
-  const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
-  const int lane = threadIdx.x & 31;
-  if (warp >= rows) return;  // rows = B · H · S, ordered (b, h, s)
-  const int64_t b = warp / (static_cast<int64_t>(H) * S);
-  const int h = static_cast<int>((warp / S) % H);
-  const int s = static_cast<int>(warp % S);
-  const int64_t at = (b * S + s) * static_cast<int64_t>(D) + h * d;
-  float sum = 0.0f;
-  for (int c = lane; c < d; c += 32) {
-    sum += __bfloat162float(dout[at + c]) * __bfloat162float(out[at + c]);
-    dq_acc[at + c] = 0.0f;
-  }
-  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if (lane == 0) delta[warp] = sum;
-}
-
 // Grid (B · H, key tiles). Each warp owns 16 keys of the block's tile and loops over all query
 // tiles: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - delta),
 // dK += dS^T Q; dS^T goes through shared memory so that each warp then adds dQ = dS K for 16
@@ -448,28 +429,6 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
-// The q third of dqkv from the fp32 accumulator.
-__global__ void FlashWriteDqKernel(const float* dq_acc, bf16* dqkv, int64_t tokens, int D) {
-  const int64_t total = tokens * D;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    dqkv[(i / D) * 3 * D + i % D] = __float2bfloat16_rn(dq_acc[i]);
-  }
-}
-
-// The q third of dqkv as the sum of the key tiles' shares share[k, tokens, D], k = 0, 1, ... in
-// order (the deterministic backward).
-__global__ void FlashSumDqSharesKernel(const float* share, int shares, bf16* dqkv, int64_t tokens,
-                                       int D) {
-  const int64_t total = tokens * D;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    float sum = 0.0f;
-    for (int k = 0; k < shares; ++k) sum += share[k * total + i];
-    dqkv[(i / D) * 3 * D + i % D] = __float2bfloat16_rn(sum);
-  }
-}
-
 struct Dims {
   int B, S, D, H, d;
 };
@@ -587,25 +546,19 @@ void FlashAttentionBackward(const Context& ctx, Tensor dqkv, Tensor workspace, c
   auto* pdqkv = static_cast<bf16*>(dqkv.data());
   const uint8_t* valid = MaskPointer(key_valid);
   const int64_t rows = static_cast<int64_t>(n.B) * n.H * n.S;
-  FlashDeltaKernel<<<static_cast<unsigned>((rows * 32 + kThreads - 1) / kThreads), kThreads, 0,
-                     Stream(ctx)>>>(pdout, static_cast<const bf16*>(out.data()), delta, dq_acc,
-                                    rows, n.S, n.D, n.H, n.d);
-  CUDA_CHECK_LAUNCH();
+  LaunchFlashDelta(ctx, pdout, static_cast<const bf16*>(out.data()), delta, dq_acc, rows, n.S, n.D,
+                   n.H, n.d);
   const int64_t tokens = static_cast<int64_t>(n.B) * n.S;
   if (DeterministicAttention()) {
     // One fp32 [B, S, D] share per key tile (T · B · S · D · 4 bytes of scratch), summed in order.
     const int shares = (n.S + kTile - 1) / kTile;
     Scratch share(ctx, static_cast<size_t>(shares) * tokens * n.D * sizeof(float));
     LaunchBackwardFor<true>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, share.f32(), pdqkv);
-    FlashSumDqSharesKernel<<<GridFor(tokens * n.D), kThreads, 0, Stream(ctx)>>>(share.f32(), shares,
-                                                                                pdqkv, tokens, n.D);
-    CUDA_CHECK_LAUNCH();
+    LaunchFlashSumDqShares(ctx, share.f32(), shares, pdqkv, tokens, n.D);
     return;
   }
   LaunchBackwardFor<false>(ctx, n, pqkv, pdout, lse.f32(), delta, valid, dq_acc, pdqkv);
-  FlashWriteDqKernel<<<GridFor(static_cast<int64_t>(n.B) * n.S * n.D), kThreads, 0, Stream(ctx)>>>(
-      dq_acc, pdqkv, static_cast<int64_t>(n.B) * n.S, n.D);
-  CUDA_CHECK_LAUNCH();
+  LaunchFlashWriteDq(ctx, dq_acc, pdqkv, tokens, n.D);
 }
 
 }  // namespace tigerfg::ops::cuda

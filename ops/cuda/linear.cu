@@ -44,17 +44,8 @@ GemmArgs ForwardGemm(Tensor out, const Tensor& x, const Tensor& w, const Tensor&
   const int64_t N = RowCount(x, I);
   CheckSameType(x, "x", w, "w");
   CheckFloat(out, "out");
-  GemmArgs g;
-  g.M = N;
-  g.N = O;
-  g.K = I;
-  g.A = x.data();
-  g.lda = I;
-  g.B = w.data();
-  g.ldb = I;
+  GemmArgs g = RowMajorGemm(N, O, I, x.data(), I, w.data(), I, out.data(), O);
   g.trans_b = true;
-  g.C = out.data();
-  g.ldc = O;
   g.bias = bias.defined() ? bias.f32() : nullptr;
   g.ab_type = x.dtype();
   g.c_type = out.dtype();
@@ -86,16 +77,7 @@ namespace {
 GemmArgs DxGemm(Tensor dx, const Tensor& dout, const Tensor& w, int64_t N, int64_t O, int64_t I) {
   CheckSameType(dout, "dout", w, "w");
   CheckFloat(dx, "dx");
-  GemmArgs g;
-  g.M = N;
-  g.N = I;
-  g.K = O;
-  g.A = dout.data();
-  g.lda = O;
-  g.B = w.data();
-  g.ldb = I;
-  g.C = dx.data();
-  g.ldc = I;
+  GemmArgs g = RowMajorGemm(N, I, O, dout.data(), O, w.data(), I, dx.data(), I);
   g.ab_type = dout.dtype();
   g.c_type = dx.dtype();
   return g;
@@ -118,18 +100,9 @@ void WeightGradients(const Context& ctx, Tensor dw, Tensor dbias, const Tensor& 
                      const Tensor& x, int64_t N, int64_t O, int64_t I) {
   CheckSameType(dout, "dout", x, "x");
   CHECK(dw.dtype() == DType::kF32) << "linear: dw is " << DTypeName(dw.dtype()) << ", not F32";
-  GemmArgs g;
+  GemmArgs g = RowMajorGemm(O, I, N, dout.data(), O, x.data(), I, dw.f32(), I);
   g.trans_a = true;
-  g.M = O;
-  g.N = I;
-  g.K = N;
-  g.A = dout.data();
-  g.lda = O;
-  g.B = x.data();
-  g.ldb = I;
   g.beta = 1.0f;
-  g.C = dw.f32();
-  g.ldc = I;
   g.ab_type = dout.dtype();
   if (dbias.defined() && dout.dtype() == DType::kBF16) {
     Scratch sums(ctx, static_cast<size_t>(O) * sizeof(float));

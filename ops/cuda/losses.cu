@@ -254,16 +254,7 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
   CUDA_CHECK(cudaMemsetAsync(pde, 0, de.nbytes(), Stream(ctx)));
   // Everything below is unscaled; one pass multiplies dq and de by s at the end.
   // dq[row0 + i] = Σ_j drow_ij e_j ; de[row0 + i] = Σ_j dcol_ij q_j
-  GemmArgs g;
-  g.M = b;
-  g.N = E;
-  g.K = G;
-  g.A = drow_logits.f32();
-  g.lda = G;
-  g.B = pe;
-  g.ldb = E;
-  g.C = pdq + row0 * E;
-  g.ldc = E;
+  GemmArgs g = RowMajorGemm(b, E, G, drow_logits.f32(), G, pe, E, pdq + row0 * E, E);
   Gemm(ctx, g);
   if (has_col) {
     g.A = dcol_logits.f32();

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -28,26 +27,6 @@ struct Stepped {
   std::vector<float> grads;
 };
 
-// Rows [begin, begin + n) of every tensor of `batch`.
-Batch Rows(const Batch& batch, int64_t begin, int64_t n) {
-  auto rows = [&](const Buffer& t) {
-    std::vector<int64_t> dims = t.shape().dims();
-    const size_t row_bytes = t.nbytes() / static_cast<size_t>(dims[0]);
-    dims[0] = n;
-    Buffer out(t.dtype(), Shape(dims));
-    std::memcpy(out.data(), static_cast<const char*>(t.data()) + begin * row_bytes, out.nbytes());
-    return out;
-  };
-  Batch out;
-  out.query_images = rows(batch.query_images);
-  out.item_images = rows(batch.item_images);
-  out.title_ids = rows(batch.title_ids);
-  out.product_ids = rows(batch.product_ids);
-  if (batch.target_maps.data() != nullptr) out.target_maps = rows(batch.target_maps);
-  out.first_sample = begin;
-  return out;
-}
-
 // One step of this rank's share of one global batch (the same at every world size).
 Stepped Step(const config::ModelConfig& cfg, comm::Communicator& comm, int64_t micro_batch,
              bool recompute_blocks = false) {
@@ -57,7 +36,7 @@ Stepped Step(const config::ModelConfig& cfg, comm::Communicator& comm, int64_t m
   EXPECT_EQ(model.micro_batch(), micro_batch > 0 ? micro_batch : kLocal);
   model::InitParams(model.table(), cfg, /*seed=*/9, model.params());
   const Batch global = testing::RandomBatch(cfg, kLocal * world, /*seed=*/31);
-  const Batch local = Rows(global, comm.rank() * kLocal, kLocal);
+  const Batch local = testing::BatchRows(global, comm.rank() * kLocal, kLocal);
   // Small buckets: several of them, all launched from the final chunk backward.
   StepRunner runner(model, &comm, /*optimizer=*/nullptr, /*bucket_mb=*/0.01);
   StatusOr<StepResult> result = runner.Run(local);

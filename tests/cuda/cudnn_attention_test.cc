@@ -8,42 +8,22 @@
 
 #include "ops/cuda/paths.h"
 #include "ops/flash_attention.h"
+#include "tests/cuda/attention_parity.h"
 #include "tests/cuda/parity.h"
 
 namespace tigerfg {
 namespace {
 
-using cuda_testing::Cpu;
-using cuda_testing::ExpectMatchTyped;
-using cuda_testing::FromValues;
 using cuda_testing::Gpu;
-using cuda_testing::OutputOf;
-using cuda_testing::RandomOf;
 
 // Forward and backward of the CUDNN kernel on both sides; sample 1 loses its last third of keys
 // when masked.
 void CudnnCase(int64_t B, int64_t S, int64_t H, int64_t d, bool masked, uint64_t seed) {
-  const int64_t D = H * d;
   Rng rng(seed);
-  auto qkv = RandomOf(DType::kBF16, {B, S, 3 * D}, rng);
   std::vector<uint8_t> valid(B * S, 1);
   for (int64_t s = S - S / 3; s < S; ++s) valid[1 * S + s] = 0;
-  auto mask = FromValues<uint8_t>(DType::kU8, Shape({B, S}), valid);
-  const Tensor vh = masked ? mask.h() : Tensor(), vd = masked ? mask.d() : Tensor();
-  auto out = OutputOf(DType::kBF16, {B, S, D});
-  auto lse = OutputOf(DType::kF32, {B, H, S});
-  ops::CudnnAttentionForward(Cpu(), out.h(), lse.h(), qkv.h(), vh, static_cast<int>(H));
-  ops::CudnnAttentionForward(Gpu(), out.d(), lse.d(), qkv.d(), vd, static_cast<int>(H));
-  ExpectMatchTyped(out, "out");
-  ExpectMatchTyped(lse, "lse", 1e-4);
-  auto dout = RandomOf(DType::kBF16, {B, S, D}, rng);
-  auto dqkv = OutputOf(DType::kBF16, {B, S, 3 * D});
-  Buffer ws(Gpu(), DType::kF32, Shape{ops::FlashAttentionWorkspaceNumel(B, S, D, H)});
-  ops::CudnnAttentionBackward(Cpu(), dqkv.h(), Tensor(), dout.h(), qkv.h(), out.h(), lse.h(), vh,
-                              static_cast<int>(H));
-  ops::CudnnAttentionBackward(Gpu(), dqkv.d(), ws.tensor(), dout.d(), qkv.d(), out.d(), lse.d(), vd,
-                              static_cast<int>(H));
-  ExpectMatchTyped(dqkv, "dqkv");
+  cuda_testing::ExpectFusedAttentionMatches(ops::CudnnAttentionForward, ops::CudnnAttentionBackward,
+                                            B, S, H, d, valid, masked, rng);
 }
 
 TEST(CudaCudnnAttention, CheckAcceptsTheVitB16Shape) {

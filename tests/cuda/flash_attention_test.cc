@@ -13,6 +13,7 @@
 
 #include "ops/linear.h"
 #include "runtime/core/bf16.h"
+#include "tests/cuda/attention_parity.h"
 #include "tests/cuda/parity.h"
 
 namespace tigerfg {
@@ -20,7 +21,6 @@ namespace {
 
 using cuda_testing::Cpu;
 using cuda_testing::ExpectMatchTyped;
-using cuda_testing::FromValues;
 using cuda_testing::Gpu;
 using cuda_testing::OutputOf;
 using cuda_testing::RandomOf;
@@ -41,27 +41,11 @@ std::vector<uint8_t> KeyValid(const Dims& n) {
 }
 
 void FlashCaseOnce(const Dims& n, uint64_t seed) {
-  const int64_t B = n.batch, S = n.seq, H = n.heads, D = n.heads * n.head_dim;
+  const int64_t S = n.seq, D = n.heads * n.head_dim;
   Rng rng(seed);
-  auto qkv = RandomOf(DType::kBF16, {B, S, 3 * D}, rng);
-  auto valid = FromValues<uint8_t>(DType::kU8, Shape({B, S}), KeyValid(n));
-  const Tensor vh = n.masked ? valid.h() : Tensor(), vd = n.masked ? valid.d() : Tensor();
-  auto out = OutputOf(DType::kBF16, {B, S, D});
-  auto lse = OutputOf(DType::kF32, {B, H, S});
-  ops::FlashAttentionForward(Cpu(), out.h(), lse.h(), qkv.h(), vh, static_cast<int>(H));
-  ops::FlashAttentionForward(Gpu(), out.d(), lse.d(), qkv.d(), vd, static_cast<int>(H));
-  ExpectMatchTyped(out, "out");
-  ExpectMatchTyped(lse, "lse", 1e-4);
-
-  // The backward reads the forward's own (rounded) outputs on each side, like the model.
-  auto dout = RandomOf(DType::kBF16, {B, S, D}, rng);
-  auto dqkv = OutputOf(DType::kBF16, {B, S, 3 * D});
-  Buffer ws(Gpu(), DType::kF32, Shape{ops::FlashAttentionWorkspaceNumel(B, S, D, H)});
-  ops::FlashAttentionBackward(Cpu(), dqkv.h(), Tensor(), dout.h(), qkv.h(), out.h(), lse.h(), vh,
-                              static_cast<int>(H));
-  ops::FlashAttentionBackward(Gpu(), dqkv.d(), ws.tensor(), dout.d(), qkv.d(), out.d(), lse.d(), vd,
-                              static_cast<int>(H));
-  ExpectMatchTyped(dqkv, "dqkv");
+  const cuda_testing::Twin dqkv = cuda_testing::ExpectFusedAttentionMatches(
+      ops::FlashAttentionForward, ops::FlashAttentionBackward, n.batch, S, n.heads, n.head_dim,
+      KeyValid(n), n.masked, rng);
   if (!n.masked) return;
   // Padded keys: exactly zero k and v gradients on the GPU.
   const Buffer got = cuda_testing::ToHost(dqkv.dev);

@@ -19,25 +19,6 @@
 namespace tigerfg::model {
 namespace {
 
-// Rows [begin, end) of every tensor of `batch`.
-Batch SliceBatch(const Batch& batch, int64_t begin, int64_t end) {
-  auto rows = [&](const Buffer& t) {
-    std::vector<int64_t> dims = t.shape().dims();
-    const size_t row_bytes = t.nbytes() / dims[0];
-    dims[0] = end - begin;
-    Buffer out(t.dtype(), Shape(dims));
-    std::copy_n(static_cast<const char*>(t.data()) + begin * row_bytes, out.nbytes(),
-                static_cast<char*>(out.data()));
-    return out;
-  };
-  Batch out;
-  out.query_images = rows(batch.query_images);
-  out.item_images = rows(batch.item_images);
-  out.title_ids = rows(batch.title_ids);
-  out.product_ids = rows(batch.product_ids);
-  return out;
-}
-
 // Concatenates the rank tensors [b, C] into all [world·b, C].
 void Gather(const std::vector<Tensor>& parts, const Tensor& all) {
   float* dst = all.f32();
@@ -60,7 +41,7 @@ void ExpectTwoRanksMatchOne(const config::ModelConfig& cfg) {
     ranks.push_back(std::make_unique<TigerFGModel>(cfg, kLocal, Context::Cpu(), kWorld));
     InitParams(ranks[r]->table(), cfg, 4, ranks[r]->params());
     ranks[r]->ZeroGrads();
-    shards.push_back(SliceBatch(full, r * kLocal, (r + 1) * kLocal));
+    shards.push_back(testing::BatchRows(full, r * kLocal, kLocal));
     ranks[r]->EncodeForward(shards[r]);
   }
   const int64_t e = cfg.embed_dim();

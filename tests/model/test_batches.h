@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include "configs/tigerfg.pb.h"
 #include "runtime/core/batch.h"
@@ -55,6 +57,27 @@ inline Batch RandomBatch(const config::ModelConfig& cfg, int64_t b, uint64_t see
     }
   }
   return batch;
+}
+
+// Rows [begin, begin + n) of every tensor of `batch` (target_maps too when present), copied;
+// first_sample counts from the batch's.
+inline Batch BatchRows(const Batch& batch, int64_t begin, int64_t n) {
+  auto rows = [&](const Buffer& t) {
+    std::vector<int64_t> dims = t.shape().dims();
+    const size_t row_bytes = t.nbytes() / static_cast<size_t>(dims[0]);
+    dims[0] = n;
+    Buffer out(t.dtype(), Shape(dims));
+    std::memcpy(out.data(), static_cast<const char*>(t.data()) + begin * row_bytes, out.nbytes());
+    return out;
+  };
+  Batch out;
+  out.query_images = rows(batch.query_images);
+  out.item_images = rows(batch.item_images);
+  out.title_ids = rows(batch.title_ids);
+  out.product_ids = rows(batch.product_ids);
+  if (batch.target_maps.data() != nullptr) out.target_maps = rows(batch.target_maps);
+  out.first_sample = batch.first_sample + begin;
+  return out;
 }
 
 }  // namespace tigerfg::testing

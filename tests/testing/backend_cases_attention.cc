@@ -73,33 +73,51 @@ void AddSelfAttentionCases(std::vector<OpCase>& cases) {
   }
 }
 
+// The fused attention's inputs of shape `s` and their CPU forward (out, lse): what the forward
+// and backward cases of one shape share.
+struct FusedAttentionInputs {
+  Shape qkv_shape, token_shape, lse_shape, workspace;
+  CaseTensor qkv, mask;
+  Buffer out, lse;
+  ops::OpShape shape;
+};
+FusedAttentionInputs FusedInputs(const AttentionShape& s, DType dt, Rng& rng) {
+  const Shape qkv_shape({s.B, s.S, 3 * s.D}), token_shape({s.B, s.S, s.D});
+  const Shape lse_shape({s.B, s.heads, s.S});
+  FusedAttentionInputs in{qkv_shape,
+                          token_shape,
+                          lse_shape,
+                          Shape({ops::FlashAttentionWorkspaceNumel(s.B, s.S, s.D, s.heads)}),
+                          In("qkv", qkv_shape, rng, dt),
+                          KeyMask(s),
+                          Buffer(dt, token_shape),
+                          Buffer(kF32, lse_shape),
+                          ops::OpShape{dt, s.D / s.heads}};
+  ops::FlashAttentionForward(Context::Cpu(), in.out, in.lse, in.qkv.host, in.mask.host, s.heads);
+  return in;
+}
+
 void AddFlashAttentionCases(std::vector<OpCase>& cases) {
   uint64_t seed = 1000;
   for (const AttentionShape& s : kFlashShapes) {
     for (DType dt : {kF32, kBF16}) {
       Rng rng(++seed);
       const int heads = s.heads;
-      const Shape qkv_shape({s.B, s.S, 3 * s.D}), token_shape({s.B, s.S, s.D});
-      const Shape lse_shape({s.B, s.heads, s.S});
-      CaseTensor qkv = In("qkv", qkv_shape, rng, dt), mask = KeyMask(s);
-      Buffer out(dt, token_shape), lse(kF32, lse_shape);
-      ops::FlashAttentionForward(Context::Cpu(), out, lse, qkv.host, mask.host, heads);
-      const ops::OpShape shape{dt, s.D / s.heads};
-      cases.push_back({OpKind::kFlashAttentionForward, Label(s, dt), shape,
-                       Tensors(Out("out", token_shape, dt), Out("lse", lse_shape, kF32, 1e-4),
-                               Duplicate(qkv), Duplicate(mask)),
+      FusedAttentionInputs in = FusedInputs(s, dt, rng);
+      cases.push_back({OpKind::kFlashAttentionForward, Label(s, dt), in.shape,
+                       Tensors(Out("out", in.token_shape, dt), Out("lse", in.lse_shape, kF32, 1e-4),
+                               Duplicate(in.qkv), Duplicate(in.mask)),
                        [heads](const Context& ctx, const CaseTensors& t) {
                          ops::FlashAttentionForward(ctx, t[0], t[1], t[2], t[3], heads);
                          return 0.0;
                        }});
-      const Shape workspace({ops::FlashAttentionWorkspaceNumel(s.B, s.S, s.D, s.heads)});
-      CaseTensor dout = In("dout", token_shape, rng, dt);
+      CaseTensor dout = In("dout", in.token_shape, rng, dt);
       if (dt == kBF16) {
         // The deterministic dQ (per-key-tile shares summed in order) on the same inputs.
-        cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt) + " deterministic", shape,
-                         Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
-                                 Duplicate(dout), Duplicate(qkv), Given("out", Clone(out)),
-                                 Given("lse", Clone(lse)), Duplicate(mask)),
+        cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt) + " deterministic", in.shape,
+                         Tensors(Out("dqkv", in.qkv_shape, dt), Scratch("workspace", in.workspace),
+                                 Duplicate(dout), Duplicate(in.qkv), Given("out", Clone(in.out)),
+                                 Given("lse", Clone(in.lse)), Duplicate(in.mask)),
                          [heads](const Context& ctx, const CaseTensors& t) {
                            ops::SetDeterministicAttention(true);
                            ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5],
@@ -108,10 +126,10 @@ void AddFlashAttentionCases(std::vector<OpCase>& cases) {
                            return 0.0;
                          }});
       }
-      cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt), shape,
-                       Tensors(Out("dqkv", qkv_shape, dt), Scratch("workspace", workspace),
-                               std::move(dout), std::move(qkv), Given("out", std::move(out)),
-                               Given("lse", std::move(lse)), std::move(mask)),
+      cases.push_back({OpKind::kFlashAttentionBackward, Label(s, dt), in.shape,
+                       Tensors(Out("dqkv", in.qkv_shape, dt), Scratch("workspace", in.workspace),
+                               std::move(dout), std::move(in.qkv), Given("out", std::move(in.out)),
+                               Given("lse", std::move(in.lse)), std::move(in.mask)),
                        [heads](const Context& ctx, const CaseTensors& t) {
                          ops::FlashAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6],
                                                      heads);
@@ -131,29 +149,25 @@ void AddCudnnAttentionCases(std::vector<OpCase>& cases) {
         AttentionShape{2, 5, 24, 2, false}, AttentionShape{3, 17, 64, 2, true}}) {
     Rng rng(++seed);
     const int heads = s.heads;
-    const Shape qkv_shape({s.B, s.S, 3 * s.D}), token_shape({s.B, s.S, s.D});
-    const Shape lse_shape({s.B, s.heads, s.S});
-    CaseTensor qkv = In("qkv", qkv_shape, rng, kBF16), mask = KeyMask(s);
-    Buffer out(kBF16, token_shape), lse(kF32, lse_shape);
-    ops::FlashAttentionForward(Context::Cpu(), out, lse, qkv.host, mask.host, heads);
-    const ops::OpShape shape{kBF16, s.D / s.heads};
-    cases.push_back({OpKind::kCudnnAttentionForward, Label(s, kBF16), shape,
-                     Tensors(Out("out", token_shape, kBF16), Out("lse", lse_shape, kF32, 1e-4),
-                             Duplicate(qkv), Duplicate(mask)),
-                     [heads](const Context& ctx, const CaseTensors& t) {
-                       ops::CudnnAttentionForward(ctx, t[0], t[1], t[2], t[3], heads);
-                       return 0.0;
-                     }});
-    const Shape workspace({ops::FlashAttentionWorkspaceNumel(s.B, s.S, s.D, s.heads)});
+    FusedAttentionInputs in = FusedInputs(s, kBF16, rng);
     cases.push_back(
-        {OpKind::kCudnnAttentionBackward, Label(s, kBF16), shape,
-         Tensors(Out("dqkv", qkv_shape, kBF16), Scratch("workspace", workspace),
-                 In("dout", token_shape, rng, kBF16), std::move(qkv), Given("out", std::move(out)),
-                 Given("lse", std::move(lse)), std::move(mask)),
+        {OpKind::kCudnnAttentionForward, Label(s, kBF16), in.shape,
+         Tensors(Out("out", in.token_shape, kBF16), Out("lse", in.lse_shape, kF32, 1e-4),
+                 Duplicate(in.qkv), Duplicate(in.mask)),
          [heads](const Context& ctx, const CaseTensors& t) {
-           ops::CudnnAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], heads);
+           ops::CudnnAttentionForward(ctx, t[0], t[1], t[2], t[3], heads);
            return 0.0;
          }});
+    cases.push_back({OpKind::kCudnnAttentionBackward, Label(s, kBF16), in.shape,
+                     Tensors(Out("dqkv", in.qkv_shape, kBF16), Scratch("workspace", in.workspace),
+                             In("dout", in.token_shape, rng, kBF16), std::move(in.qkv),
+                             Given("out", std::move(in.out)), Given("lse", std::move(in.lse)),
+                             std::move(in.mask)),
+                     [heads](const Context& ctx, const CaseTensors& t) {
+                       ops::CudnnAttentionBackward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6],
+                                                   heads);
+                       return 0.0;
+                     }});
   }
 }
 
