@@ -173,14 +173,6 @@ struct TigerFGModel::Impl {
         table(BuildParamTable(c)),
         arena(ctx) {}
 
-  // Host-side reads of device scalars (loss values) happen here and nowhere else; on CUDA each
-  // waits for the context's stream.
-  double ReadScalar(const Tensor& t) const {
-    if (!ctx.is_cuda()) return t.f32()[0];
-    float value = 0;
-    CopyToHost(ctx, Tensor::F32(&value, Shape{1}), t);
-    return value;
-  }
   // SRD's target: the teacher's map, or with srd_target MASK the batch's product-box maps
   // (Batch.target_maps; no teacher needed). SDD needs the teacher in both modes.
   bool mask_srd() const { return cfg.srd_target() == config::ModelConfig::MASK; }
@@ -190,9 +182,9 @@ struct TigerFGModel::Impl {
   bool has_sdd() const { return cfg.has_teacher() && cfg.w_sdd() > 0; }
   bool chunked() const { return chunk != local_batch; }
 
-  // The SRD term of the rows last encoded (a mean over them) and its map gradient, scaled by
-  // `weight`, kept for the next EncodeBackward. Returns the term.
-  double SrdForwardBackward(float weight) {
+  // The SRD term of the rows last encoded (a mean over them) into loss_srd, and its map gradient,
+  // scaled by `weight`, kept for the next EncodeBackward.
+  void SrdForwardBackward(float weight) {
     if (mask_srd()) {
       ops::SrdTargetLossForward(ctx, loss_srd, teacher_map, item->ground_map());
     } else {
@@ -201,7 +193,6 @@ struct TigerFGModel::Impl {
     }
     ops::SrdLossBackward(ctx, damap, weight, teacher_map, item->ground_map());
     srd_pending = true;
-    return ReadScalar(loss_srd);
   }
 
   // Plans the towers for `rows` samples per forward and the loss buffers for `b` local rows
@@ -390,11 +381,11 @@ void TigerFGModel::StageInputs(const Batch& batch) {
   m.inputs->StageAhead(batch);
 }
 
-LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
-                                            const Tensor& teacher_items_all,
-                                            const Tensor& product_ids_all, int64_t row0,
-                                            Tensor dq_all, Tensor de_all,
-                                            const Tensor& teacher_queries) {
+void TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
+                                       const Tensor& teacher_items_all,
+                                       const Tensor& product_ids_all, int64_t row0, Tensor dq_all,
+                                       Tensor de_all, const LossSlots& out,
+                                       const Tensor& teacher_queries) {
   Impl& m = *impl_;
   const config::ModelConfig& c = m.cfg;
   const int64_t b = m.local_batch, g = q_all.dim(0);
@@ -405,7 +396,6 @@ LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e
   const Tensor drow = Prefix(m.drow_logits, Shape{b, g});
   const Tensor dcol = Prefix(m.dcol_logits, Shape{b, g});
   const float max_scale = c.max_logit_scale();
-  LossTerms terms;
 
   ops::ScaledLogitsForward(m.ctx, row_logits, col_logits, m.scale, q_all, e_all, m.logit_scale,
                            max_scale, row0);
@@ -428,32 +418,37 @@ LossTerms TigerFGModel::LossForwardBackward(const Tensor& q_all, const Tensor& e
                             m.logit_scale, m.scale, max_scale, row0);
   // Chunked steps add SRD chunk by chunk (ChunkSrdForwardBackward): it needs the activations.
   const bool srd_here = m.has_srd() && !m.chunked();
-  const double srd = srd_here ? m.SrdForwardBackward(c.w_srd()) : 0;
-
-  terms.contrastive = 0.5 * (m.ReadScalar(m.loss_row) + m.ReadScalar(m.loss_col));
-  terms.total = c.w_contrastive() * terms.contrastive;
-  if (srd_here) {
-    terms.has_srd = true;
-    terms.srd = srd;
-    terms.total += c.w_srd() * terms.srd;
-  }
-  if (m.has_sdd()) {
-    terms.has_sdd = true;
-    terms.sdd = m.ReadScalar(m.loss_sdd);
-    terms.total += c.w_sdd() * terms.sdd;
-  }
-  return terms;
+  if (srd_here) m.SrdForwardBackward(c.w_srd());
+  // The terms combined on the device, in double as the host did (no read here: Collect reads).
+  const ops::LossTermWeights w = {c.w_contrastive(), c.w_srd(), c.w_sdd()};
+  ops::LossTermsUpdate(m.ctx, out.terms, out.terms64, m.loss_row, m.loss_col,
+                       srd_here ? m.loss_srd : Tensor(), m.has_sdd() ? m.loss_sdd : Tensor(), w);
 }
 
-void TigerFGModel::ChunkSrdForwardBackward(LossTerms* terms) {
+void TigerFGModel::ChunkSrdForwardBackward(const LossSlots& out) {
   Impl& m = *impl_;
   if (!m.has_srd()) return;
   // The local SRD term is the mean over b rows: each chunk's mean counts chunk / b of it.
   const double share = static_cast<double>(m.chunk) / static_cast<double>(m.local_batch);
-  const double srd = share * m.SrdForwardBackward(static_cast<float>(m.cfg.w_srd() * share));
-  terms->has_srd = true;
-  terms->srd += srd;
-  terms->total += m.cfg.w_srd() * srd;
+  m.SrdForwardBackward(static_cast<float>(m.cfg.w_srd() * share));
+  ops::LossTermWeights w;
+  w.srd = m.cfg.w_srd();
+  w.srd_share = share;
+  ops::LossTermsUpdate(m.ctx, out.terms, out.terms64, Tensor(), Tensor(), m.loss_srd, Tensor(), w);
+}
+
+LossTerms TigerFGModel::LossTermsFromHost(const float* terms64) const {
+  const Impl& m = *impl_;
+  double d[4];
+  std::memcpy(d, terms64, sizeof(d));
+  LossTerms terms;
+  terms.total = d[0];
+  terms.contrastive = d[1];
+  terms.srd = d[2];
+  terms.sdd = d[3];
+  terms.has_srd = m.has_srd();
+  terms.has_sdd = m.has_sdd();
+  return terms;
 }
 
 void TigerFGModel::EncodeBackward(const Tensor& dq, const Tensor& de,

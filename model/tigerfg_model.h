@@ -61,6 +61,14 @@ struct LossTerms {
   bool has_srd = false, has_sdd = false;
 };
 
+// Where a step's local loss terms are written on the model's device (ops::LossTermsUpdate), so
+// that no host read waits inside the step: terms F32 [5] (fp32 total, contrastive, srd, sdd, not
+// finite flag), terms64 F32 [8] (the four terms as doubles, 8-byte aligned). The step runner
+// places both in its packed status; LossTermsFromHost reads terms64's host copy.
+struct LossSlots {
+  Tensor terms, terms64;
+};
+
 class TigerFGModel {
  public:
   // Plans every activation for `local_batch` samples once; no allocation inside a step. The loss
@@ -127,20 +135,24 @@ class TigerFGModel {
   // Step 3. q_all, e_all [G, E], teacher_items_all [G, Et] (empty without teacher),
   // product_ids_all [G] I64, all on the model's device (as are dq_all, de_all);
   // this rank's samples are global rows [row0, row0 + b).
-  // Each term is the mean over the local rows (DESIGN.md §3); the returned terms are this
-  // rank's. Writes dq_all, de_all [G, E] (=) and accumulates the logit_scale and SRD paths.
+  // Each term is the mean over the local rows (DESIGN.md §3); this rank's terms are written into
+  // `out` on the device (read on the host later: LossTermsFromHost). Writes dq_all, de_all [G, E]
+  // (=) and accumulates the logit_scale and SRD paths.
   // teacher_queries [local_batch, Et]: this rank's teacher queries; empty = teacher_query() of
   // the last EncodeForward (unchunked only). Chunked, the SRD term is left to
   // ChunkSrdForwardBackward.
-  LossTerms LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
-                                const Tensor& teacher_items_all, const Tensor& product_ids_all,
-                                int64_t row0, Tensor dq_all, Tensor de_all,
-                                const Tensor& teacher_queries = {});
+  void LossForwardBackward(const Tensor& q_all, const Tensor& e_all,
+                           const Tensor& teacher_items_all, const Tensor& product_ids_all,
+                           int64_t row0, Tensor dq_all, Tensor de_all, const LossSlots& out,
+                           const Tensor& teacher_queries = {});
 
   // Chunked steps, after re-encoding a chunk: its SRD term (grounding map vs teacher map) with
-  // the weight micro_batch / local_batch of the local mean, added to terms->srd and ->total; its
-  // map gradient goes into the next EncodeBackward. Does nothing without SRD.
-  void ChunkSrdForwardBackward(LossTerms* terms);
+  // the weight micro_batch / local_batch of the local mean, added to out's srd and total on the
+  // device; its map gradient goes into the next EncodeBackward. Does nothing without SRD.
+  void ChunkSrdForwardBackward(const LossSlots& out);
+
+  // The terms from a host copy of LossSlots::terms64 [8], with this model's has_srd / has_sdd.
+  LossTerms LossTermsFromHost(const float* terms64) const;
 
   // Step 5. dq, de [b, E] (the rows of the last EncodeForward); gradients accumulate (+=) over
   // chunks. `on_param_ready(name)` (may be empty) is called as soon as the named

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "ops/losses.h"
 #include "ops/optim.h"
 #include "runtime/core/context.h"
 #include "runtime/core/image_norm.h"
@@ -124,6 +125,10 @@
   X(SrdLossBackward, srd_loss_backward, void,                                                      \
     (const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,                     \
      const Tensor& amap))                                                                          \
+  X(LossTermsUpdate, loss_terms_update, void,                                                      \
+    (const Context& ctx, Tensor terms, Tensor terms64, const Tensor& loss_row,                     \
+     const Tensor& loss_col, const Tensor& loss_srd, const Tensor& loss_sdd,                       \
+     const LossTermWeights& w))                                                                    \
   /* ops/tensor_ops.h */                                                                           \
   X(Zero, zero, void, (const Context& ctx, Tensor t))                                              \
   X(AddInPlace, add_in_place, void, (const Context& ctx, Tensor y, const Tensor& x))               \

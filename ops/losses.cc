@@ -2,6 +2,8 @@
 // device's backend.
 #include "ops/losses.h"
 
+#include <cstdint>
+
 #include "ops/backend.h"
 #include "ops/checks.h"
 
@@ -151,6 +153,23 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
   CheckF32Shape(damap, amap.shape(), op, "damap");
   BackendForOp(ctx, OpKind::kSrdLossBackward)
       .srd_loss_backward(ctx, damap, dloss, teacher_map, amap);
+}
+
+void LossTermsUpdate(const Context& ctx, Tensor terms, Tensor terms64, const Tensor& loss_row,
+                     const Tensor& loss_col, const Tensor& loss_srd, const Tensor& loss_sdd,
+                     const LossTermWeights& w) {
+  const char* op = "LossTermsUpdate";
+  CheckF32Shape(terms, Shape({kLossTermSlots}), op, "terms");
+  CheckF32Shape(terms64, Shape({kLossTerm64Slots}), op, "terms64");
+  CHECK(reinterpret_cast<uintptr_t>(terms64.data()) % alignof(double) == 0)
+      << op << ": terms64 is not 8-byte aligned";
+  CHECK_EQ(loss_row.defined(), loss_col.defined()) << op << ": loss_row and loss_col go together";
+  if (loss_row.defined()) CheckF32Shape(loss_row, Shape({1}), op, "loss_row");
+  if (loss_col.defined()) CheckF32Shape(loss_col, Shape({1}), op, "loss_col");
+  if (loss_srd.defined()) CheckF32Shape(loss_srd, Shape({1}), op, "loss_srd");
+  if (loss_sdd.defined()) CheckF32Shape(loss_sdd, Shape({1}), op, "loss_sdd");
+  BackendForOp(ctx, OpKind::kLossTermsUpdate)
+      .loss_terms_update(ctx, terms, terms64, loss_row, loss_col, loss_srd, loss_sdd, w);
 }
 
 }  // namespace tigerfg::ops

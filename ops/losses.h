@@ -3,6 +3,8 @@
 // global rows [row0, row0 + b). Each loss is the mean over those b rows; with one rank b = G and
 // the result is exactly the spec's global-batch loss. Losses are fp32 scalars in loss[1].
 #pragma once
+#include <cstdint>
+
 #include "runtime/core/context.h"
 #include "runtime/core/tensor.h"
 
@@ -58,5 +60,25 @@ void SrdTargetLossForward(const Context& ctx, Tensor loss, const Tensor& target_
 // damap[b, N] is written (=): -dloss · m_t / (b · amap) where amap > 1e-8, else 0.
 void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor& teacher_map,
                      const Tensor& amap);
+
+// ---- the step's loss terms, combined on the device (no host read inside a step)
+// terms F32 [kLossTermSlots]: fp32 total, contrastive, srd, sdd, and 1 where total is not finite
+// (else 0), all written from terms64 after the update. terms64 F32 [kLossTerm64Slots], 8-byte
+// aligned: the same four terms as doubles (each double's bits in two slots), updated in double
+// in this order, each [1] loss read as a double:
+//   loss_row, loss_col given: contrastive = 0.5 (row + col), total = w.contrastive · contrastive,
+//     srd = sdd = 0 (a new step; without them terms64 is accumulated onto);
+//   loss_srd given: s = w.srd_share · srd; srd += s; total += w.srd · s;
+//   loss_sdd given: sdd = sdd; total += w.sdd · sdd.
+// (No fused multiply-adds: the CPU and CUDA terms are the same bits.)
+constexpr int64_t kLossTermSlots = 5;
+constexpr int64_t kLossTerm64Slots = 8;
+struct LossTermWeights {
+  float contrastive = 1, srd = 0, sdd = 0;
+  double srd_share = 1;  // a chunk's share of the local SRD mean (micro_batch / local_batch)
+};
+void LossTermsUpdate(const Context& ctx, Tensor terms, Tensor terms64, const Tensor& loss_row,
+                     const Tensor& loss_col, const Tensor& loss_srd, const Tensor& loss_sdd,
+                     const LossTermWeights& w);
 
 }  // namespace tigerfg::ops

@@ -49,6 +49,7 @@ OpsBackend Make() {
   b.srd_loss_forward = SrdLossForward;
   b.srd_target_loss_forward = SrdTargetLossForward;
   b.srd_loss_backward = SrdLossBackward;
+  b.loss_terms_update = LossTermsUpdate;
   b.zero = Zero;
   b.add_in_place = AddInPlace;
   b.copy = Copy;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "ops/backend.h"
@@ -224,6 +225,33 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
   float* pd = damap.f32();
   const float g = dloss / static_cast<float>(b);
   for (int64_t k = 0; k < n_total; ++k) pd[k] = pa[k] > kMapLogFloor ? -g * pm[k] / pa[k] : 0.0f;
+}
+
+// The host combined the loss terms in double exactly so before they stayed on the device.
+void LossTermsUpdate(const Context& /*ctx*/, Tensor terms, Tensor terms64, const Tensor& loss_row,
+                     const Tensor& loss_col, const Tensor& loss_srd, const Tensor& loss_sdd,
+                     const LossTermWeights& w) {
+  double d[4];  // total, contrastive, srd, sdd
+  std::memcpy(d, terms64.data(), sizeof(d));
+  const bool fresh = loss_row.defined();
+  if (fresh) {
+    d[1] = 0.5 * (static_cast<double>(loss_row.f32()[0]) + static_cast<double>(loss_col.f32()[0]));
+    d[0] = static_cast<double>(w.contrastive) * d[1];
+    d[2] = d[3] = 0;
+  }
+  if (loss_srd.defined()) {
+    const double s = w.srd_share * static_cast<double>(loss_srd.f32()[0]);
+    d[2] = fresh ? s : d[2] + s;
+    d[0] += static_cast<double>(w.srd) * s;
+  }
+  if (loss_sdd.defined()) {
+    d[3] = loss_sdd.f32()[0];
+    d[0] += static_cast<double>(w.sdd) * d[3];
+  }
+  std::memcpy(terms64.data(), d, sizeof(d));
+  float* out = terms.f32();
+  for (int k = 0; k < 4; ++k) out[k] = static_cast<float>(d[k]);
+  out[4] = std::isfinite(d[0]) ? 0.0f : 1.0f;
 }
 
 }  // namespace tigerfg::ops::cpu

@@ -379,4 +379,41 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
   CUDA_CHECK_LAUNCH();
 }
 
+namespace {
+
+// ops/cpu/losses.cc's LossTermsUpdate, one thread; __dmul_rn / __dadd_rn keep nvcc from fusing
+// a multiply and an add, so the terms are the CPU's bits.
+__global__ void LossTermsKernel(float* terms, double* d, const float* row, const float* col,
+                                const float* srd, const float* sdd, LossTermWeights w) {
+  const bool fresh = row != nullptr;
+  if (fresh) {
+    d[1] = __dmul_rn(0.5, __dadd_rn(static_cast<double>(row[0]), static_cast<double>(col[0])));
+    d[0] = __dmul_rn(static_cast<double>(w.contrastive), d[1]);
+    d[2] = d[3] = 0;
+  }
+  if (srd != nullptr) {
+    const double s = __dmul_rn(w.srd_share, static_cast<double>(srd[0]));
+    d[2] = fresh ? s : __dadd_rn(d[2], s);
+    d[0] = __dadd_rn(d[0], __dmul_rn(static_cast<double>(w.srd), s));
+  }
+  if (sdd != nullptr) {
+    d[3] = sdd[0];
+    d[0] = __dadd_rn(d[0], __dmul_rn(static_cast<double>(w.sdd), d[3]));
+  }
+  for (int k = 0; k < 4; ++k) terms[k] = static_cast<float>(d[k]);
+  terms[4] = isfinite(d[0]) ? 0.0f : 1.0f;
+}
+
+}  // namespace
+
+void LossTermsUpdate(const Context& ctx, Tensor terms, Tensor terms64, const Tensor& loss_row,
+                     const Tensor& loss_col, const Tensor& loss_srd, const Tensor& loss_sdd,
+                     const LossTermWeights& w) {
+  auto ptr = [](const Tensor& t) { return t.defined() ? t.f32() : nullptr; };
+  LossTermsKernel<<<1, 1, 0, Stream(ctx)>>>(terms.f32(), static_cast<double*>(terms64.data()),
+                                            ptr(loss_row), ptr(loss_col), ptr(loss_srd),
+                                            ptr(loss_sdd), w);
+  CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace tigerfg::ops::cuda

@@ -16,12 +16,14 @@ class SyntheticBatchSource : public BatchSource {
         local_batch_(global_batch_ / world),
         rank_(rank),
         cursor_(cursor),
-        batch_(source_.MakeBatch(local_batch_)) {}
+        batches_{source_.MakeBatch(local_batch_), source_.MakeBatch(local_batch_)} {}
 
   StatusOr<Batch*> Next() override {
-    source_.Fill(batch_, cursor_ + rank_ * local_batch_);
+    Batch& batch = batches_[next_];
+    next_ ^= 1;
+    source_.Fill(batch, cursor_ + rank_ * local_batch_);
     cursor_ += global_batch_;
-    return &batch_;
+    return &batch;
   }
   int64_t cursor() const override { return cursor_; }
   const char* name() const override { return "synthetic"; }
@@ -31,7 +33,8 @@ class SyntheticBatchSource : public BatchSource {
   int64_t global_batch_, local_batch_;
   int rank_;
   int64_t cursor_;
-  Batch batch_;
+  Batch batches_[2];  // alternate (BatchSource::Next)
+  int next_ = 0;
 };
 
 class ShardBatchSource : public BatchSource {
@@ -40,8 +43,10 @@ class ShardBatchSource : public BatchSource {
       : loader_(std::move(loader)) {}
 
   StatusOr<Batch*> Next() override {
-    TIGERFG_ASSIGN_OR_RETURN(batch_, loader_->NextBatch());
-    return &batch_;
+    Batch& batch = batches_[next_];
+    TIGERFG_ASSIGN_OR_RETURN(batch, loader_->NextBatch());
+    next_ ^= 1;
+    return &batch;
   }
   int64_t cursor() const override { return loader_->cursor(); }
   int64_t bad_samples() const override { return loader_->bad_samples(); }
@@ -50,7 +55,8 @@ class ShardBatchSource : public BatchSource {
 
  private:
   std::unique_ptr<data::DataLoader> loader_;
-  Batch batch_;
+  Batch batches_[2];  // alternate (BatchSource::Next)
+  int next_ = 0;
 };
 
 }  // namespace

@@ -14,7 +14,9 @@ namespace tigerfg::train {
 class BatchSource {
  public:
   virtual ~BatchSource() = default;
-  // The next local batch (global_batch / world rows).
+  // The next local batch (global_batch / world rows). Two batches alternate: one stays alive and
+  // unchanged through the Next after it, so a trainer can stage the next step's batch (see
+  // TigerFGModel::StageInputs) while the step on the current one still runs.
   virtual StatusOr<Batch*> Next() = 0;
   // Global samples consumed so far (the resume point).
   virtual int64_t cursor() const = 0;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "comm/gather_with_grad.h"
+#include "ops/losses.h"
 #include "ops/tensor_ops.h"
 
 namespace tigerfg::train {
@@ -147,15 +148,16 @@ void StepRunner::Launch(const Batch& batch, int64_t step, const Tensor& product_
     if (comm_) comm_->set_step(step);
     timer_.BeginStep(step, Phase::kForward);
   }
-  model::LossTerms local;
+  PackCounts(counts);
   if (model_.micro_batch() != model_.local_batch()) {
-    local = RunChunked(batch, product_ids);
-    PackStatus(local, counts);
+    RunChunked(batch, product_ids);
   } else {
     Forward(batch);
-    local = comm_ ? GatherAndLoss(ModelEmbeddings(), batch, product_ids)
-                  : LossWithoutComm(ModelEmbeddings(), StageProductIds(batch, product_ids));
-    PackStatus(local, counts);  // here the loss has just been read: nothing more to wait for
+    if (comm_) {
+      GatherAndLoss(ModelEmbeddings(), batch, product_ids);
+    } else {
+      LossWithoutComm(ModelEmbeddings(), StageProductIds(batch, product_ids));
+    }
     Backward(comm_ ? g_->dq_local.tensor() : g_->dq.tensor(),
              comm_ ? g_->de_local.tensor() : g_->de.tensor());
   }
@@ -176,12 +178,11 @@ void StepRunner::Launch(const Batch& batch, int64_t step, const Tensor& product_
   pending_profile_ = &timer_.EndStep();
   pending_ = true;
   pending_step_ = step;
-  pending_local_ = local;
   pending_counts_ = counts;
 }
 
 // One host read of the packed status. Without a communicator the global terms are the local
-// ones, unrounded.
+// ones, in double.
 StatusOr<StepResult> StepRunner::Collect() {
   CHECK(pending_) << "StepRunner::Collect without a launched step";
   pending_ = false;
@@ -190,8 +191,8 @@ StatusOr<StepResult> StepRunner::Collect() {
   CopyToHost(ctx, host.tensor(), g_->packed.tensor());
   const float* v = host.f32();
   StepResult result;
-  result.local = pending_local_;
-  result.global = pending_local_;
+  result.local = model_.LossTermsFromHost(v + kPackedLocalTerms);
+  result.global = result.local;
   result.counts = pending_counts_;
   result.failed_ranks = v[kPackedFailed] != 0 ? 1 : 0;
   result.profile = pending_profile_;
@@ -237,15 +238,25 @@ StepRunner::Embeddings StepRunner::ModelEmbeddings() const {
   return {model_.query_emb(), model_.item_emb(), Tensor(), model_.teacher_item()};
 }
 
-// One process: the local embeddings are the global batch.
-model::LossTerms StepRunner::LossWithoutComm(const Embeddings& local, const Tensor& product_ids) {
-  timer_.Enter(Phase::kLoss);
-  return model_.LossForwardBackward(local.q, local.e, local.teacher_items, product_ids,
-                                    /*row0=*/0, g_->dq.tensor(), g_->de.tensor(), local.teacher_q);
+// Where the model writes this rank's loss terms: their slots of the packed status.
+model::LossSlots StepRunner::LossSlots() const {
+  static_assert(kPackedFailed - kPackedTotal + 1 == ops::kLossTermSlots);
+  static_assert(kPackedSlots - kPackedLocalTerms == ops::kLossTerm64Slots);
+  static_assert(kPackedLocalTerms % 2 == 0, "the doubles' slots are 8-byte aligned");
+  const Tensor packed = g_->packed.tensor();
+  return {packed.Slice(kPackedTotal, kPackedTotal + ops::kLossTermSlots),
+          packed.Slice(kPackedLocalTerms, kPackedSlots)};
 }
 
-model::LossTerms StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& batch,
-                                           const Tensor& product_ids) {
+// One process: the local embeddings are the global batch.
+void StepRunner::LossWithoutComm(const Embeddings& local, const Tensor& product_ids) {
+  timer_.Enter(Phase::kLoss);
+  model_.LossForwardBackward(local.q, local.e, local.teacher_items, product_ids, /*row0=*/0,
+                             g_->dq.tensor(), g_->de.tensor(), LossSlots(), local.teacher_q);
+}
+
+void StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& batch,
+                               const Tensor& product_ids) {
   comm::Communicator& comm = *comm_;
   Buffers& g = *g_;
   timer_.Enter(Phase::kExposedComm);
@@ -266,9 +277,9 @@ model::LossTerms StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& 
              [&] { return comm::GatherIds(comm, g.product_ids.tensor(), local_ids); });
   timer_.Enter(Phase::kLoss);
   const int64_t row0 = comm.rank() * model_.local_batch();
-  const model::LossTerms local = model_.LossForwardBackward(
-      g.q.tensor(), g.e.tensor(), g.teacher_items_all, g.product_ids.tensor(), row0, g.dq.tensor(),
-      g.de.tensor(), rank.teacher_q);
+  model_.LossForwardBackward(g.q.tensor(), g.e.tensor(), g.teacher_items_all,
+                             g.product_ids.tensor(), row0, g.dq.tensor(), g.de.tensor(),
+                             LossSlots(), rank.teacher_q);
   timer_.Enter(Phase::kExposedComm);
   Collective(timer_, "reduce_scatter d_query_emb", [&] {
     return comm::GatherWithGradBackward(comm, g.dq_local.tensor(), g.dq.tensor());
@@ -276,7 +287,6 @@ model::LossTerms StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& 
   Collective(timer_, "reduce_scatter d_item_emb", [&] {
     return comm::GatherWithGradBackward(comm, g.de_local.tensor(), g.de.tensor());
   });
-  return local;
 }
 
 // Backward of the rows last encoded (the whole local batch, or chunk 0 of a chunked step); with a
@@ -311,7 +321,7 @@ void StepRunner::Backward(const Tensor& dq, const Tensor& de) {
 // unchunked. Phase 2, from the last chunk back (whose activations are still in place: it is not
 // encoded again): each chunk is encoded again, its SRD term computed, and its backward run with
 // its rows of dq, de; gradients accumulate, and the buckets fire on the final backward only.
-model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& product_ids) {
+void StepRunner::RunChunked(const Batch& batch, const Tensor& product_ids) {
   const Context& ctx = model_.context();
   Buffers& g = *g_;
   const int64_t m = model_.micro_batch(), chunks = model_.local_batch() / m;
@@ -330,8 +340,11 @@ model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& produc
   const Embeddings local = {g.q_local.tensor(), g.e_local.tensor(),
                             teacher ? g.teacher_q_local.tensor() : Tensor(),
                             teacher ? g.teacher_items_local.tensor() : Tensor()};
-  model::LossTerms terms = comm_ ? GatherAndLoss(local, batch, product_ids)
-                                 : LossWithoutComm(local, StageProductIds(batch, product_ids));
+  if (comm_) {
+    GatherAndLoss(local, batch, product_ids);
+  } else {
+    LossWithoutComm(local, StageProductIds(batch, product_ids));
+  }
   const Tensor dq = comm_ ? g.dq_local.tensor() : g.dq.tensor();
   const Tensor de = comm_ ? g.de_local.tensor() : g.de.tensor();
   for (int64_t k = chunks - 1; k >= 0; --k) {
@@ -339,7 +352,7 @@ model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& produc
       timer_.Enter(Phase::kForward);  // the recomputation: one extra forward per earlier chunk
       model_.EncodeForward(Chunk(batch, k));
     }
-    model_.ChunkSrdForwardBackward(&terms);
+    model_.ChunkSrdForwardBackward(LossSlots());
     const Tensor dq_k = dq.Slice(k * m, (k + 1) * m), de_k = de.Slice(k * m, (k + 1) * m);
     if (k > 0) {
       timer_.Enter(Phase::kBackward);
@@ -348,7 +361,6 @@ model::LossTerms StepRunner::RunChunked(const Batch& batch, const Tensor& produc
       Backward(dq_k, de_k);
     }
   }
-  return terms;
 }
 
 // Chunk `index` of the local batch: its rows copied into the runner's host chunk.
@@ -369,20 +381,15 @@ const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
   return chunk;
 }
 
-// This rank's part of the packed status, on the device: its loss terms, whether its loss failed,
-// and the caller's counts (one upload; on CUDA right after the loss's own reads).
-void StepRunner::PackStatus(const model::LossTerms& local, const StepCounts& counts) {
+// The caller's counts into the packed status, as the step begins (the loss slots are written on
+// the device by the model). One upload; on CUDA it waits for what the stream still runs.
+void StepRunner::PackCounts(const StepCounts& counts) {
   float* v = g_->host_packed.f32();
-  std::fill(v, v + kPackedSlots, 0.0f);
-  v[kPackedTotal] = static_cast<float>(local.total);
-  v[kPackedContrastive] = static_cast<float>(local.contrastive);
-  v[kPackedSrd] = static_cast<float>(local.srd);
-  v[kPackedSdd] = static_cast<float>(local.sdd);
-  v[kPackedFailed] = std::isfinite(local.total) ? 0.0f : 1.0f;
   v[kPackedStop] = static_cast<float>(counts.stop);
   v[kPackedBad] = static_cast<float>(counts.bad);
   v[kPackedSeen] = static_cast<float>(counts.seen);
-  CopyFromHost(model_.context(), g_->packed.tensor(), g_->host_packed.tensor());
+  const auto slots = [](const Tensor& t) { return t.Slice(kPackedStop, kPackedSeen + 1); };
+  CopyFromHost(model_.context(), slots(g_->packed.tensor()), slots(g_->host_packed.tensor()));
 }
 
 // The step's one small collective: the mean of the reduced slots over the ranks (the loss terms

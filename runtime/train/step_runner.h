@@ -32,10 +32,12 @@ struct StepCounts {
 // all-reduced (mean) once, after backward: the loss terms (the mean is the global loss), whether
 // the rank's loss was not finite (the mean · world = the failed ranks; the optimizer's update is
 // gated on it on the device) and StepCounts (the mean · world = their sums); then, not reduced,
-// the optimizer's Σ grads² (a double's bits in two slots; the same on every rank). One host read
-// per step (Collect) takes all of it.
+// the optimizer's Σ grads² (a double's bits in two slots; the same on every rank) and this rank's
+// loss terms as doubles (model::LossSlots::terms64). The loss slots are written on the device by
+// the model (ops::LossTermsUpdate), the counts uploaded as the step begins. One host read per
+// step (Collect) takes all of it.
 enum PackedSlot : int {
-  kPackedTotal,
+  kPackedTotal,  // kPackedTotal..kPackedFailed: model::LossSlots::terms
   kPackedContrastive,
   kPackedSrd,
   kPackedSdd,
@@ -43,13 +45,14 @@ enum PackedSlot : int {
   kPackedStop,
   kPackedBad,
   kPackedSeen,
-  kPackedReduced,                     // the slots above are all-reduced
-  kPackedGradSumsq = kPackedReduced,  // 2 slots
-  kPackedSlots = kPackedGradSumsq + 2
+  kPackedReduced,                            // the slots above are all-reduced
+  kPackedGradSumsq = kPackedReduced,         // 2 slots
+  kPackedLocalTerms = kPackedGradSumsq + 2,  // 8 slots: model::LossSlots::terms64
+  kPackedSlots = kPackedLocalTerms + 8
 };
 
 struct StepResult {
-  model::LossTerms local;    // this rank's terms, as LossForwardBackward returns them
+  model::LossTerms local;    // this rank's terms, as LossForwardBackward wrote them
   model::LossTerms global;   // the mean over ranks (fp32 all-reduce); `local` without communicator
   OptimStepInfo optim;       // zeros without an optimizer
   StepCounts counts;         // summed over ranks; as given without a communicator
@@ -110,13 +113,13 @@ class StepRunner {
   Embeddings ModelEmbeddings() const;
   Tensor StageProductIds(const Batch& batch, const Tensor& staged);
   void Forward(const Batch& batch);
-  model::LossTerms LossWithoutComm(const Embeddings& local, const Tensor& product_ids);
-  model::LossTerms GatherAndLoss(const Embeddings& rank, const Batch& batch,
-                                 const Tensor& product_ids);
+  model::LossSlots LossSlots() const;
+  void LossWithoutComm(const Embeddings& local, const Tensor& product_ids);
+  void GatherAndLoss(const Embeddings& rank, const Batch& batch, const Tensor& product_ids);
   void Backward(const Tensor& dq, const Tensor& de);
-  model::LossTerms RunChunked(const Batch& batch, const Tensor& product_ids);
+  void RunChunked(const Batch& batch, const Tensor& product_ids);
   const Batch& Chunk(const Batch& batch, int64_t index);
-  void PackStatus(const model::LossTerms& local, const StepCounts& counts);
+  void PackCounts(const StepCounts& counts);
   void ReducePackedStatus();
 
   model::TigerFGModel& model_;
@@ -126,10 +129,9 @@ class StepRunner {
   std::unique_ptr<comm::GradBucketer> buckets_;
   std::vector<int> bucket_spans_;
   std::unique_ptr<Buffers> g_;
-  // The launched step Collect reads: its number, local terms, counts and learning rate.
+  // The launched step Collect reads: its number, counts and learning rate.
   bool pending_ = false;
   int64_t pending_step_ = 0;
-  model::LossTerms pending_local_;
   StepCounts pending_counts_;
   double pending_lr_ = 0;
   const profile::StepProfile* pending_profile_ = nullptr;

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
+#include <vector>
+
+#include "runtime/data/batch_source.h"
 
 namespace tigerfg::train {
 namespace {
@@ -49,6 +53,30 @@ TEST(SyntheticSource, WithoutProductCountEverySampleIsItsOwnProduct) {
   Batch b = src.MakeBatch(4);
   src.Fill(b, 10);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(b.product_ids.i64()[i], 10 + i);
+}
+
+// A batch stays alive and unchanged through the next Next (the trainer stages it a step ahead).
+TEST(SyntheticSource, BatchSourceKeepsTheLastBatchThroughTheNext) {
+  config::RunConfig cfg;
+  *cfg.mutable_model() = TinyModel();
+  cfg.mutable_data()->set_synthetic_products(3);
+  cfg.mutable_train()->set_global_batch(4);
+  StatusOr<std::unique_ptr<BatchSource>> source = CreateBatchSource(cfg, 0, 1, 0);
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  StatusOr<Batch*> first = (*source)->Next();
+  ASSERT_TRUE(first.ok());
+  const Batch* a = *first;
+  const std::vector<float> images(a->query_images.f32(),
+                                  a->query_images.f32() + a->query_images.numel());
+  const int64_t first_sample = a->first_sample;
+  StatusOr<Batch*> second = (*source)->Next();
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(*second, a);
+  EXPECT_NE((*second)->query_images.data(), a->query_images.data());
+  EXPECT_EQ(a->first_sample, first_sample);
+  EXPECT_EQ(0, std::memcmp(a->query_images.f32(), images.data(), images.size() * sizeof(float)));
+  EXPECT_NE(
+      0, std::memcmp((*second)->query_images.f32(), images.data(), images.size() * sizeof(float)));
 }
 
 }  // namespace

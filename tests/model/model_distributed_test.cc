@@ -12,6 +12,7 @@
 
 #include "comm/local_communicator.h"
 #include "model/tigerfg_model.h"
+#include "ops/losses.h"
 #include "runtime/train/step_runner.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
@@ -58,8 +59,13 @@ void ExpectTwoRanksMatchOne(const config::ModelConfig& cfg) {
   for (int r = 0; r < kWorld; ++r) {
     dq_all.push_back(Buffer::Zeros(Shape{kGlobal, e}));
     de_all.push_back(Buffer::Zeros(Shape{kGlobal, e}));
-    const LossTerms t = ranks[r]->LossForwardBackward(
-        q_all, e_all, ti_all.tensor(), full.product_ids, r * kLocal, dq_all[r], de_all[r]);
+    // terms [5], a slot of padding, terms64 [8] (8-byte aligned)
+    Buffer slots = Buffer::Zeros(Shape{ops::kLossTermSlots + 1 + ops::kLossTerm64Slots});
+    const LossSlots out = {slots.tensor().Slice(0, ops::kLossTermSlots),
+                           slots.tensor().Slice(ops::kLossTermSlots + 1, slots.numel())};
+    ranks[r]->LossForwardBackward(q_all, e_all, ti_all.tensor(), full.product_ids, r * kLocal,
+                                  dq_all[r], de_all[r], out);
+    const LossTerms t = ranks[r]->LossTermsFromHost(out.terms64.f32());
     mean.total += t.total / kWorld;
     mean.contrastive += t.contrastive / kWorld;
     mean.srd += t.srd / kWorld;

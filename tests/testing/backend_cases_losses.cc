@@ -2,10 +2,12 @@
 // the global batch (row0 > 0 among them): scaled logits (clamped and not), multi-positive
 // InfoNCE with repeated products, SDD and SRD (a student map entry under the log floor).
 #include <cmath>
+#include <cstring>
 
 #include "ops/losses.h"
 #include "ops/normalize.h"
 #include "ops/softmax.h"
+#include "runtime/core/buffer.h"
 #include "tests/testing/backend_cases.h"
 #include "tests/testing/gradcheck.h"
 
@@ -185,12 +187,64 @@ void AddDistillationCases(std::vector<OpCase>& cases) {
   }
 }
 
+// A [1] loss value.
+Buffer Scalar(float value) {
+  Buffer b(kF32, {1});
+  b.f32()[0] = value;
+  return b;
+}
+
+// terms64 [8]: four doubles' bits (total, contrastive, srd, sdd).
+Buffer Terms64(double total, double contrastive, double srd, double sdd) {
+  Buffer b(kF32, {ops::kLossTerm64Slots});
+  const double d[4] = {total, contrastive, srd, sdd};
+  std::memcpy(b.data(), d, sizeof(d));
+  return b;
+}
+
+// The step's loss terms combined on the device: a new step with every term, one without SRD and
+// SDD, and a chunk's SRD added onto earlier terms. terms64 is an input here (its halves are no
+// floats to compare): the case's value is its total after the update, which must match exactly.
+void AddLossTermsCases(std::vector<OpCase>& cases) {
+  struct TermsCase {
+    const char* label;
+    bool contrastive, srd, sdd;
+    double share;
+  };
+  const TermsCase kCases[] = {{"new step, SRD and SDD", true, true, true, 1.0},
+                              {"new step, contrastive only", true, false, false, 1.0},
+                              {"a chunk's SRD", false, true, false, 0.25}};
+  for (const TermsCase& k : kCases) {
+    ops::LossTermWeights w = {0.7f, 1.3f, 0.45f, k.share};
+    auto loss = [](bool given, const char* name, float value) {
+      return given ? Given(name, Scalar(value)) : Absent(name);
+    };
+    OpCase c{
+        OpKind::kLossTermsUpdate,
+        k.label,
+        {},
+        Tensors(Out("terms", {ops::kLossTermSlots}), Given("terms64", Terms64(3.1, 2.2, 0.6, 0.4)),
+                loss(k.contrastive, "loss_row", 2.718f), loss(k.contrastive, "loss_col", 3.14f),
+                loss(k.srd, "loss_srd", 0.577f), loss(k.sdd, "loss_sdd", 1.618f)),
+        [w](const Context& ctx, const CaseTensors& t) {
+          ops::LossTermsUpdate(ctx, t[0], t[1], t[2], t[3], t[4], t[5], w);
+          const Buffer terms64 = ToHost(ctx, t[1]);
+          double total = 0;
+          std::memcpy(&total, terms64.data(), sizeof(total));
+          return total;
+        }};
+    c.value_rtol = 0;
+    cases.push_back(std::move(c));
+  }
+}
+
 }  // namespace
 
 void AddLossCases(std::vector<OpCase>& cases) {
   AddLogitsCases(cases);
   AddNceCases(cases);
   AddDistillationCases(cases);
+  AddLossTermsCases(cases);
 }
 
 }  // namespace tigerfg::testing
