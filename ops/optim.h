@@ -26,6 +26,27 @@ struct AdamWHyper {
 // before (the (tensor, chunk) work items of one launch). Built once on the host (MakeAdamWTable).
 constexpr int64_t kAdamWTableCols = 4;
 constexpr int64_t kAdamWChunk = 16384;
+
+#if defined(__CUDACC__)
+#define TIGERFG_ADAMW_HD __host__ __device__
+#else
+#define TIGERFG_ADAMW_HD
+#endif
+// The row of a [count, kAdamWTableCols] table whose chunks hold work item `chunk`: the last row
+// with chunk_begin <= chunk. One search for the CPU loop and the CUDA kernel.
+TIGERFG_ADAMW_HD inline int64_t AdamWRowOfChunk(const int64_t* table, int64_t count,
+                                                int64_t chunk) {
+  int64_t lo = 0, hi = count - 1;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (table[mid * kAdamWTableCols + 3] <= chunk)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+#undef TIGERFG_ADAMW_HD
 struct AdamWTensor {
   int64_t offset = 0, numel = 0;
   bool decay = false;

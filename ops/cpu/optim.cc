@@ -32,23 +32,6 @@ void AdamWUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, const Te
   }
 }
 
-namespace {
-
-// The row of a [count, kAdamWTableCols] table whose chunks hold work item `chunk`.
-int64_t RowOfChunk(const int64_t* table, int64_t count, int64_t chunk) {
-  int64_t lo = 0, hi = count - 1;  // the last row with chunk_begin <= chunk
-  while (lo < hi) {
-    const int64_t mid = (lo + hi + 1) / 2;
-    if (table[mid * kAdamWTableCols + 3] <= chunk)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  return lo;
-}
-
-}  // namespace
-
 void AdamWMultiUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, Tensor params16,
                       const Tensor& grads, const Tensor& table, const Tensor& grad_sumsq,
                       const AdamWHyper& h) {
@@ -86,7 +69,7 @@ void AdamWMultiUpdate(const Context& ctx, Tensor params, Tensor m, Tensor v, Ten
   }
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t* row = rows + RowOfChunk(rows, count, c) * kAdamWTableCols;
+    const int64_t* row = rows + AdamWRowOfChunk(rows, count, c) * kAdamWTableCols;
     const int64_t begin = row[0] + (c - row[3]) * kAdamWChunk;
     const int64_t end = std::min(row[0] + row[1], begin + kAdamWChunk);
     const float decay = decays[row[2] != 0];

@@ -37,15 +37,7 @@ __global__ void AdamWMultiKernel(float* p, float* m, float* v, uint16_t* p16, co
   const int64_t* last = table + (count - 1) * kAdamWTableCols;
   const int64_t chunk = blockIdx.x;
   if (chunk >= last[3] + (last[1] + kAdamWChunk - 1) / kAdamWChunk) return;
-  int64_t lo = 0, hi = count - 1;  // the last row with chunk_begin <= chunk
-  while (lo < hi) {
-    const int64_t mid = (lo + hi + 1) / 2;
-    if (table[mid * kAdamWTableCols + 3] <= chunk)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  const int64_t* row = table + lo * kAdamWTableCols;
+  const int64_t* row = table + AdamWRowOfChunk(table, count, chunk) * kAdamWTableCols;
   const int64_t begin = row[0] + (chunk - row[3]) * kAdamWChunk;
   const int64_t end = min(row[0] + row[1], begin + kAdamWChunk);
   const float decay = row[2] != 0 ? decay_on : 1.0f;
