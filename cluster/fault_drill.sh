@@ -100,54 +100,40 @@ row "kill -9 x$kills" "$((kills - lost_kills))/$kills intact, at step $last; $ch
   "<= ${max_exit} s" "$([ $lost_kills -eq 0 ] && echo yes || echo NO)"
 losses=$((losses + lost_kills))
 
+# Runs a 2-rank job in $root/NAME with --set "$set_common,EXTRA", sends SIGNAL to rank 1 once step
+# 3 is done, and waits for the job: sets out, rc (its exit), took (s from the signal), ok (a
+# usable checkpoint) and check (the resume check). A stopped rank is killed after the job ends.
+signal_rank1() { # NAME SIGNAL EXTRA
+  out="$root/$1"
+  $mpirun -np 2 "$bin" train --config "$config" --set "$set_common,$3" --out_dir "$out" \
+    >"$out.log" 2>&1 &
+  local job=$! victim
+  wait_for_step "$out" 3
+  victim=$(rank_pid "$out" 1)
+  local t0
+  t0=$(now)
+  kill "-$2" "$victim"
+  wait "$job"
+  rc=$?
+  took=$(since "$t0")
+  [ "$2" = STOP ] && kill -KILL "$victim" 2>/dev/null
+  ok=$(usable "$out")
+  check=$(resume_check "$out" "$mpirun -np 2")
+}
+
 # 2) SIGTERM to rank 1 of 2: every rank stops at the next step boundary, checkpoints, exits 0.
-out="$root/sigterm"
-$mpirun -np 2 "$bin" train --config "$config" --set "$set_common,train.steps=100000" \
-  --out_dir "$out" >"$out.log" 2>&1 &
-job=$!
-wait_for_step "$out" 3
-t0=$(now)
-kill -TERM "$(rank_pid "$out" 1)"
-wait "$job"
-rc=$?
-took=$(since "$t0")
-ok=$(usable "$out")
-check=$(resume_check "$out" "$mpirun -np 2")
+signal_rank1 sigterm TERM "train.steps=100000"
 outcome="exit $rc at step $(grep -oE 'stopped after step [0-9]+' "$out.log" | grep -oE '[0-9]+$'); $check"
 row "SIGTERM (rank 1 of 2)" "$outcome" "$took" "$ok"
 [ $rc -eq 0 ] && [ "$ok" = yes ] && [[ $check == resumed* ]] || losses=$((losses + 1))
 
 # 3) A stopped rank: the watchdog ends the job at dist.timeout_s (5 s here).
-out="$root/sigstop"
-$mpirun -np 2 "$bin" train --config "$config" \
-  --set "$set_common,train.steps=100000,dist.timeout_s=5" --out_dir "$out" >"$out.log" 2>&1 &
-job=$!
-wait_for_step "$out" 3
-victim=$(rank_pid "$out" 1)
-t0=$(now)
-kill -STOP "$victim"
-wait "$job"
-rc=$?
-took=$(since "$t0")
-kill -KILL "$victim" 2>/dev/null
-ok=$(usable "$out")
-check=$(resume_check "$out" "$mpirun -np 2")
+signal_rank1 sigstop STOP "train.steps=100000,dist.timeout_s=5"
 row "SIGSTOP (rank 1 of 2)" "exit $rc (watchdog); $check" "$took" "$ok"
 [ $rc -ne 0 ] && [ "$ok" = yes ] && [[ $check == resumed* ]] || losses=$((losses + 1))
 
 # 4) A dead rank: Open MPI ends the job when rank 1 dies.
-out="$root/deadrank"
-$mpirun -np 2 "$bin" train --config "$config" --set "$set_common,train.steps=100000" \
-  --out_dir "$out" >"$out.log" 2>&1 &
-job=$!
-wait_for_step "$out" 3
-t0=$(now)
-kill -KILL "$(rank_pid "$out" 1)"
-wait "$job"
-rc=$?
-took=$(since "$t0")
-ok=$(usable "$out")
-check=$(resume_check "$out" "$mpirun -np 2")
+signal_rank1 deadrank KILL "train.steps=100000"
 row "kill -9 (rank 1 of 2)" "exit $rc; $check" "$took" "$ok"
 [ $rc -ne 0 ] && [ "$ok" = yes ] && [[ $check == resumed* ]] || losses=$((losses + 1))
 
