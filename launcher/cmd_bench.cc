@@ -149,22 +149,26 @@ struct BenchTimes {
 };
 
 // Warmup and timed steps of one process (no communicator: exposed communication stays 0), each
-// written to the trace.
+// written to the trace. As in `train`, step i+1 begins (and on CUDA its U8 inputs go onto the copy
+// stream) before step i is read, so the steps' times tile the device's timeline.
 StatusOr<BenchTimes> RunSteps(train::StepRunner& runner, model::TigerFGModel& net,
                               const BenchBatches& data, const BenchOptions& o,
                               profile::PeakMemory& memory, profile::TraceWriter& trace) {
   BenchTimes times;
-  // U8 batches on CUDA, unchunked: the next step's inputs go onto the copy stream before this
-  // step's work is queued (model::TigerFGModel::StageInputs; a no-op otherwise).
+  // U8 batches on CUDA, unchunked: model::TigerFGModel::StageInputs (a no-op otherwise).
   const bool ahead = FLAGS_uint8_images && net.micro_batch() == net.local_batch();
-  if (ahead) net.StageInputs(data.batches[0]);
-  for (int i = 0; i < o.warmup + o.steps; ++i) {
-    if (ahead) net.StageInputs(data.batches[(i + 1) % BenchBatches::kCount]);
-    // Synthetic batches are ready: the data phase measures only picking one (near 0).
+  const int total = o.warmup + o.steps;
+  // Synthetic batches are ready: the data phase measures only picking one and staging it.
+  const auto begin = [&](int i) {
     runner.BeginStep(i);
-    const Batch& batch = data.batches[i % BenchBatches::kCount];
-    const Tensor ids = data.product_ids[i % BenchBatches::kCount].tensor();
-    TIGERFG_ASSIGN_OR_RETURN(train::StepResult result, runner.Run(batch, i, ids));
+    if (ahead) net.StageInputs(data.batches[i % BenchBatches::kCount]);
+  };
+  begin(0);
+  for (int i = 0; i < total; ++i) {
+    runner.Launch(data.batches[i % BenchBatches::kCount], i,
+                  data.product_ids[i % BenchBatches::kCount].tensor());
+    if (i + 1 < total) begin(i + 1);
+    TIGERFG_ASSIGN_OR_RETURN(train::StepResult result, runner.Collect());
     times.loss = result.local.total;
     const profile::StepProfile& prof = *result.profile;
     memory.Sample();

@@ -6,6 +6,7 @@
 
 #include "ops/cast.h"
 #include "ops/images.h"
+#include "ops/tensor_ops.h"
 #include "runtime/core/buffer.h"
 
 namespace tigerfg::model {
@@ -29,22 +30,24 @@ InputStaging::InputStaging(const Context* context, const config::ModelConfig& cf
         Buffer(*ctx, DType::kF32, Shape{rows, q.channels(), q.image_size(), q.image_size()});
     dev_item_images =
         Buffer(*ctx, DType::kF32, Shape{rows, it.channels(), it.image_size(), it.image_size()});
+    dev_product_ids = Buffer(*ctx, DType::kI64, Shape{rows});
   }
 }
 
 InputStaging::Inputs InputStaging::Stage(const Batch& batch) {
   const bool pixels = batch.query_images.dtype() == DType::kU8;
   Inputs in{batch.query_images, batch.item_images, title_ids.tensor(), key_valid.tensor()};
+  std::pair<Tensor, Tensor> ids_and_maps;
   if (ctx->is_cuda() && pixels) {
     const int pre_staged = TakeStaged(batch);
-    UnpackRing(batch, pre_staged >= 0 ? pre_staged : StageOnRing(batch));
+    ids_and_maps = UnpackRing(batch, pre_staged >= 0 ? pre_staged : StageOnRing(batch));
   } else {
     // Stage the titles: the mask is derived on the host, where the batch lives.
     StageTitles(batch);
   }
   if (ctx->is_cuda()) {
     in = {dev_query_images.tensor(), dev_item_images.tensor(), dev_title_ids.tensor(),
-          dev_key_valid.tensor()};
+          dev_key_valid.tensor(),    ids_and_maps.first,       ids_and_maps.second};
     if (!pixels) {
       CopyFromHost(*ctx, in.query_images, batch.query_images);
       CopyFromHost(*ctx, in.item_images, batch.item_images);
@@ -88,11 +91,13 @@ void InputStaging::StageTitles(const Batch& batch) {
 
 int InputStaging::StageOnRing(const Batch& batch) {
   StageTitles(batch);
-  const std::vector<InputRing::Span> parts = {
-      {batch.query_images.data(), batch.query_images.nbytes()},
-      {batch.item_images.data(), batch.item_images.nbytes()},
-      {title_ids.data(), title_ids.nbytes()},
-      {key_valid.data(), key_valid.nbytes()}};
+  std::vector<InputRing::Span> parts = {{batch.query_images.data(), batch.query_images.nbytes()},
+                                        {batch.item_images.data(), batch.item_images.nbytes()},
+                                        {title_ids.data(), title_ids.nbytes()},
+                                        {key_valid.data(), key_valid.nbytes()},
+                                        {batch.product_ids.data(), batch.product_ids.nbytes()}};
+  if (batch.target_maps.data() != nullptr)
+    parts.push_back({batch.target_maps.data(), batch.target_maps.nbytes()});
   if (!ring) {
     std::vector<size_t> sizes;
     for (const InputRing::Span& p : parts) sizes.push_back(p.bytes);
@@ -104,7 +109,7 @@ int InputStaging::StageOnRing(const Batch& batch) {
   return slot;
 }
 
-void InputStaging::UnpackRing(const Batch& batch, int slot) {
+std::pair<Tensor, Tensor> InputStaging::UnpackRing(const Batch& batch, int slot) {
   auto part = [&](int i, const Buffer& like) {
     return Tensor(ring->Acquire(slot, i), like.dtype(), like.shape(), Device::kCuda);
   };
@@ -114,7 +119,16 @@ void InputStaging::UnpackRing(const Batch& batch, int slot) {
                        batch.image_norm);
   ops::Cast(*ctx, dev_title_ids.tensor(), part(2, title_ids));
   ops::Cast(*ctx, dev_key_valid.tensor(), part(3, key_valid));
-  ring->Release(slot);
+  ops::Copy(*ctx, dev_product_ids.tensor(), part(4, batch.product_ids));
+  Tensor maps;
+  if (batch.target_maps.data() != nullptr) {
+    if (dev_target_maps.data() == nullptr)
+      dev_target_maps = Buffer(*ctx, DType::kF32, batch.target_maps.shape());
+    maps = dev_target_maps.tensor();
+    ops::Copy(*ctx, maps, part(5, batch.target_maps));
+  }
+  ring->Release(slot);  // the copies above are the slot's last readers
+  return {dev_product_ids.tensor(), maps};
 }
 
 int InputStaging::TakeStaged(const Batch& batch) {

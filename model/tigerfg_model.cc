@@ -230,7 +230,8 @@ struct TigerFGModel::Impl {
   // Serving inputs padded to chunk rows (allocated on first use).
   Buffer query_stage, item_stage;
   bool srd_pending = false;
-  bool tf32_before = false;  // the context's TF32 switch before this model set it
+  Tensor staged_product_ids;  // the last EncodeForward's, when its batch came through the ring
+  bool tf32_before = false;   // the context's TF32 switch before this model set it
 };
 
 namespace {
@@ -357,6 +358,7 @@ Tensor TigerFGModel::teacher_item() const {
   return impl_->teacher ? impl_->teacher->item_cls() : Tensor();
 }
 Tensor TigerFGModel::ground_map() const { return impl_->item->ground_map(); }
+Tensor TigerFGModel::staged_product_ids() const { return impl_->staged_product_ids; }
 
 void TigerFGModel::EncodeForward(const Batch& batch) {
   Impl& m = *impl_;
@@ -368,7 +370,14 @@ void TigerFGModel::EncodeForward(const Batch& batch) {
   m.query->Forward(m.ctx, in.query_images);
   m.item->Forward(m.ctx, in.item_images, in.title_ids, in.key_valid);
   if (m.teacher) m.teacher->Forward(m.ctx, in.query_images, in.item_images);
-  if (m.has_srd() && m.mask_srd()) CopyFromHost(m.ctx, m.teacher_map, batch.target_maps);
+  if (m.has_srd() && m.mask_srd()) {
+    if (in.target_maps.defined()) {
+      ops::Copy(m.ctx, m.teacher_map, in.target_maps);
+    } else {
+      CopyFromHost(m.ctx, m.teacher_map, batch.target_maps);
+    }
+  }
+  m.staged_product_ids = in.product_ids;
   m.srd_pending = false;
 }
 

@@ -131,6 +131,9 @@ class TigerFGModel {
   Tensor teacher_query() const;  // [b, Et] normalised teacher CLS of the query crop (teacher only)
   Tensor teacher_item() const;   // [b, Et] normalised teacher CLS of the item image
   Tensor ground_map() const;     // [b, N] head-mean map of the last grounding layer (layers > 0)
+  // [b] I64: the product ids of the last EncodeForward's batch on the device, when they came
+  // with its inputs through the CUDA ring (U8 images); empty otherwise (the caller copies them).
+  Tensor staged_product_ids() const;
 
   // Step 3. q_all, e_all [G, E], teacher_items_all [G, Et] (empty without teacher),
   // product_ids_all [G] I64, all on the model's device (as are dq_all, de_all);

@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,13 @@ void CudaCopy(const Context& ctx, void* dst, const void* src, size_t bytes, cuda
   CountHostWait();
   CUDA_CHECK(cudaStreamSynchronize(stream));
 }
+
+// Pinned host memory: cudaMemcpyAsync returns at once and the copy runs in stream order.
+void CudaCopyAsync(const Context& ctx, void* dst, const void* src, size_t bytes,
+                   cudaMemcpyKind kind) {
+  CHECK(ctx.cuda() != nullptr) << "CUDA context without handles";
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, ctx.cuda()->stream));
+}
 #endif
 
 std::atomic<int64_t> host_waits{0};
@@ -48,6 +56,13 @@ size_t CheckedBufferBytes(DType dtype, const Shape& shape) {
 }  // namespace
 
 void Buffer::Free::operator()(void* p) const {
+  if (pinned) {
+#ifdef TIGERFG_WITH_CUDA
+    cudaDeviceSynchronize();  // a copy on any stream may still use it
+    cudaFreeHost(p);
+#endif
+    return;
+  }
   if (device == Device::kCpu) {
     std::free(p);
     return;
@@ -93,6 +108,23 @@ Buffer::Buffer(const Context& ctx, DType dtype, Shape shape) {
 #endif
 }
 
+Buffer Buffer::Pinned(const Context& ctx, DType dtype, Shape shape) {
+  if (!ctx.is_cuda()) return Buffer(dtype, shape);
+  Buffer b;
+#ifdef TIGERFG_WITH_CUDA
+  b.dtype_ = dtype;
+  b.shape_ = shape;
+  const size_t bytes = std::max<size_t>(CheckedBufferBytes(dtype, shape), 1);
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+  std::memset(p, 0, bytes);
+  b.storage_ = std::unique_ptr<void, Free>(p, Free{Device::kCpu, /*pinned=*/true});
+#else
+  LOG(FATAL) << "pinned memory requested, but this tigerfg was built without the CUDA backend";
+#endif
+  return b;
+}
+
 void CopyToHost(const Context& ctx, Tensor host, const Tensor& src) {
   CheckSameBytes(host, src, "CopyToHost");
   CHECK(host.device() == Device::kCpu) << "CopyToHost: the destination is a device tensor";
@@ -120,6 +152,36 @@ void CopyFromHost(const Context& ctx, Tensor dst, const Tensor& host) {
   CudaCopy(ctx, dst.data(), host.data(), host.nbytes(), cudaMemcpyHostToDevice);
 #else
   LOG(FATAL) << "CopyFromHost on a CUDA context without the CUDA backend";
+#endif
+}
+
+void CopyToHostAsync(const Context& ctx, Tensor host, const Tensor& src) {
+  CheckSameBytes(host, src, "CopyToHostAsync");
+  CHECK(host.device() == Device::kCpu) << "CopyToHostAsync: the destination is a device tensor";
+  if (host.nbytes() == 0) return;
+  if (!ctx.is_cuda()) {
+    std::memcpy(host.data(), src.data(), host.nbytes());
+    return;
+  }
+#ifdef TIGERFG_WITH_CUDA
+  CudaCopyAsync(ctx, host.data(), src.data(), host.nbytes(), cudaMemcpyDeviceToHost);
+#else
+  LOG(FATAL) << "CopyToHostAsync on a CUDA context without the CUDA backend";
+#endif
+}
+
+void CopyFromHostAsync(const Context& ctx, Tensor dst, const Tensor& host) {
+  CheckSameBytes(host, dst, "CopyFromHostAsync");
+  CHECK(host.device() == Device::kCpu) << "CopyFromHostAsync: the source is a device tensor";
+  if (host.nbytes() == 0) return;
+  if (!ctx.is_cuda()) {
+    std::memcpy(dst.data(), host.data(), host.nbytes());
+    return;
+  }
+#ifdef TIGERFG_WITH_CUDA
+  CudaCopyAsync(ctx, dst.data(), host.data(), host.nbytes(), cudaMemcpyHostToDevice);
+#else
+  LOG(FATAL) << "CopyFromHostAsync on a CUDA context without the CUDA backend";
 #endif
 }
 

@@ -12,6 +12,13 @@ namespace tigerfg {
 void CopyToHost(const Context& ctx, Tensor host, const Tensor& src);
 // dst (on ctx's device) = host; on CUDA ordered on ctx's stream and finished on return.
 void CopyFromHost(const Context& ctx, Tensor dst, const Tensor& host);
+// host = src, ordered on ctx's stream without waiting for it: `host` (Buffer::Pinned memory on
+// CUDA) holds the copy once the stream has passed this point, e.g. after a step timer's Resolve of
+// a later mark. A plain copy on the CPU.
+void CopyToHostAsync(const Context& ctx, Tensor host, const Tensor& src);
+// dst = host, ordered on ctx's stream without waiting: `host` (Buffer::Pinned on CUDA) must stay
+// unchanged until the stream has passed this point. A plain copy on the CPU.
+void CopyFromHostAsync(const Context& ctx, Tensor dst, const Tensor& host);
 // A host copy of a tensor on ctx's device.
 Buffer ToHost(const Context& ctx, const Tensor& src);
 // A buffer on ctx's device holding a copy of the host tensor.

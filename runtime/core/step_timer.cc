@@ -65,28 +65,37 @@ const char* PhaseName(Phase phase) {
 }
 
 StepTimer::StepTimer(const Context& ctx, int max_spans_per_step) : max_spans_(max_spans_per_step) {
+  for (Recording& r : recordings_) {
 #ifdef TIGERFG_WITH_CUDA
-  if (ctx.is_cuda()) clock_ = MakeCudaEventClock(ctx);
+    if (ctx.is_cuda()) r.clock = MakeCudaEventClock(ctx);
 #endif
-  CHECK(!ctx.is_cuda() || clock_ != nullptr) << "a CUDA context in a build without CUDA";
-  if (!clock_) clock_ = MakeHostClock();
+    CHECK(!ctx.is_cuda() || r.clock != nullptr) << "a CUDA context in a build without CUDA";
+    if (!r.clock) r.clock = MakeHostClock();
+  }
 }
 
-StepTimer::~StepTimer() = default;
+// A step still open (a run that ended between steps) closes its NVTX ranges.
+StepTimer::~StepTimer() {
+  if (!in_step()) return;
+  NvtxPop();  // the phase
+  NvtxPop();  // the step
+}
 
 int StepTimer::NewMark() {
-  clock_->Record(marks_);
-  return marks_++;
+  Recording& r = current();
+  r.clock->Record(r.marks);
+  return r.marks++;
 }
 
 void StepTimer::BeginStep(int64_t step, Phase first) {
-  CHECK(!in_step_) << "BeginStep(" << step << ") inside step " << profile_.step;
-  in_step_ = true;
-  marks_ = 0;
-  spans_this_step_ = 0;
-  intervals_.clear();
-  profile_.step = step;
-  profile_.dropped_spans = 0;
+  CHECK(!in_step()) << "BeginStep(" << step << ") inside step " << current().step;
+  current_ = closed_ == 0 ? 1 : 0;  // the clock the closed step does not use
+  Recording& r = current();
+  r.step = step;
+  r.marks = 0;
+  r.spans = 0;
+  r.dropped_spans = 0;
+  r.intervals.clear();
   NvtxPush(("step " + std::to_string(step)).c_str());
   phase_begin_ = NewMark();
   phase_ = static_cast<int>(first);
@@ -94,13 +103,13 @@ void StepTimer::BeginStep(int64_t step, Phase first) {
 }
 
 void StepTimer::ClosePhase(int mark) {
-  intervals_.push_back(
+  current().intervals.push_back(
       {phase_begin_, mark, phase_, PhaseName(static_cast<Phase>(phase_)), kPhaseTrack});
   NvtxPop();
 }
 
 void StepTimer::Enter(Phase phase) {
-  CHECK(in_step_) << "Enter(" << PhaseName(phase) << ") outside a step";
+  CHECK(in_step()) << "Enter(" << PhaseName(phase) << ") outside a step";
   if (static_cast<int>(phase) == phase_) return;
   const int mark = NewMark();
   ClosePhase(mark);
@@ -110,37 +119,51 @@ void StepTimer::Enter(Phase phase) {
 }
 
 int StepTimer::BeginSpan(std::string name, int track) {
-  CHECK(in_step_) << "BeginSpan(" << name << ") outside a step";
-  if (spans_this_step_ >= max_spans_) {
-    profile_.dropped_spans++;
+  CHECK(in_step()) << "BeginSpan(" << name << ") outside a step";
+  Recording& r = current();
+  if (r.spans >= max_spans_) {
+    r.dropped_spans++;
     return -1;
   }
-  spans_this_step_++;
-  intervals_.push_back({NewMark(), -1, -1, std::move(name), track});
-  return static_cast<int>(intervals_.size()) - 1;
+  r.spans++;
+  const int mark = NewMark();
+  r.intervals.push_back({mark, -1, -1, std::move(name), track});
+  return static_cast<int>(r.intervals.size()) - 1;
 }
 
 void StepTimer::EndSpan(int handle) {
   if (handle < 0) return;
-  CHECK(in_step_ && handle < static_cast<int>(intervals_.size()) && intervals_[handle].phase < 0 &&
-        intervals_[handle].end_mark < 0)
+  CHECK(in_step() && handle < static_cast<int>(current().intervals.size()) &&
+        current().intervals[handle].phase < 0 && current().intervals[handle].end_mark < 0)
       << "EndSpan(" << handle << "): not an open span of this step";
-  intervals_[handle].end_mark = NewMark();
+  const int mark = NewMark();
+  current().intervals[handle].end_mark = mark;
 }
 
-const StepProfile& StepTimer::EndStep() {
-  CHECK(in_step_) << "EndStep outside a step";
-  const int last = NewMark();
-  ClosePhase(last);
+void StepTimer::CloseStep() {
+  CHECK(in_step()) << "CloseStep outside a step";
+  CHECK(!closed()) << "CloseStep of step " << current().step << " before step "
+                   << recordings_[closed_].step << " was resolved";
+  ClosePhase(NewMark());
   NvtxPop();  // the step
-  in_step_ = false;
+  closed_ = current_;
+  current_ = -1;
   phase_ = -1;
-  ns_.resize(marks_);
-  profile_.start_unix_ns = clock_->Resolve(marks_, ns_.data());
+}
+
+const StepProfile& StepTimer::Resolve() {
+  CHECK(closed()) << "Resolve without a closed step";
+  Recording& r = recordings_[closed_];
+  closed_ = -1;
+  const int last = r.marks - 1;
+  ns_.resize(r.marks);
+  profile_.step = r.step;
+  profile_.dropped_spans = r.dropped_spans;
+  profile_.start_unix_ns = r.clock->Resolve(r.marks, ns_.data());
   profile_.step_s = static_cast<double>(ns_[last]) * 1e-9;
   profile_.phase_s.fill(0);
   profile_.spans.clear();
-  for (const Interval& in : intervals_) {
+  for (const Interval& in : r.intervals) {
     const int64_t begin = ns_[in.begin_mark], end = ns_[in.end_mark < 0 ? last : in.end_mark];
     if (in.phase >= 0) profile_.phase_s[in.phase] += static_cast<double>(end - begin) * 1e-9;
     profile_.spans.push_back({in.name, in.track, begin, end});
@@ -148,6 +171,11 @@ const StepProfile& StepTimer::EndStep() {
   std::stable_sort(profile_.spans.begin(), profile_.spans.end(),
                    [](const Span& a, const Span& b) { return a.begin_ns < b.begin_ns; });
   return profile_;
+}
+
+const StepProfile& StepTimer::EndStep() {
+  CloseStep();
+  return Resolve();
 }
 
 double Median(std::vector<double> values) {

@@ -1,6 +1,6 @@
 // runtime/core/step_timer.h — the time split of a training step, measured where the work runs:
-// on a GPU by CUDA events on the compute stream, read once at the end of the step (so a phase is
-// the time the stream spent between two marks, host waits included); on the CPU by host clocks.
+// on a GPU by CUDA events on the compute stream, read once after the step (so a phase is the time
+// the stream spent between two marks, host waits included); on the CPU by host clocks.
 // Phases and the step also become NVTX ranges.
 #pragma once
 
@@ -49,7 +49,9 @@ class StepTimer {
   StepTimer(const StepTimer&) = delete;
   StepTimer& operator=(const StepTimer&) = delete;
 
-  // Starts a step in phase `first`.
+  // Starts a step in phase `first`. The step before it may still be closed but not resolved
+  // (CloseStep): the two steps' marks go to two clocks, so that a trainer prepares step k+1 while
+  // the device still runs step k.
   void BeginStep(int64_t step, Phase first = Phase::kDataWait);
   // Ends the current phase and enters `phase`. A phase may be entered several times per step;
   // its times add up.
@@ -58,10 +60,16 @@ class StepTimer {
   // Spans may overlap phases and each other. Returns a handle for EndSpan (-1 when dropped).
   int BeginSpan(std::string name, int track = kCollectiveTrack);
   void EndSpan(int handle);  // a span never ended ends with the step
-  // Ends the step: waits for its last mark (the one device synchronisation per step) and returns
-  // its times, valid until the next BeginStep.
+  // Ends the step without waiting for it: stamps its last mark behind the work issued so far.
+  // Resolve reads its times; it must come before the next CloseStep.
+  void CloseStep();
+  // Waits for the closed step's last mark (the one device synchronisation per step) and returns
+  // its times, valid until the next Resolve.
+  const StepProfile& Resolve();
+  // CloseStep, then Resolve.
   const StepProfile& EndStep();
-  bool in_step() const { return in_step_; }
+  bool in_step() const { return current_ >= 0; }
+  bool closed() const { return closed_ >= 0; }  // a closed step waits for Resolve
 
  private:
   struct Interval {
@@ -70,16 +78,22 @@ class StepTimer {
     std::string name;
     int track = kPhaseTrack;
   };
+  // One step's marks on its clock, from BeginStep to Resolve.
+  struct Recording {
+    std::unique_ptr<MarkClock> clock;
+    int64_t step = 0;
+    int marks = 0, spans = 0;
+    int64_t dropped_spans = 0;
+    std::vector<Interval> intervals;
+  };
+  Recording& current() { return recordings_[current_]; }
   int NewMark();
   void ClosePhase(int mark);
 
-  std::unique_ptr<MarkClock> clock_;
   int max_spans_;
-  bool in_step_ = false;
-  int marks_ = 0;
+  std::array<Recording, 2> recordings_;
+  int current_ = -1, closed_ = -1;  // indexes into recordings_, -1 for none
   int phase_ = -1, phase_begin_ = 0;
-  int spans_this_step_ = 0;
-  std::vector<Interval> intervals_;
   std::vector<int64_t> ns_;
   StepProfile profile_;
 };

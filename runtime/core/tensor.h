@@ -103,6 +103,9 @@ class Buffer {
   // Memory on ctx's device: host memory on a CPU context, device memory on a CUDA one.
   Buffer(const Context& ctx, DType dtype, Shape shape);
   static Buffer Zeros(Shape shape) { return Buffer(DType::kF32, shape); }
+  // Host memory that ctx's device copies to and from without the host waiting
+  // (CopyToHostAsync, runtime/core/buffer.h): page-locked on a CUDA context, plain on a CPU one.
+  static Buffer Pinned(const Context& ctx, DType dtype, Shape shape);
 
   Tensor tensor() const { return Tensor(storage_.get(), dtype_, shape_, device_); }
   operator Tensor() const { return tensor(); }  // NOLINT: a Buffer is usable wherever a view is
@@ -118,6 +121,7 @@ class Buffer {
  private:
   struct Free {
     Device device;  // value-initialised: kCpu
+    bool pinned;    // page-locked host memory (cudaHostAlloc)
     void operator()(void* p) const;
   };
   DType dtype_ = DType::kF32;

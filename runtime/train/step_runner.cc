@@ -59,7 +59,8 @@ struct StepRunner::Buffers {
   Buffer q, e, teacher_items, product_ids, local_ids, dq, de, dq_local, de_local;
   Buffer q_local, e_local, teacher_q_local, teacher_items_local;  // chunked only
   Buffer packed;             // [kPackedSlots] the packed step status (step_runner.h)
-  Buffer host_packed;        // the same on the host
+  Buffer host_packed;        // the same on the host (pinned), copied as the step closes
+  Buffer host_counts;        // [3] the step's counts (pinned), uploaded as it begins
   Tensor teacher_items_all;  // gathered teacher items for this step (empty without teacher)
   Batch chunk;               // chunked only: one chunk's rows of the batch, on the host
 
@@ -96,7 +97,8 @@ struct StepRunner::Buffers {
 
   Buffers(const Context& ctx, int64_t global, int64_t local, int64_t embed, int64_t teacher_dim,
           bool gathered, bool chunked)
-      : host_packed(DType::kF32, Shape{kPackedSlots}) {
+      : host_packed(Buffer::Pinned(ctx, DType::kF32, Shape{kPackedSlots})),
+        host_counts(Buffer::Pinned(ctx, DType::kF32, Shape{kPackedSeen - kPackedStop + 1})) {
     for (const Slot& slot : Layout(global, local, embed, teacher_dim, gathered, chunked))
       this->*slot.member = Buffer(ctx, slot.dtype, slot.shape);
   }
@@ -175,27 +177,28 @@ void StepRunner::Launch(const Batch& batch, int64_t step, const Tensor& product_
         ctx, Tensor::F32(packed.f32() + kPackedGradSumsq, Shape{2}, ctx.device()),
         Tensor::F32(static_cast<float*>(optimizer_->grad_sumsq().data()), Shape{2}, ctx.device()));
   }
-  pending_profile_ = &timer_.EndStep();
+  // The packed status comes back behind the step's work; Collect reads it after the step's last
+  // mark has passed.
+  CopyToHostAsync(model_.context(), g_->host_packed.tensor(), g_->packed.tensor());
+  timer_.CloseStep();
   pending_ = true;
   pending_step_ = step;
   pending_counts_ = counts;
 }
 
-// One host read of the packed status. Without a communicator the global terms are the local
-// ones, in double.
+// One host wait: the step's last mark, behind the packed status's copy. Without a communicator
+// the global terms are the local ones, in double.
 StatusOr<StepResult> StepRunner::Collect() {
   CHECK(pending_) << "StepRunner::Collect without a launched step";
   pending_ = false;
-  const Context& ctx = model_.context();
-  Buffer& host = g_->host_packed;
-  CopyToHost(ctx, host.tensor(), g_->packed.tensor());
-  const float* v = host.f32();
+  const profile::StepProfile& profile = timer_.Resolve();
+  const float* v = g_->host_packed.f32();
   StepResult result;
   result.local = model_.LossTermsFromHost(v + kPackedLocalTerms);
   result.global = result.local;
   result.counts = pending_counts_;
   result.failed_ranks = v[kPackedFailed] != 0 ? 1 : 0;
-  result.profile = pending_profile_;
+  result.profile = &profile;
   if (comm_) {
     result.global.total = v[kPackedTotal];
     result.global.contrastive = v[kPackedContrastive];
@@ -224,12 +227,15 @@ void StepRunner::Forward(const Batch& batch) {
   model_.EncodeForward(batch);
 }
 
-// The batch's product ids where the loss reads them: given, the host batch on the CPU, or a
-// device copy.
+// The local batch's product ids where the loss reads them: given, the host batch on the CPU,
+// the ones that came with the inputs through the CUDA ring (unchunked: a chunked step's ring
+// carries one chunk), or a device copy (a host wait).
 Tensor StepRunner::StageProductIds(const Batch& batch, const Tensor& staged) {
   if (staged.defined()) return staged;
   const Context& ctx = model_.context();
   if (!ctx.is_cuda()) return batch.product_ids;
+  const Tensor ringed = model_.staged_product_ids();
+  if (ringed.defined() && model_.micro_batch() == model_.local_batch()) return ringed;
   CopyFromHost(ctx, g_->local_ids.tensor(), batch.product_ids);
   return g_->local_ids.tensor();
 }
@@ -271,8 +277,7 @@ void StepRunner::GatherAndLoss(const Embeddings& rank, const Batch& batch,
       return comm::GatherWithGradForward(comm, g.teacher_items_all, rank.teacher_items);
     });
   }
-  const Tensor local_ids = product_ids.defined() ? product_ids : g.local_ids.tensor();
-  if (!product_ids.defined()) CopyFromHost(model_.context(), local_ids, batch.product_ids);
+  const Tensor local_ids = StageProductIds(batch, product_ids);
   Collective(timer_, "all_gather product_ids",
              [&] { return comm::GatherIds(comm, g.product_ids.tensor(), local_ids); });
   timer_.Enter(Phase::kLoss);
@@ -382,14 +387,15 @@ const Batch& StepRunner::Chunk(const Batch& batch, int64_t index) {
 }
 
 // The caller's counts into the packed status, as the step begins (the loss slots are written on
-// the device by the model). One upload; on CUDA it waits for what the stream still runs.
+// the device by the model): one upload in stream order, no host wait. The pinned source is
+// rewritten only by the next Launch, after Collect has seen this step's work pass.
 void StepRunner::PackCounts(const StepCounts& counts) {
-  float* v = g_->host_packed.f32();
-  v[kPackedStop] = static_cast<float>(counts.stop);
-  v[kPackedBad] = static_cast<float>(counts.bad);
-  v[kPackedSeen] = static_cast<float>(counts.seen);
-  const auto slots = [](const Tensor& t) { return t.Slice(kPackedStop, kPackedSeen + 1); };
-  CopyFromHost(model_.context(), slots(g_->packed.tensor()), slots(g_->host_packed.tensor()));
+  float* v = g_->host_counts.f32();
+  v[kPackedStop - kPackedStop] = static_cast<float>(counts.stop);
+  v[kPackedBad - kPackedStop] = static_cast<float>(counts.bad);
+  v[kPackedSeen - kPackedStop] = static_cast<float>(counts.seen);
+  CopyFromHostAsync(model_.context(), g_->packed.tensor().Slice(kPackedStop, kPackedSeen + 1),
+                    g_->host_counts.tensor());
 }
 
 // The step's one small collective: the mean of the reduced slots over the ranks (the loss terms

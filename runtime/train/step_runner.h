@@ -76,7 +76,10 @@ class StepRunner {
   ~StepRunner();
 
   // Starts the timing of `step` in the data-wait phase (the caller fetches its batch after this)
-  // and tells the communicator the step. Optional: Run begins the step itself when not called.
+  // and tells the communicator the step. Optional: Launch begins the step itself when not called.
+  // It may come between the previous step's Launch and Collect: the trainer fetches and stages
+  // step k+1's batch while step k runs on the device, and step k+1's data wait is then the time
+  // the device waited for it.
   void BeginStep(int64_t step);
 
   // The rest of the step on `batch` (exactly the model's local batch, on the host; a chunked
@@ -86,11 +89,12 @@ class StepRunner {
   StatusOr<StepResult> Run(const Batch& batch, int64_t step = 0, const Tensor& product_ids = {});
 
   // The step, up to the optimizer's update and the packed status's all-reduce, without reading
-  // any of it back (the step's timing ends here). counts: added to the packed status. The results
-  // are read by Collect, which must come before the next Launch.
+  // any of it back or waiting for it (the step's timing closes here). counts: added to the packed
+  // status. The results are read by Collect, which must come before the next Launch.
   void Launch(const Batch& batch, int64_t step = 0, const Tensor& product_ids = {},
               const StepCounts& counts = {});
-  // The launched step's results, from its packed status. With an optimizer, a global loss that
+  // The launched step's results, from its packed status: waits for the step to finish (the one
+  // host wait of a step whose inputs were staged ahead). With an optimizer, a global loss that
   // is not finite (on any rank) is an error naming the step; its update was skipped on the device
   // (the weights are those before the step), as it is for gradients that are not finite.
   StatusOr<StepResult> Collect();
@@ -134,7 +138,6 @@ class StepRunner {
   int64_t pending_step_ = 0;
   StepCounts pending_counts_;
   double pending_lr_ = 0;
-  const profile::StepProfile* pending_profile_ = nullptr;
 };
 
 }  // namespace tigerfg::train

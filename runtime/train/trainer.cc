@@ -126,6 +126,8 @@ class TrainRun {
   Status SetUp();
   Status Resume();
   Status StartData();
+  // Launches the step on the batch fetched for it, then begins the next step and fetches its batch
+  // while this one runs on the device.
   Status Step(int64_t step);
   Status EndOfStep(int64_t step);
   Status MaybeCheckpoint(int64_t done);
@@ -141,6 +143,7 @@ class TrainRun {
   Status CreateModel();
   Status LoadInitialParams();
   Status OpenMetrics();
+  void FetchAhead(int64_t step);
   Status NextBatch(int64_t step, Batch** batch);
   void Log(int64_t step, const StepResult& result);
   // Every rank's status is agreed on; a failure elsewhere becomes `elsewhere`.
@@ -171,6 +174,15 @@ class TrainRun {
   std::string resume_from_;
   TrainSummary summary_;
   std::vector<double> step_times_;
+  // The batch fetched for the next step (FetchAhead), with the source's counters just after it:
+  // the step launched on it reports them, and its checkpoint resumes after it.
+  struct Fetched {
+    Status status = Status::Ok();
+    Batch* batch = nullptr;
+    int64_t cursor = 0, bad = 0, seen = 0;
+  };
+  Fetched fetched_;
+  int64_t cursor_ = 0;  // global samples consumed by the steps launched so far
   // Global counts of the loader's bad samples and reads (EndOfStep), and the local counts already
   // reported.
   int64_t bad_total_ = 0, seen_total_ = 0, bad_reported_ = 0, seen_reported_ = 0;
@@ -282,6 +294,8 @@ Status TrainRun::StartData() {
   TIGERFG_RETURN_IF_ERROR(Agreed(OpenMetrics(), "opening metrics.jsonl failed on rank 0"));
   flops_ = StepFlops(cfg_.model(), global_batch_);
   memory_ = std::make_unique<profile::PeakMemory>(ctx_);
+  cursor_ = start_cursor_;
+  if (start_step_ < tc_.steps()) FetchAhead(start_step_);
   return Status::Ok();
 }
 
@@ -292,10 +306,12 @@ Status TrainRun::OpenMetrics() {
   return metrics_.Open(path, /*append=*/start_step_ > 0);
 }
 
-// The step's batch, checked on every rank: one rank's bad data stops all of them.
+// The step's batch, checked on every rank: one rank's bad data stops all of them. A good batch
+// starts its way to the device before the check's collective waits.
 Status TrainRun::NextBatch(int64_t step, Batch** batch) {
   StatusOr<Batch*> next = source_->Next();
   const Status data_ok = next.ok() ? model::ValidateBatch(cfg_.model(), **next) : next.status();
+  if (data_ok.ok() && model_->micro_batch() == local_batch_) model_->StageInputs(**next);
   profile::StepTimer& timer = runner_->timer();
   const int status_span = timer.BeginSpan("all_reduce status");
   const bool all_ok = agree_.AllOk(data_ok.ok());
@@ -308,21 +324,36 @@ Status TrainRun::NextBatch(int64_t step, Batch** batch) {
   return Status::Ok();
 }
 
-// The step launched: no read of its results on the host here (EndOfStep reads them). Its packed
-// status carries whether this rank was asked to stop (preemption) and the data loader's bad
-// samples and reads since the last step.
+// Begins `step` (its data wait: on a GPU the time the device waits for the host from here to the
+// step's forward) and fetches its batch, checked on every rank, into fetched_; on CUDA a U8 batch's
+// copy to the device starts now, on the input ring's stream. A failure is kept for the step to
+// return, so that the step before it still ends, is logged and checkpointed.
+void TrainRun::FetchAhead(int64_t step) {
+  runner_->BeginStep(step);
+  Fetched next;
+  next.status = NextBatch(step, &next.batch);
+  next.cursor = source_->cursor();
+  next.bad = source_->bad_samples();
+  next.seen = source_->seen_samples();
+  fetched_ = next;
+}
+
+// The step launched on the batch fetched for it: no read of its results on the host here
+// (EndOfStep reads them). Its packed status carries whether this rank was asked to stop
+// (preemption) and the data loader's bad samples and reads since the last step. The next step's
+// batch is fetched while this one runs.
 Status TrainRun::Step(int64_t step) {
   if (options_.before_step) options_.before_step(step);
-  runner_->BeginStep(step);
-  Batch* batch = nullptr;
-  TIGERFG_RETURN_IF_ERROR(NextBatch(step, &batch));
+  TIGERFG_RETURN_IF_ERROR(fetched_.status);
   const bool stop = options_.stop_requested && options_.stop_requested();
   const StepCounts counts{.stop = stop ? 1 : 0,
-                          .bad = source_->bad_samples() - bad_reported_,
-                          .seen = source_->seen_samples() - seen_reported_};
-  bad_reported_ = source_->bad_samples();
-  seen_reported_ = source_->seen_samples();
-  runner_->Launch(*batch, step, Tensor(), counts);
+                          .bad = fetched_.bad - bad_reported_,
+                          .seen = fetched_.seen - seen_reported_};
+  bad_reported_ = fetched_.bad;
+  seen_reported_ = fetched_.seen;
+  cursor_ = fetched_.cursor;
+  runner_->Launch(*fetched_.batch, step, Tensor(), counts);
+  if (step + 1 < tc_.steps()) FetchAhead(step + 1);
   return Status::Ok();
 }
 
@@ -398,7 +429,7 @@ void TrainRun::Log(int64_t step, const StepResult& result) {
   rec["exposed_comm_s"] = phase_s(Phase::kExposedComm);
   rec["optimizer_s"] = phase_s(Phase::kOptimizer);
   rec["world_size"] = world_;
-  rec["samples_seen"] = source_->cursor();
+  rec["samples_seen"] = cursor_;
   rec["skipped_samples"] = bad_total_;  // bad samples the loaders skipped so far, all ranks
   metrics_.Write(rec);
   if (tc_.log_every() > 0 && (step % tc_.log_every() == 0 || step + 1 == tc_.steps())) {
@@ -434,7 +465,7 @@ Status TrainRun::Checkpoint(int64_t done) {
     CopyToHost(ctx_, host_->v, optimizer_->v());
   }
   const CheckpointState state{.step = done,
-                              .cursor = source_->cursor(),
+                              .cursor = cursor_,
                               .world_size = world_,
                               .params = host_->params.f32(),
                               .m = host_->m.f32(),

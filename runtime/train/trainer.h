@@ -37,7 +37,8 @@ struct TrainOptions {
   // tower; the teacher's ViT config must equal the query tower's), loaded after init_weights.
   std::string teacher_weights;
   // Fault injection for the fault-tolerance tests (empty = nothing): before_step(step) runs on
-  // every rank at the start of each step, before its data; mid_checkpoint_write(step) runs on
+  // every rank at the start of each step, before its launch (its batch is fetched while the step
+  // before it runs); mid_checkpoint_write(step) runs on
   // rank 0 in the middle of writing the checkpoint of `step` (CheckpointWriteOptions::mid_write).
   // The launcher's --debug_exit_at and --debug_exit_during_save install hooks that exit abruptly.
   std::function<void(int64_t step)> before_step;

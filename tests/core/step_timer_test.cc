@@ -100,12 +100,41 @@ TEST(StepTimer, SpanCapDropsSpansButKeepsPhases) {
   EXPECT_EQ(p.spans.size(), 5u);  // 3 spans + 2 phases
 }
 
+// The trainer begins step k+1 (and fetches its batch) before it reads step k: each step's times
+// are its own, and the next step's data wait holds what came between.
+TEST(StepTimer, TheNextStepMayBeginBeforeTheClosedOneIsResolved) {
+  const Context ctx = Context::Cpu();
+  StepTimer timer(ctx);
+  timer.BeginStep(0, Phase::kForward);
+  Sleep(2);
+  timer.CloseStep();
+  EXPECT_FALSE(timer.in_step());
+  EXPECT_TRUE(timer.closed());
+  timer.BeginStep(1);
+  Sleep(6);
+  const StepProfile& first = timer.Resolve();
+  EXPECT_EQ(first.step, 0);
+  EXPECT_GE(first.step_s, 0.002);
+  EXPECT_LT(first.step_s, 0.006) << "step 1's time is not step 0's";
+  EXPECT_FALSE(timer.closed());
+  timer.Enter(Phase::kForward);
+  timer.CloseStep();
+  const StepProfile& second = timer.Resolve();
+  EXPECT_EQ(second.step, 1);
+  EXPECT_GE(second.phase_s[static_cast<int>(Phase::kDataWait)], 0.006);
+  EXPECT_EQ(second.spans.front().name, "data_wait");
+}
+
 TEST(StepTimer, MisuseIsACheckFailure) {
   const Context ctx = Context::Cpu();
   StepTimer timer(ctx);
   EXPECT_DEATH(timer.Enter(Phase::kForward), "outside a step");
+  EXPECT_DEATH(timer.Resolve(), "without a closed step");
   timer.BeginStep(0);
   EXPECT_DEATH(timer.BeginStep(1), "inside step");
+  timer.CloseStep();
+  timer.BeginStep(1);
+  EXPECT_DEATH(timer.CloseStep(), "before step 0 was resolved");
 }
 
 TEST(PeakMemory, CpuMaxRssGrowsWithATouchedAllocation) {

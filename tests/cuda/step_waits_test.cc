@@ -1,10 +1,11 @@
 // tests/cuda/step_waits_test.cc — the host waits of one training step on CUDA (issue #10: a step
 // without host waits), counted by HostWaits (runtime/core/buffer.h): the step's results are read
-// once, after it, from its packed status; the waits left inside the step are listed below.
+// once, after it, from its packed status; a U8 batch staged ahead is launched without any wait.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "comm/local_communicator.h"
@@ -15,48 +16,85 @@
 #include "tests/cuda/parity.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
+#include "tests/testing/uint8_batches.h"
 
 namespace tigerfg::train {
 namespace {
 
-// What Launch still waits for on the host (tiny: teacher, SRD and SDD): the model's four pageable
-// input copies (query and item images, title ids, key mask) and the product ids' copy, the
-// upload of the step's counts into the packed status and the step timer's end-of-step wait. The
-// loss's four scalar reads (its terms are combined into the packed status on the device), the
-// packed all-reduce's read, the gradient norm's read and the trainer's separate step-end
-// collective are gone from the step.
-constexpr int64_t kMaxLaunchWaits = 7;
+// What Launch still waits for with an F32 batch: the model's four pageable input copies (query and
+// item images, title ids, key mask) and the product ids' copy. The loss's scalar reads, the packed
+// all-reduce's read, the gradient norm's read, the counts' upload, the step timer's end-of-step
+// wait and the trainer's separate step-end collective are gone from the step; Collect waits once,
+// for the step's last mark.
+constexpr int64_t kMaxF32LaunchWaits = 5;
 
-TEST(CudaStepWaits, TheStepReadsItsResultsOnceAfterwards) {
-  TIGERFG_REQUIRE_GPU();
-  const Context& ctx = cuda_testing::Gpu();
-  const config::ModelConfig cfg = testing::TinyModel();
-  constexpr int64_t kBatch = 8;
-  model::TigerFGModel model(cfg, kBatch, ctx);
-  std::vector<float> init(model.table().total_numel());
-  model::InitParams(model.table(), cfg, /*seed=*/5, init.data());
-  model.CopyParamsFromHost(init.data());
-  config::OptimConfig optim;
-  optim.set_lr(1e-3f);
-  optim.set_clip_grad_norm(1.0f);
-  AdamW optimizer(model.table(), optim, /*total_steps=*/4, ctx);
-  comm::LocalCommunicator comm(/*timeout_s=*/300, &ctx);
-  StepRunner runner(model, &comm, &optimizer);
-  const Batch batch = testing::RandomBatch(cfg, kBatch, /*seed=*/3);
-  ASSERT_TRUE(runner.Run(batch, 0).ok());  // warm-up: plans, workspaces
-  const int64_t before = HostWaits();
-  runner.Launch(batch, 1);
-  const int64_t launched = HostWaits();
-  StatusOr<StepResult> result = runner.Collect();
-  const int64_t collected = HostWaits();
-  ASSERT_TRUE(result.ok()) << result.status().message();
-  std::printf("host waits: %lld in the step, %lld reading it\n",
-              static_cast<long long>(launched - before),
-              static_cast<long long>(collected - launched));
-  EXPECT_LE(launched - before, kMaxLaunchWaits);
-  EXPECT_EQ(collected - launched, 1) << "the packed status is read in one copy";
-  EXPECT_TRUE(std::isfinite(result->global.total));
-  EXPECT_GT(result->optim.grad_norm, 0);
+struct Waits {
+  int64_t launch = 0, collect = 0;
+};
+
+// A model, optimizer and runner on the GPU (local communicator: the trainer's step).
+class StepWaits : public ::testing::Test {
+ protected:
+  static constexpr int64_t kBatch = 8;
+  void SetUp() override {
+    TIGERFG_REQUIRE_GPU();
+    ctx_ = &cuda_testing::Gpu();
+    model_ = std::make_unique<model::TigerFGModel>(cfg_, kBatch, *ctx_);
+    std::vector<float> init(model_->table().total_numel());
+    model::InitParams(model_->table(), cfg_, /*seed=*/5, init.data());
+    model_->CopyParamsFromHost(init.data());
+    config::OptimConfig optim;
+    optim.set_lr(1e-3f);
+    optim.set_clip_grad_norm(1.0f);
+    optimizer_ = std::make_unique<AdamW>(model_->table(), optim, /*total_steps=*/4, *ctx_);
+    comm_ = std::make_unique<comm::LocalCommunicator>(/*timeout_s=*/300, ctx_);
+    runner_ = std::make_unique<StepRunner>(*model_, comm_.get(), optimizer_.get());
+  }
+
+  // Step `step` on `batch` (its inputs staged ahead first when `ahead`), its waits counted.
+  Waits Step(const Batch& batch, int64_t step, bool ahead) {
+    runner_->BeginStep(step);
+    if (ahead) model_->StageInputs(batch);
+    const int64_t before = HostWaits();
+    runner_->Launch(batch, step);
+    const int64_t launched = HostWaits();
+    StatusOr<StepResult> result = runner_->Collect();
+    const Waits waits{launched - before, HostWaits() - launched};
+    EXPECT_TRUE(result.ok()) << result.status().message();
+    if (result.ok()) {
+      EXPECT_TRUE(std::isfinite(result->global.total));
+      EXPECT_GT(result->optim.grad_norm, 0);
+    }
+    std::printf("host waits: %lld in the step, %lld reading it\n",
+                static_cast<long long>(waits.launch), static_cast<long long>(waits.collect));
+    return waits;
+  }
+
+  const config::ModelConfig cfg_ = testing::TinyModel();
+  const Context* ctx_ = nullptr;
+  std::unique_ptr<model::TigerFGModel> model_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<comm::LocalCommunicator> comm_;
+  std::unique_ptr<StepRunner> runner_;
+};
+
+TEST_F(StepWaits, AFloatBatchWaitsOnlyForItsPageableCopies) {
+  const Batch batch = testing::RandomBatch(cfg_, kBatch, /*seed=*/3);
+  Step(batch, 0, /*ahead=*/false);  // warm-up: plans, workspaces
+  const Waits waits = Step(batch, 1, /*ahead=*/false);
+  EXPECT_LE(waits.launch, kMaxF32LaunchWaits);
+  EXPECT_EQ(waits.collect, 1) << "the step is read once, at its last mark";
+}
+
+// The trainer's path: U8 pixels staged on the input ring before the step, the product ids with
+// them. The step is launched without a single host wait.
+TEST_F(StepWaits, APixelBatchStagedAheadIsLaunchedWithoutHostWaits) {
+  const Batch batch =
+      testing::WithRandomPixels(testing::RandomBatch(cfg_, kBatch, /*seed=*/3), /*seed=*/4);
+  Step(batch, 0, /*ahead=*/true);  // warm-up: plans, workspaces, the ring
+  const Waits waits = Step(batch, 1, /*ahead=*/true);
+  EXPECT_EQ(waits.launch, 0);
+  EXPECT_EQ(waits.collect, 1);
 }
 
 }  // namespace
