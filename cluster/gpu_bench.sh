@@ -5,12 +5,17 @@
 # PyTorch is installed. Prints a short table; logs go to RESULTS_DIR. With the default config and
 # batch (or README=1; never with README=0), once a tigerfg bench has run on the GPU, it writes the
 # GPU row of README.md's "Performance (measured)" (block figures:gpu_bench) with the GPU and date.
+# Each part runs under a time limit cut to what is left of --budget_s (parts that no longer fit are
+# skipped and say so), so the summary and the README row are always written; each row is printed
+# as it is made too. Exits non-zero when a part failed or was skipped: a train or a tigerfg bench
+# failing, or the GPU loss curves leaving the CPU's (FP32) or FP32's (BF16) by more than 2%
+# (means over windows of 10 steps).
 #
 #   cluster/gpu_bench.sh [--libs DIR] [--build DIR] [--results DIR] [--config C] [--batch N]
-#                        [--spec_compile]
+#                        [--spec_compile] [--budget_s S (default 900)]
 set -u
 libs="" build="build-gpu" results="$(mktemp -d)" config="configs/vit_b16.prototxt" batch=256
-spec_compile=0
+spec_compile=0 budget_s=900
 while [ $# -gt 0 ]; do
   case "$1" in
     --libs) libs="$2"; shift 2 ;;
@@ -19,7 +24,8 @@ while [ $# -gt 0 ]; do
     --config) config="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --spec_compile) spec_compile=1; shift ;;
-    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
+    --budget_s) budget_s="$2"; shift 2 ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -35,95 +41,157 @@ export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 bin="$build/launcher/tigerfg"
 rows=()
+failures=0
+deadline=$((SECONDS + budget_s))
+row() {  # a summary row, printed now and again at the end
+  rows+=("$1")
+  echo "-- $1"
+}
+# limit MAX: the seconds a part may take, MAX cut to what is left of the budget (30 s are kept
+# for the summary); 0 when fewer than 20 s would be left for it.
+limit() {
+  local left=$((deadline - SECONDS - 30))
+  ((left < 20)) && { echo 0; return; }
+  ((left < $1)) && echo "$left" || echo "$1"
+}
+# run_limited LOG MAX CMD...: CMD under its limit, output to LOG; rc 124 when it ran out of time,
+# 125 when no time was left to start it.
+run_limited() {
+  local log="$1" t
+  t=$(limit "$2")
+  shift 2
+  if [ "$t" -eq 0 ]; then
+    echo "skipped: out of time" >"$log"
+    return 125
+  fi
+  timeout "$t" "$@" >"$log" 2>&1
+}
+# Loss curves: the max relative gap between the means of RUN and REF over windows of 10 steps;
+# prints a line and exits 1 above 2% (or when a run has no metrics).
+curve_check() {
+  python3 - "$results" "$1" "$2" <<'PY' 2>&1
+import json, sys
+r, run, ref = sys.argv[1:]
+def losses(name):
+    return [json.loads(l)["loss"] for l in open(f"{r}/{name}/metrics.jsonl")]
+try:
+    a, b = losses(run), losses(ref)
+except OSError as e:
+    print(f"no metrics: {e}")
+    sys.exit(1)
+n = min(len(a), len(b))
+gaps = [abs(sum(a[i:i + 10]) - sum(b[i:i + 10])) / max(abs(sum(b[i:i + 10])), 1e-12)
+        for i in range(0, n, 10)]
+worst = max(gaps) if gaps else float("inf")
+print(f"steps {len(a)}/{len(b)}  {run} {a[0]:.4f}->{a[-1]:.4f}  {ref} {b[0]:.4f}->{b[-1]:.4f}"
+      f"  max gap of 10-step means {worst:.2e} (limit 2e-2)")
+sys.exit(0 if n >= 10 and worst <= 0.02 else 1)
+PY
+}
 
-# 1. Tiny config, 200 steps: GPU (NCCL communicator, world 1) and CPU; compare the loss curves.
-"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu" --overwrite \
-  --set train.device=cuda,dist.backend=nccl >"$results/tiny_gpu.log" 2>&1
-gpu_rc=$?
-"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_cpu" --overwrite \
-  --set train.device=cpu >"$results/tiny_cpu.log" 2>&1
+# 1. Tiny config, 200 steps: GPU (NCCL communicator, world 1) in FP32 and BF16, and the CPU; the
+# FP32 curve must follow the CPU's, the BF16 curve FP32's.
+tiny() {  # tiny NAME SETTINGS
+  run_limited "$results/$1.log" 120 "$bin" train --config configs/tiny_cpu.prototxt \
+    --out_dir "$results/$1" --overwrite --set "$2"
+}
+tiny tiny_cpu train.device=cpu
 cpu_rc=$?
+tiny tiny_gpu train.device=cuda,dist.backend=nccl
+gpu_rc=$?
 grep -h "communicator" "$results/tiny_gpu.log" | tail -n 1
-compare="$(python3 - "$results" <<'PY' 2>&1
-import json, sys
-r = sys.argv[1]
-def losses(run):
-    return [json.loads(l)["loss"] for l in open(f"{r}/{run}/metrics.jsonl")]
-g, c = losses("tiny_gpu"), losses("tiny_cpu")
-n = min(len(g), len(c))
-worst = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(g[:n], c[:n]))
-first10 = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(g[:10], c[:10]))
-print(f"steps {len(g)}/{len(c)}  gpu loss {g[0]:.4f}->{g[-1]:.4f}  cpu {c[0]:.4f}->{c[-1]:.4f}"
-      f"  max rel diff first 10 steps {first10:.2e}, all {worst:.2e}")
-PY
-)"
-rows+=("tiny train gpu(nccl) rc=$gpu_rc cpu rc=$cpu_rc: $compare")
-
-# 1b. The same in BF16 on the GPU (no reference curve of its own: it must follow FP32's within
-# bf16 accuracy).
-"$bin" train --config configs/tiny_cpu.prototxt --out_dir "$results/tiny_gpu_bf16" --overwrite \
-  --set train.device=cuda,dist.backend=nccl,train.precision=BF16 >"$results/tiny_gpu_bf16.log" 2>&1
+tiny tiny_gpu_bf16 train.device=cuda,dist.backend=nccl,train.precision=BF16
 bf16_rc=$?
-compare="$(python3 - "$results" <<'PY' 2>&1
-import json, sys
-r = sys.argv[1]
-def losses(run):
-    return [json.loads(l)["loss"] for l in open(f"{r}/{run}/metrics.jsonl")]
-g, c = losses("tiny_gpu_bf16"), losses("tiny_cpu")
-n = min(len(g), len(c))
-worst = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(g[:n], c[:n]))
-print(f"steps {len(g)}/{len(c)}  gpu bf16 loss {g[0]:.4f}->{g[-1]:.4f}  cpu fp32 {c[0]:.4f}->{c[-1]:.4f}"
-      f"  max rel diff {worst:.2e}")
-PY
-)"
-rows+=("tiny train gpu bf16 rc=$bf16_rc: $compare")
+compare="$(curve_check tiny_gpu tiny_cpu)"
+curve_rc=$?
+row "tiny train gpu fp32 (nccl) rc=$gpu_rc, cpu rc=$cpu_rc: $compare"
+[ $gpu_rc -eq 0 ] && [ $cpu_rc -eq 0 ] && [ $curve_rc -eq 0 ] || failures=$((failures + 1))
+compare="$(curve_check tiny_gpu_bf16 tiny_gpu)"
+curve_rc=$?
+row "tiny train gpu bf16 rc=$bf16_rc: $compare"
+[ $bf16_rc -eq 0 ] && [ $curve_rc -eq 0 ] || failures=$((failures + 1))
 
 # 2. tigerfg bench on the GPU: BF16 (the product path) and FP32 (exact fp32, for comparison).
 bench_BF16="" bench_FP32=""  # the JSON of each precision's successful bench, for the README row
 summary() {  # one bench JSON -> a short line
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.1f samples/s, step %.1f ms, %.1f TFLOP/s, MFU %.3f, peak %.1f GiB, activations %.1f GiB; fwd %.1f bwd %.1f loss %.1f opt %.1f ms" % (r["samples_per_s"], 1e3*r["step_s_median"], r["model_tflops"], r["mfu"], r["peak_mem_gib"], r["activation_bytes"]/2**30, 1e3*r["forward_s_median"], 1e3*r["backward_s_median"], 1e3*r["loss_s_median"], 1e3*r["optimizer_s_median"]))' "$1" 2>&1
 }
-for precision in BF16 FP32; do
-  for b in "$batch" $((batch / 2)); do  # half the batch if the full one does not fit
+# bench_precision PRECISION: the bench at the batch, or at half of it if the full one fails.
+bench_precision() {
+  local precision="$1" b out rc
+  for b in "$batch" $((batch / 2)); do
     out="$results/bench_tigerfg_${precision}_$b"
-    "$bin" bench --config "$config" --batch "$b" --steps 10 --warmup 3 \
-      --set train.device=cuda,train.precision=$precision --out "$out.json" --trace "$out.trace.json" \
-      >"$out.log" 2>&1
+    run_limited "$out.log" 150 "$bin" bench --config "$config" --batch "$b" --steps 10 \
+      --warmup 3 --set train.device=cuda,train.precision=$precision --out "$out.json" \
+      --trace "$out.trace.json"
     rc=$?
     if [ $rc -eq 0 ]; then
-      rows+=("tigerfg bench $config batch $b $precision: $(summary "$out.json")")
+      row "tigerfg bench $config batch $b $precision: $(summary "$out.json")"
       printf -v "bench_$precision" '%s' "$out.json"
-      break
+      return 0
     fi
-    rows+=("tigerfg bench $config batch $b $precision rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)")
+    row "tigerfg bench $config batch $b $precision rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)"
   done
-done
+  failures=$((failures + 1))
+}
+bench_precision BF16
 
 # 2a. BF16 again with uint8 images: normalised on the GPU, staged through the pinned input ring one
 # step ahead (issue #10 item 3); a quarter of the image bytes of the F32 batches above.
 if [ -n "$bench_BF16" ]; then
   b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch"])' "$bench_BF16")
   out="$results/bench_tigerfg_BF16_${b}_uint8"
-  "$bin" bench --config "$config" --batch "$b" --steps 10 --warmup 3 --uint8_images \
-    --set train.device=cuda,train.precision=BF16 --out "$out.json" >"$out.log" 2>&1
+  run_limited "$out.log" 150 "$bin" bench --config "$config" --batch "$b" --steps 10 --warmup 3 \
+    --uint8_images --set train.device=cuda,train.precision=BF16 --out "$out.json"
   rc=$?
   if [ $rc -eq 0 ]; then
-    rows+=("tigerfg bench $config batch $b BF16 --uint8_images: $(summary "$out.json")")
+    row "tigerfg bench $config batch $b BF16 --uint8_images: $(summary "$out.json")"
   else
-    rows+=("tigerfg bench $config batch $b BF16 --uint8_images rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)")
+    row "tigerfg bench $config batch $b BF16 --uint8_images rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)"
+    failures=$((failures + 1))
   fi
 fi
 
-# 2b. Where the BF16 step's GPU time goes, kernel by kernel, when Nsight Systems is installed.
+# 3. The specification's bench under PyTorch (bf16 autocast), eager and optionally compiled.
+torch_eager="" torch_compile=""  # their logs, when run
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  preset=$(basename "$config" .prototxt)
+  [ "$preset" = vit_b16 ] && spec_args="--preset base" || {
+    "$bin" config --config "$config" --spec_json >"$results/model.json"
+    spec_args="--config $results/model.json"; }
+  # shellcheck disable=SC2086
+  run_limited "$results/bench_torch_eager.log" 150 python3 tests/reference/tigerfg_ref.py bench \
+    $spec_args --batch "$batch" --steps 20
+  rc=$?
+  row "pytorch eager rc=$rc: $(tail -n 1 "$results/bench_torch_eager.log" | cut -c1-300)"
+  torch_eager="$results/bench_torch_eager.log"
+  [ $rc -eq 0 ] || failures=$((failures + 1))
+  if [ "$spec_compile" = 1 ]; then
+    # shellcheck disable=SC2086
+    run_limited "$results/bench_torch_compile.log" 240 python3 tests/reference/tigerfg_ref.py \
+      bench $spec_args --batch "$batch" --steps 20 --compile
+    rc=$?
+    row "pytorch compile rc=$rc: $(tail -n 1 "$results/bench_torch_compile.log" | cut -c1-300)"
+    torch_compile="$results/bench_torch_compile.log"
+    [ $rc -eq 0 ] || failures=$((failures + 1))
+  fi
+else
+  row "pytorch: no CUDA PyTorch here, spec bench skipped"
+fi
+
+# 3a. FP32 (exact fp32, for comparison: the mode measured before BF16).
+bench_precision FP32
+
+# 3b. Where the BF16 step's GPU time goes, kernel by kernel, when Nsight Systems is installed.
 if command -v nsys >/dev/null 2>&1; then
-  timeout 240 nsys profile -t cuda,nvtx -f true -o "$results/bench_nsys" "$bin" bench \
-    --config "$config" --batch "$batch" --steps 3 --warmup 2 \
-    --set train.device=cuda,train.precision=BF16 >"$results/bench_nsys.log" 2>&1
+  run_limited "$results/bench_nsys.log" 180 nsys profile -t cuda,nvtx -f true \
+    -o "$results/bench_nsys" "$bin" bench --config "$config" --batch "$batch" --steps 3 \
+    --warmup 2 --set train.device=cuda,train.precision=BF16
   for report in cuda_gpu_kern_sum gpukernsum; do
     if nsys stats --report "$report" --format csv "$results/bench_nsys.nsys-rep" \
         >"$results/kernels.csv" 2>/dev/null && [ -s "$results/kernels.csv" ]; then
-      rows+=("nsys: top kernels of 5 BF16 steps (time %, total ns, count, name):")
-      while IFS= read -r line; do rows+=("  $line"); done < <(python3 - "$results/kernels.csv" <<'PY'
+      row "nsys: top kernels of 5 BF16 steps (time %, total ns, count, name):"
+      while IFS= read -r line; do row "  $line"; done < <(python3 - "$results/kernels.csv" <<'PY'
 import csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if r]
 head = next(i for i, r in enumerate(rows) if r and r[0].startswith("Time"))
@@ -138,28 +206,7 @@ PY
     fi
   done
 else
-  rows+=("nsys: not installed here, no kernel breakdown")
-fi
-
-# 3. The specification's bench under PyTorch (bf16 autocast), eager and optionally compiled.
-torch_eager="" torch_compile=""  # their logs, when run
-if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
-  preset=$(basename "$config" .prototxt)
-  [ "$preset" = vit_b16 ] && spec_args="--preset base" || {
-    "$bin" config --config "$config" --spec_json >"$results/model.json"
-    spec_args="--config $results/model.json"; }
-  timeout 150 python3 tests/reference/tigerfg_ref.py bench $spec_args --batch "$batch" \
-    --steps 20 >"$results/bench_torch_eager.log" 2>&1
-  rows+=("pytorch eager rc=$?: $(tail -n 1 "$results/bench_torch_eager.log" | cut -c1-300)")
-  torch_eager="$results/bench_torch_eager.log"
-  if [ "$spec_compile" = 1 ]; then
-    timeout 240 python3 tests/reference/tigerfg_ref.py bench $spec_args --batch "$batch" \
-      --steps 20 --compile >"$results/bench_torch_compile.log" 2>&1
-    rows+=("pytorch compile rc=$?: $(tail -n 1 "$results/bench_torch_compile.log" | cut -c1-300)")
-    torch_compile="$results/bench_torch_compile.log"
-  fi
-else
-  rows+=("pytorch: no CUDA PyTorch here, spec bench skipped")
+  row "nsys: not installed here, no kernel breakdown"
 fi
 
 # 4. The README's GPU row (README.md, block figures:gpu_bench) from the benches above.
@@ -167,7 +214,7 @@ default_args=0
 [ "$config" = configs/vit_b16.prototxt ] && [ "$batch" = 256 ] && default_args=1
 if [ "${README:-$default_args}" = 1 ]; then
   if [ -z "$bench_BF16$bench_FP32" ]; then
-    rows+=("README.md: not written (no tigerfg bench ran on the GPU)")
+    row "README.md: not written (no tigerfg bench ran on the GPU)"
   else
     gpu="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
     python3 - "$config" "$batch" "${gpu:-unknown GPU}" "$bench_BF16" "$bench_FP32" \
@@ -200,13 +247,18 @@ PY
     block_rc=$?
     if [ $block_rc -eq 0 ] &&
         python3 cluster/readme_figures.py README.md gpu_bench "$results/readme_block.md"; then
-      rows+=("README.md: GPU row written (block figures:gpu_bench)")
+      row "README.md: GPU row written (block figures:gpu_bench)"
     else
-      rows+=("README.md: writing the GPU row failed (see above)")
+      row "README.md: writing the GPU row failed (see above)"
     fi
   fi
 fi
 
 echo
 echo "== gpu_bench summary (logs in $results)"
-for row in "${rows[@]}"; do echo "$row"; done
+for line in "${rows[@]}"; do echo "$line"; done
+if [ "$failures" -gt 0 ]; then
+  echo "gpu_bench: $failures part(s) failed or ran out of time"
+  exit 1
+fi
+echo "gpu_bench: every part passed"
