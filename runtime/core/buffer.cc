@@ -24,24 +24,39 @@ void CheckSameBytes(const Tensor& host, const Tensor& dev, const char* what) {
       << " vs device " << dev.shape().ToString() << " " << DTypeName(dev.dtype());
 }
 
+std::atomic<int64_t> host_waits{0};
+
+enum class Direction { kToHost, kFromHost };
+
+// The one copy between host memory and ctx's device: checked, a memcpy on the CPU; on CUDA
+// ordered on ctx's stream and, when `wait`, finished (and counted) before returning. `what` names
+// the caller in failures.
+void HostCopy(const Context& ctx, const Tensor& host, const Tensor& dev, Direction direction,
+              bool wait, const char* what) {
+  CheckSameBytes(host, dev, what);
+  const bool to_host = direction == Direction::kToHost;
+  CHECK(host.device() == Device::kCpu)
+      << what << ": the " << (to_host ? "destination" : "source") << " is a device tensor";
+  if (host.nbytes() == 0) return;
+  void* dst = to_host ? host.data() : dev.data();
+  const void* src = to_host ? dev.data() : host.data();
+  if (!ctx.is_cuda()) {
+    std::memcpy(dst, src, host.nbytes());
+    return;
+  }
 #ifdef TIGERFG_WITH_CUDA
-void CudaCopy(const Context& ctx, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   CHECK(ctx.cuda() != nullptr) << "CUDA context without handles";
   cudaStream_t stream = ctx.cuda()->stream;
-  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
-  CountHostWait();
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, host.nbytes(),
+                             to_host ? cudaMemcpyDeviceToHost : cudaMemcpyHostToDevice, stream));
+  if (!wait) return;  // pinned host memory: the copy runs in stream order
+  host_waits.fetch_add(1, std::memory_order_relaxed);
   CUDA_CHECK(cudaStreamSynchronize(stream));
-}
-
-// Pinned host memory: cudaMemcpyAsync returns at once and the copy runs in stream order.
-void CudaCopyAsync(const Context& ctx, void* dst, const void* src, size_t bytes,
-                   cudaMemcpyKind kind) {
-  CHECK(ctx.cuda() != nullptr) << "CUDA context without handles";
-  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, ctx.cuda()->stream));
-}
+#else
+  (void)wait;
+  LOG(FATAL) << what << " on a CUDA context without the CUDA backend";
 #endif
-
-std::atomic<int64_t> host_waits{0};
+}
 
 // The element count fits int64 (Shape checks it); the byte size, rounded up to 64, must too, or
 // the allocation would wrap to a few bytes that the caller then writes past.
@@ -126,63 +141,19 @@ Buffer Buffer::Pinned(const Context& ctx, DType dtype, Shape shape) {
 }
 
 void CopyToHost(const Context& ctx, Tensor host, const Tensor& src) {
-  CheckSameBytes(host, src, "CopyToHost");
-  CHECK(host.device() == Device::kCpu) << "CopyToHost: the destination is a device tensor";
-  if (host.nbytes() == 0) return;
-  if (!ctx.is_cuda()) {
-    std::memcpy(host.data(), src.data(), host.nbytes());
-    return;
-  }
-#ifdef TIGERFG_WITH_CUDA
-  CudaCopy(ctx, host.data(), src.data(), host.nbytes(), cudaMemcpyDeviceToHost);
-#else
-  LOG(FATAL) << "CopyToHost on a CUDA context without the CUDA backend";
-#endif
+  HostCopy(ctx, host, src, Direction::kToHost, /*wait=*/true, "CopyToHost");
 }
 
 void CopyFromHost(const Context& ctx, Tensor dst, const Tensor& host) {
-  CheckSameBytes(host, dst, "CopyFromHost");
-  CHECK(host.device() == Device::kCpu) << "CopyFromHost: the source is a device tensor";
-  if (host.nbytes() == 0) return;
-  if (!ctx.is_cuda()) {
-    std::memcpy(dst.data(), host.data(), host.nbytes());
-    return;
-  }
-#ifdef TIGERFG_WITH_CUDA
-  CudaCopy(ctx, dst.data(), host.data(), host.nbytes(), cudaMemcpyHostToDevice);
-#else
-  LOG(FATAL) << "CopyFromHost on a CUDA context without the CUDA backend";
-#endif
+  HostCopy(ctx, host, dst, Direction::kFromHost, /*wait=*/true, "CopyFromHost");
 }
 
 void CopyToHostAsync(const Context& ctx, Tensor host, const Tensor& src) {
-  CheckSameBytes(host, src, "CopyToHostAsync");
-  CHECK(host.device() == Device::kCpu) << "CopyToHostAsync: the destination is a device tensor";
-  if (host.nbytes() == 0) return;
-  if (!ctx.is_cuda()) {
-    std::memcpy(host.data(), src.data(), host.nbytes());
-    return;
-  }
-#ifdef TIGERFG_WITH_CUDA
-  CudaCopyAsync(ctx, host.data(), src.data(), host.nbytes(), cudaMemcpyDeviceToHost);
-#else
-  LOG(FATAL) << "CopyToHostAsync on a CUDA context without the CUDA backend";
-#endif
+  HostCopy(ctx, host, src, Direction::kToHost, /*wait=*/false, "CopyToHostAsync");
 }
 
 void CopyFromHostAsync(const Context& ctx, Tensor dst, const Tensor& host) {
-  CheckSameBytes(host, dst, "CopyFromHostAsync");
-  CHECK(host.device() == Device::kCpu) << "CopyFromHostAsync: the source is a device tensor";
-  if (host.nbytes() == 0) return;
-  if (!ctx.is_cuda()) {
-    std::memcpy(dst.data(), host.data(), host.nbytes());
-    return;
-  }
-#ifdef TIGERFG_WITH_CUDA
-  CudaCopyAsync(ctx, dst.data(), host.data(), host.nbytes(), cudaMemcpyHostToDevice);
-#else
-  LOG(FATAL) << "CopyFromHostAsync on a CUDA context without the CUDA backend";
-#endif
+  HostCopy(ctx, host, dst, Direction::kFromHost, /*wait=*/false, "CopyFromHostAsync");
 }
 
 Buffer ToHost(const Context& ctx, const Tensor& src) {
