@@ -124,6 +124,8 @@ path_check CUDNN 'CudaCudnnAttention*' "$harness/CudnnAttention*"
 path_check gemm-epilogues 'CudaFusedPathsTest.*Mlp*:CudaFusedPathsTest.*Epilogue*' \
   "$harness/Linear*"
 path_check warp-layernorm 'CudaFusedPathsTest.*LayerNorm*' "$harness/LayerNorm*"
+path_check input-ring 'InputRing.*' "$harness/NormalizeImages*"
+path_check step-without-waits 'StepWaits.*' ''
 
 if [ -x "$build/launcher/tigerfg" ]; then
   echo "== tigerfg binary"
