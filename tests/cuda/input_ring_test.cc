@@ -69,7 +69,10 @@ TEST(InputRing, ModelEncodesPixelsLikeTheFloatBatch) {
   Batch next = testing::WithRandomPixels(testing::RandomBatch(cfg, 4, /*seed=*/10), 11);
   next.first_sample = 4;
   model::TigerFGModel model(cfg, /*local_batch=*/4, Gpu());
-  model::InitParams(model.table(), cfg, /*seed=*/3, model.params());
+  // The parameters live on the GPU: initialised on the host, then copied.
+  std::vector<float> init(model.table().total_numel());
+  model::InitParams(model.table(), cfg, /*seed=*/3, init.data());
+  model.CopyParamsFromHost(init.data());
   auto embeddings = [&](const Batch& b) {
     model.EncodeForward(b);
     std::vector<float> q = Floats(model.query_emb()), e = Floats(model.item_emb());
