@@ -48,7 +48,14 @@ fi
 logdir="$(mktemp -d)"
 rows=()
 
-# run_gtest NAME BINARY: runs a GoogleTest binary, records run/passed/failed/skipped.
+# gtest_count LOG PATTERN: the number GoogleTest's summary line matching PATTERN reports, or 0.
+gtest_count() {
+  grep -oE "$2" "$1" | grep -oE '[0-9]+' | head -n 1 | grep . || echo 0
+}
+
+# run_gtest NAME BINARY: runs a GoogleTest binary, records run/passed/failed/skipped. A test that
+# kills the process (a signal) is recorded as crashed, and the binary runs again without it, so
+# one crash does not hide the verdicts of the tests after it (at most 8 crashes per binary).
 run_gtest() {
   local name="$1" bin="$2" log="$logdir/$1.log"
   if [ ! -x "$bin" ]; then
@@ -57,17 +64,39 @@ run_gtest() {
     return
   fi
   echo "== $name ($bin)"
-  "$bin" --gtest_brief=1 >"$log" 2>&1
-  local rc=$?
-  [ "$rc" -eq 0 ] || failures=$((failures + 1))
-  tail -n 40 "$log"
-  local run passed failed skipped
-  run="$(grep -oE '\[==========\] [0-9]+ tests? from .* ran' "$log" | grep -oE '^\[==========\] [0-9]+' | grep -oE '[0-9]+$' | tail -n 1)"
-  passed="$(grep -oE '\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)"
-  failed="$(grep -oE '\[  FAILED  \] [0-9]+ tests?, listed' "$log" | grep -oE '[0-9]+' | head -n 1)"
-  skipped="$(grep -oE '\[  SKIPPED \] [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | tail -n 1)"
-  rows+=("$(printf '%-16s %6s %7s %7s %8s %5s' "$name" "${run:-?}" "${passed:-0}" \
-    "${failed:-0}" "${skipped:-0}" "$rc")")
+  local rc=0 run=0 passed=0 failed=0 skipped=0 crashed=() exclude="" attempt part
+  for attempt in 1 2 3 4 5 6 7 8 9; do
+    part="$log.$attempt"
+    "$bin" --gtest_filter="*${exclude:+-$exclude}" >"$part" 2>&1
+    rc=$?
+    grep -E '^\[  (FAILED|SKIPPED) \]|Failure|rror' "$part" | tail -n 40
+    run=$((run + $(gtest_count "$part" '^\[==========\] [0-9]+ tests? from .* ran')))
+    passed=$((passed + $(gtest_count "$part" '^\[  PASSED  \] [0-9]+')))
+    failed=$((failed + $(gtest_count "$part" '^\[  FAILED  \] [0-9]+ tests?, listed')))
+    skipped=$((skipped + $(gtest_count "$part" '^\[  SKIPPED \] [0-9]+ tests?')))
+    # A signal (exit > 128) before GoogleTest's summary: the last test started is the crashed one.
+    local last
+    last="$(grep -oE '^\[ RUN      \] [^ ]+' "$part" | tail -n 1 | cut -c14-)"
+    if [ "$rc" -le 128 ] || grep -q '^\[==========\] [0-9]* tests\? from .* ran' "$part" ||
+        [ -z "$last" ] || [ "$attempt" -eq 9 ]; then
+      break
+    fi
+    echo "CRASHED: $last (exit $rc); running the rest without it"
+    tail -n 5 "$part"
+    crashed+=("$last")
+    # The tests that passed before the crash count as run and passed; the rerun skips them too.
+    local ok_before
+    ok_before=$(grep -c '^\[       OK \]' "$part")
+    run=$((run + ok_before))
+    passed=$((passed + ok_before))
+    exclude="${exclude:+$exclude:}$(grep -oE '^\[       OK \] [^ ]+' "$part" | cut -c14- |
+      tr '\n' ':')$last"
+  done
+  cat "$log".* >"$log"
+  [ "$rc" -eq 0 ] && [ "${#crashed[@]}" -eq 0 ] || failures=$((failures + 1))
+  rows+=("$(printf '%-16s %6s %7s %7s %8s %5s' "$name" "$((run + ${#crashed[@]}))" "$passed" \
+    "$((failed + ${#crashed[@]}))" "$skipped" "$rc")")
+  [ "${#crashed[@]}" -eq 0 ] || rows+=("  crashed: ${crashed[*]}")
 }
 
 run_gtest cuda_tests "$build/tests/cuda/cuda_tests"
