@@ -5,8 +5,9 @@
 # then cluster/gpu_bench.sh (tiny FP32/BF16/CPU loss curves; tigerfg bench BF16, --uint8_images
 # and FP32; PyTorch eager and compiled; the kernel table) in what is left of a wall-clock budget.
 # OUT_DIR receives check.log, bench.log, results.tgz (the bench logs and JSONs, without traces
-# and checkpoints) and, when a bench ran, readme_gpu_block.md (the README's GPU row to commit).
-# Exits non-zero when either part failed or ran out of time.
+# and checkpoints), memcheck.log (compute-sanitizer over the newest kernels' tests, in what time
+# is left) and, when a bench ran, readme_gpu_block.md (the README's GPU row to commit). Exits
+# non-zero when a part failed, the check or the bench ran out of time, or memcheck found an error.
 #
 #   cluster/device_check.sh BUNDLE.tgz OUT_DIR [--budget_s S (540)] [--check_budget_s S (240)]
 set -u
@@ -50,11 +51,38 @@ README=1 bash cluster/gpu_bench.sh --libs "$bundle/lib" --build "$bundle" --resu
   --spec_compile --budget_s "$left" 2>&1 | tee "$out/bench.log"
 bench_rc=${PIPESTATUS[0]}
 
+# What is left of the budget: compute-sanitizer's memcheck over the CUDA tests of the kernels
+# written since the last GPU run (out-of-bounds and misaligned accesses that results may not
+# show). Skipped, saying so, when under 60 s are left or the tool is missing.
+sanitize_rc=0
+left=$((budget_s - (SECONDS - started) - 15))
+sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)"
+if [ -z "$sanitizer" ]; then
+  echo "memcheck: compute-sanitizer not found, skipped" | tee "$out/memcheck.log"
+elif [ "$left" -lt 60 ]; then
+  echo "memcheck: skipped, $left s left" | tee "$out/memcheck.log"
+else
+  libs="$bundle/lib"
+  for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do  # as gpu_check.sh
+    lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
+    [ -n "$lib" ] && libs="$libs:$(dirname "$lib")"
+  done
+  LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" timeout "$left" \
+    "$sanitizer" --tool memcheck --error-exitcode 3 "$bundle/tests/cuda/cuda_tests" \
+    --gtest_filter='InputRing.*:StepWaits.*:CudaFusedPathsTest.*:CudaFlashAttention.*:CudaCudnn*:CudaOptim*:CudaNormalize*' \
+    >"$out/memcheck.log" 2>&1
+  sanitize_rc=$?
+  tail -n 5 "$out/memcheck.log"
+  echo "memcheck: exit $sanitize_rc$([ "$sanitize_rc" -eq 124 ] && echo ' (out of time: not a failure)')"
+  [ "$sanitize_rc" -eq 124 ] && sanitize_rc=0
+fi
+
 [ -f "$results/readme_block.md" ] && cp "$results/readme_block.md" "$out/readme_gpu_block.md"
 tar czf "$out/results.tgz" -C "$results" --exclude='*.trace.json' --exclude='*.nsys-rep' \
   --exclude='*.sqlite' --exclude='checkpoints' --exclude='*.safetensors' . 2>/dev/null
 echo
 echo "device_check: gpu_check exit $check_rc$([ "$check_rc" -eq 124 ] && echo ' (out of time)'),"\
-  "gpu_bench exit $bench_rc, $((SECONDS - started)) s of a $budget_s s budget"
+  "gpu_bench exit $bench_rc, memcheck exit $sanitize_rc, $((SECONDS - started)) s of a" \
+  "$budget_s s budget"
 rm -rf "$work"
-[ "$check_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
+[ "$check_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ] && [ "$sanitize_rc" -eq 0 ]

@@ -38,7 +38,7 @@ done
 grep -q "nvidia-smi not found" "$tmp/out/check.log" || fail "check.log does not say the GPU is missing"
 grep -q "gpu_check: [0-9]* part(s) failed" "$tmp/out/check.log" || fail "no gpu_check verdict"
 grep -q "gpu_bench: [0-9]* part(s) failed" "$tmp/out/bench.log" || fail "no gpu_bench verdict"
-grep -q "device_check: gpu_check exit 1, gpu_bench exit 1" "$tmp/check.log" ||
+grep -q "device_check: gpu_check exit 1, gpu_bench exit 1, memcheck exit 0" "$tmp/check.log" ||
   fail "no device_check verdict: $(tail -n 3 "$tmp/check.log")"
 
 # A budget that leaves the bench no time: its parts are skipped, saying so, and it still fails.
