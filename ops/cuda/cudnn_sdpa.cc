@@ -361,11 +361,7 @@ Status Execute(const Context& ctx, const Plan& plan, const std::vector<int64_t>&
   void* workspace = nullptr;
   cudaStream_t stream = ctx.cuda()->stream;
   if (plan.workspace > 0) {
-    const cudaError_t e = cudaMallocAsync(&workspace, static_cast<size_t>(plan.workspace), stream);
-    if (e != cudaSuccess) {
-      return Status::Error(std::string("cuDNN SDPA: workspace of ") +
-                           std::to_string(plan.workspace) + " bytes: " + cudaGetErrorString(e));
-    }
+    TIGERFG_ASSIGN_OR_RETURN(workspace, CudnnSdpaWorkspace(ctx, plan.workspace));
   }
   Desc pack;
   Status s = pack.Create(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
@@ -413,6 +409,17 @@ Status CheckAligned(const std::vector<void*>& pointers, size_t by_value_index) {
 }
 
 }  // namespace
+
+StatusOr<void*> CudnnSdpaWorkspace(const Context& ctx, int64_t bytes) {
+  void* p = nullptr;
+  const cudaError_t e = cudaMallocAsync(&p, static_cast<size_t>(bytes), ctx.cuda()->stream);
+  if (e == cudaSuccess) return p;
+  // The failed call is also the runtime's last error: left there, the fallback kernel's
+  // CUDA_CHECK_LAUNCH (cudaGetLastError) would read it and abort the run.
+  (void)cudaGetLastError();
+  return Status::Error("cuDNN SDPA: workspace of " + std::to_string(bytes) +
+                       " bytes: " + cudaGetErrorString(e));
+}
 
 Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads) {
   if (!ctx.is_cuda()) return Status::Error("cuDNN SDPA runs on CUDA devices only");

@@ -22,6 +22,10 @@ constexpr size_t kCudnnSdpaMinVersion = 91301;
 // in `heads` heads, on ctx's device (batch 1; plans are cached per shape).
 Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads);
 
+// The plan's workspace, stream-ordered on ctx's stream (cudaFreeAsync it there). A failed
+// allocation is a Status and leaves no CUDA error behind for the next launch check.
+StatusOr<void*> CudnnSdpaWorkspace(const Context& ctx, int64_t bytes);
+
 Status CudnnSdpaForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, int heads);
 
 Status CudnnSdpaBackward(const Context& ctx, Tensor dqkv, const Tensor& dout, const Tensor& qkv,
