@@ -42,6 +42,8 @@ struct CudnnApi {
   cudnnStatus_t (*Finalize)(cudnnBackendDescriptor_t) = nullptr;
   cudnnStatus_t (*Execute)(cudnnHandle_t, cudnnBackendDescriptor_t,
                            cudnnBackendDescriptor_t) = nullptr;
+  // Optional: why the last call failed ("statsDim[2] != s_q", an engine's reason to decline).
+  void (*GetLastErrorString)(char*, size_t) = nullptr;
   Status loaded;  // why the library or a symbol is missing, or its version is too old
 };
 
@@ -74,6 +76,8 @@ const CudnnApi& Api() {
     Resolve(lib, "cudnnBackendGetAttribute", &a->GetAttribute, &missing);
     Resolve(lib, "cudnnBackendFinalize", &a->Finalize, &missing);
     Resolve(lib, "cudnnBackendExecute", &a->Execute, &missing);
+    a->GetLastErrorString =
+        reinterpret_cast<void (*)(char*, size_t)>(dlsym(lib, "cudnnGetLastErrorString"));
     if (!missing.empty()) {
       a->loaded = Status::Error("cuDNN: libcudnn.so.9 lacks " + missing);
     } else if (a->GetVersion() < kCudnnSdpaMinVersion) {
@@ -88,8 +92,15 @@ const CudnnApi& Api() {
 
 Status Check(cudnnStatus_t s, const char* what) {
   if (s == CUDNN_STATUS_SUCCESS) return Status::Ok();
+  std::string why;
+  if (Api().GetLastErrorString != nullptr) {
+    std::array<char, 512> buf{};
+    Api().GetLastErrorString(buf.data(), buf.size());
+    buf.back() = '\0';
+    if (buf[0] != '\0') why = std::string(": ") + buf.data();
+  }
   return Status::Error(std::string("cuDNN: ") + what + ": " + Api().GetErrorString(s) + " (" +
-                       std::to_string(static_cast<int>(s)) + ")");
+                       std::to_string(static_cast<int>(s)) + ")" + why);
 }
 
 #define TIGERFG_CUDNN_RETURN_IF_ERROR(call, what) \
