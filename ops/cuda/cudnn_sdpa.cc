@@ -421,6 +421,8 @@ Status CheckAligned(const std::vector<void*>& pointers, size_t by_value_index) {
 
 }  // namespace
 
+Status CudnnSdpaLibrary() { return Api().loaded; }
+
 StatusOr<void*> CudnnSdpaWorkspace(const Context& ctx, int64_t bytes) {
   void* p = nullptr;
   const cudaError_t e = cudaMallocAsync(&p, static_cast<size_t>(bytes), ctx.cuda()->stream);
@@ -447,6 +449,16 @@ Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads)
   backward.backward = true;
   (void)PlanFor(ctx, backward);
   return Status::Ok();
+}
+
+Status CudnnSdpaDescribe(int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+                         bool backward) {
+  if (!Api().loaded.ok()) return Api().loaded;
+  const PlanKey k{-1, backward, batch, seq, heads, head_dim};
+  std::map<Uid, Desc> tensors;
+  TIGERFG_RETURN_IF_ERROR(MakeTensors(k, &tensors));
+  Desc op;
+  return MakeOperation(k, tensors, &op);
 }
 
 Status CudnnSdpaForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, int heads) {
