@@ -451,6 +451,19 @@ Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads)
   return Status::Ok();
 }
 
+Status CudnnSdpaBackwardCheck(const Context& ctx, int64_t batch, int64_t seq, int64_t width,
+                              int heads) {
+  if (!ctx.is_cuda()) return Status::Error("cuDNN SDPA runs on CUDA devices only");
+  if (heads <= 0 || width % heads != 0) {
+    return Status::Error("cuDNN SDPA: width " + std::to_string(width) + " is not a multiple of " +
+                         std::to_string(heads) + " heads");
+  }
+  const PlanKey k{ctx.cuda()->device, true, batch, seq, heads, width / heads};
+  if (Status s = CheckShape(k); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  return PlanFor(ctx, k).status();
+}
+
 Status CudnnSdpaDescribe(int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                          bool backward) {
   if (!Api().loaded.ok()) return Api().loaded;

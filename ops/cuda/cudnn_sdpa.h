@@ -25,6 +25,11 @@ Status CudnnSdpaLibrary();
 // in `heads` heads, on ctx's device (batch 1; plans are cached per shape).
 Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads);
 
+// Whether cuDNN builds the backward plan for `batch` sequences of that shape. cuDNN 9.19's one
+// unified SDPA engine takes SDPA_FWD graphs only, so there the backward is declined.
+Status CudnnSdpaBackwardCheck(const Context& ctx, int64_t batch, int64_t seq, int64_t width,
+                              int heads);
+
 // Builds and finalizes the graph's tensor and operation descriptors (no device, no handle:
 // cuDNN checks the attributes and, for the forward, the shapes), then drops them.
 Status CudnnSdpaDescribe(int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
