@@ -303,20 +303,25 @@ Status MakeExecutionPlan(cudnnHandle_t handle, const Desc& graph, Plan* p) {
   return last;
 }
 
+// The one-operation graph of op, on handle's device (no handle: cuDNN still checks the graph).
+Status MakeGraph(cudnnHandle_t handle, const Desc& op, Desc* graph) {
+  TIGERFG_RETURN_IF_ERROR(graph->Create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
+  cudnnBackendDescriptor_t ops[1] = {op.get()};
+  TIGERFG_RETURN_IF_ERROR(graph->Set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                     1, ops, "setting the graph's operation"));
+  if (handle != nullptr) {
+    TIGERFG_RETURN_IF_ERROR(graph->Set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1,
+                                       &handle, "setting the graph's handle"));
+  }
+  return graph->Finalize("finalizing the SDPA operation graph");
+}
+
 Status BuildPlan(cudnnHandle_t handle, const PlanKey& k, Plan* p) {
   std::map<Uid, Desc> tensors;
   if (Status s = MakeTensors(k, &tensors); !s.ok()) return s;
   Desc op, graph;
   if (Status s = MakeOperation(k, tensors, &op); !s.ok()) return s;
-  cudnnBackendDescriptor_t ops[1] = {op.get()};
-  for (Status s : {graph.Create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR),
-                   graph.Set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, ops,
-                             "setting the graph's operation"),
-                   graph.Set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle,
-                             "setting the graph's handle"),
-                   graph.Finalize("finalizing the SDPA operation graph")}) {
-    if (!s.ok()) return s;
-  }
+  if (Status s = MakeGraph(handle, op, &graph); !s.ok()) return s;
   if (Status s = MakeExecutionPlan(handle, graph, p); !s.ok()) return s;
   for (auto& [uid, desc] : tensors) p->keep.push_back(std::move(desc));
   p->keep.push_back(std::move(op));
@@ -470,8 +475,9 @@ Status CudnnSdpaDescribe(int64_t batch, int64_t seq, int64_t heads, int64_t head
   const PlanKey k{-1, backward, batch, seq, heads, head_dim};
   std::map<Uid, Desc> tensors;
   TIGERFG_RETURN_IF_ERROR(MakeTensors(k, &tensors));
-  Desc op;
-  return MakeOperation(k, tensors, &op);
+  Desc op, graph;
+  TIGERFG_RETURN_IF_ERROR(MakeOperation(k, tensors, &op));
+  return MakeGraph(/*handle=*/nullptr, op, &graph);
 }
 
 Status CudnnSdpaForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, int heads) {

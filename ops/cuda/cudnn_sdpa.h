@@ -30,8 +30,9 @@ Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads)
 Status CudnnSdpaBackwardCheck(const Context& ctx, int64_t batch, int64_t seq, int64_t width,
                               int heads);
 
-// Builds and finalizes the graph's tensor and operation descriptors (no device, no handle:
-// cuDNN checks the attributes and, for the forward, the shapes), then drops them.
+// Builds and finalizes the tensor, operation and operation-graph descriptors (no device, no
+// handle: cuDNN checks the attributes, the forward's shapes and the graph), then drops them.
+// cuDNN 9.19 finalizes the SDPA_BWD operation but not a graph of it ("buildDAG").
 Status CudnnSdpaDescribe(int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
                          bool backward);
 
