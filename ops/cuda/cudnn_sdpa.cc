@@ -42,6 +42,8 @@ struct CudnnApi {
   cudnnStatus_t (*Finalize)(cudnnBackendDescriptor_t) = nullptr;
   cudnnStatus_t (*Execute)(cudnnHandle_t, cudnnBackendDescriptor_t,
                            cudnnBackendDescriptor_t) = nullptr;
+  // Optional: why the last call failed ("statsDim[2] != s_q", an engine's reason to decline).
+  void (*GetLastErrorString)(char*, size_t) = nullptr;
   Status loaded;  // why the library or a symbol is missing, or its version is too old
 };
 
@@ -74,6 +76,8 @@ const CudnnApi& Api() {
     Resolve(lib, "cudnnBackendGetAttribute", &a->GetAttribute, &missing);
     Resolve(lib, "cudnnBackendFinalize", &a->Finalize, &missing);
     Resolve(lib, "cudnnBackendExecute", &a->Execute, &missing);
+    a->GetLastErrorString =
+        reinterpret_cast<void (*)(char*, size_t)>(dlsym(lib, "cudnnGetLastErrorString"));
     if (!missing.empty()) {
       a->loaded = Status::Error("cuDNN: libcudnn.so.9 lacks " + missing);
     } else if (a->GetVersion() < kCudnnSdpaMinVersion) {
@@ -88,8 +92,15 @@ const CudnnApi& Api() {
 
 Status Check(cudnnStatus_t s, const char* what) {
   if (s == CUDNN_STATUS_SUCCESS) return Status::Ok();
+  std::string why;
+  if (Api().GetLastErrorString != nullptr) {
+    std::array<char, 512> buf{};
+    Api().GetLastErrorString(buf.data(), buf.size());
+    buf.back() = '\0';
+    if (buf[0] != '\0') why = std::string(": ") + buf.data();
+  }
   return Status::Error(std::string("cuDNN: ") + what + ": " + Api().GetErrorString(s) + " (" +
-                       std::to_string(static_cast<int>(s)) + ")");
+                       std::to_string(static_cast<int>(s)) + ")" + why);
 }
 
 #define TIGERFG_CUDNN_RETURN_IF_ERROR(call, what) \
@@ -292,20 +303,25 @@ Status MakeExecutionPlan(cudnnHandle_t handle, const Desc& graph, Plan* p) {
   return last;
 }
 
+// The one-operation graph of op, on handle's device (no handle: cuDNN still checks the graph).
+Status MakeGraph(cudnnHandle_t handle, const Desc& op, Desc* graph) {
+  TIGERFG_RETURN_IF_ERROR(graph->Create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
+  cudnnBackendDescriptor_t ops[1] = {op.get()};
+  TIGERFG_RETURN_IF_ERROR(graph->Set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                     1, ops, "setting the graph's operation"));
+  if (handle != nullptr) {
+    TIGERFG_RETURN_IF_ERROR(graph->Set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1,
+                                       &handle, "setting the graph's handle"));
+  }
+  return graph->Finalize("finalizing the SDPA operation graph");
+}
+
 Status BuildPlan(cudnnHandle_t handle, const PlanKey& k, Plan* p) {
   std::map<Uid, Desc> tensors;
   if (Status s = MakeTensors(k, &tensors); !s.ok()) return s;
   Desc op, graph;
   if (Status s = MakeOperation(k, tensors, &op); !s.ok()) return s;
-  cudnnBackendDescriptor_t ops[1] = {op.get()};
-  for (Status s : {graph.Create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR),
-                   graph.Set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, ops,
-                             "setting the graph's operation"),
-                   graph.Set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle,
-                             "setting the graph's handle"),
-                   graph.Finalize("finalizing the SDPA operation graph")}) {
-    if (!s.ok()) return s;
-  }
+  if (Status s = MakeGraph(handle, op, &graph); !s.ok()) return s;
   if (Status s = MakeExecutionPlan(handle, graph, p); !s.ok()) return s;
   for (auto& [uid, desc] : tensors) p->keep.push_back(std::move(desc));
   p->keep.push_back(std::move(op));
@@ -361,11 +377,7 @@ Status Execute(const Context& ctx, const Plan& plan, const std::vector<int64_t>&
   void* workspace = nullptr;
   cudaStream_t stream = ctx.cuda()->stream;
   if (plan.workspace > 0) {
-    const cudaError_t e = cudaMallocAsync(&workspace, static_cast<size_t>(plan.workspace), stream);
-    if (e != cudaSuccess) {
-      return Status::Error(std::string("cuDNN SDPA: workspace of ") +
-                           std::to_string(plan.workspace) + " bytes: " + cudaGetErrorString(e));
-    }
+    TIGERFG_ASSIGN_OR_RETURN(workspace, CudnnSdpaWorkspace(ctx, plan.workspace));
   }
   Desc pack;
   Status s = pack.Create(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
@@ -414,6 +426,19 @@ Status CheckAligned(const std::vector<void*>& pointers, size_t by_value_index) {
 
 }  // namespace
 
+Status CudnnSdpaLibrary() { return Api().loaded; }
+
+StatusOr<void*> CudnnSdpaWorkspace(const Context& ctx, int64_t bytes) {
+  void* p = nullptr;
+  const cudaError_t e = cudaMallocAsync(&p, static_cast<size_t>(bytes), ctx.cuda()->stream);
+  if (e == cudaSuccess) return p;
+  // The failed call is also the runtime's last error: left there, the fallback kernel's
+  // CUDA_CHECK_LAUNCH (cudaGetLastError) would read it and abort the run.
+  (void)cudaGetLastError();
+  return Status::Error("cuDNN SDPA: workspace of " + std::to_string(bytes) +
+                       " bytes: " + cudaGetErrorString(e));
+}
+
 Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads) {
   if (!ctx.is_cuda()) return Status::Error("cuDNN SDPA runs on CUDA devices only");
   if (heads <= 0 || width % heads != 0) {
@@ -429,6 +454,30 @@ Status CudnnSdpaCheck(const Context& ctx, int64_t seq, int64_t width, int heads)
   backward.backward = true;
   (void)PlanFor(ctx, backward);
   return Status::Ok();
+}
+
+Status CudnnSdpaBackwardCheck(const Context& ctx, int64_t batch, int64_t seq, int64_t width,
+                              int heads) {
+  if (!ctx.is_cuda()) return Status::Error("cuDNN SDPA runs on CUDA devices only");
+  if (heads <= 0 || width % heads != 0) {
+    return Status::Error("cuDNN SDPA: width " + std::to_string(width) + " is not a multiple of " +
+                         std::to_string(heads) + " heads");
+  }
+  const PlanKey k{ctx.cuda()->device, true, batch, seq, heads, width / heads};
+  if (Status s = CheckShape(k); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  return PlanFor(ctx, k).status();
+}
+
+Status CudnnSdpaDescribe(int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
+                         bool backward) {
+  if (!Api().loaded.ok()) return Api().loaded;
+  const PlanKey k{-1, backward, batch, seq, heads, head_dim};
+  std::map<Uid, Desc> tensors;
+  TIGERFG_RETURN_IF_ERROR(MakeTensors(k, &tensors));
+  Desc op, graph;
+  TIGERFG_RETURN_IF_ERROR(MakeOperation(k, tensors, &op));
+  return MakeGraph(/*handle=*/nullptr, op, &graph);
 }
 
 Status CudnnSdpaForward(const Context& ctx, Tensor out, Tensor lse, const Tensor& qkv, int heads) {
