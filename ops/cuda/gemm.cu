@@ -101,10 +101,11 @@ struct PlanKey {
   int64_t ldaux = 0;
   int aux_type = -1;
   uint32_t align_vector = 0, align_aux = 0;  // 0: no such pointer
+  int vector_type = static_cast<int>(DType::kF32);
   auto Tie() const {
     return std::tie(device, trans_a, trans_b, epilogue, M, N, K, lda, ldb, ldc, batch, stride_a,
                     stride_b, stride_c, ab_type, c_type, compute, align_a, align_b, align_c, ldaux,
-                    aux_type, align_vector, align_aux);
+                    aux_type, align_vector, align_aux, vector_type);
   }
   bool operator<(const PlanKey& o) const { return Tie() < o.Tie(); }
 };
@@ -113,6 +114,7 @@ struct PlanKey {
 struct LtEpilogue {
   cublasLtEpilogue_t code = CUBLASLT_EPILOGUE_DEFAULT;
   const void* vector = nullptr;  // BIAS_POINTER: the bias, or where the bias gradient goes
+  DType vector_type = DType::kF32;
   void* aux = nullptr;
   int64_t ldaux = 0;
   int aux_type = -1;
@@ -155,8 +157,8 @@ cublasLtMatrixLayout_t Layout(cudaDataType_t type, int64_t rows, int64_t cols, i
 // library), which is a decline rather than an error.
 bool SetEpilogue(cublasLtMatmulDesc_t op, const PlanKey& key, const LtEpilogue& e) {
   const auto epilogue = static_cast<cublasLtEpilogue_t>(key.epilogue);
-  // The bias and the bias gradient are fp32 (master parameters and their gradients).
-  const cudaDataType_t bias_type = CUDA_R_32F;
+  // fp32 (the master parameters and their gradients), or bf16 (TryBf16Vector).
+  const cudaDataType_t bias_type = CudaType(static_cast<DType>(key.vector_type));
   bool ok = cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                            sizeof(epilogue)) == CUBLAS_STATUS_SUCCESS &&
             cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
@@ -299,6 +301,7 @@ bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute,
   key.aux_type = e.aux_type;
   if (e.vector != nullptr) key.align_vector = AlignmentBytes(e.vector, 1, 0, sizeof(float));
   if (e.aux != nullptr) key.align_aux = AlignmentBytes(e.aux, 1, 0, c_bytes);
+  key.vector_type = static_cast<int>(e.vector_type);
   std::lock_guard<std::mutex> lock(plans_mutex);
   auto& slot = Plans()[key];
   if (slot == nullptr) slot = MakePlan(ctx, g, key, e);
@@ -391,6 +394,22 @@ __global__ void AddF32Kernel(float* dst, const float* src, int64_t n) {
   }
 }
 
+// dst[i] = src[i] rounded to bf16, i < n.
+__global__ void ToBf16Kernel(__nv_bfloat16* dst, const float* src, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    dst[i] = __float2bfloat16_rn(src[i]);
+  }
+}
+
+// dst[i] = src[i], bf16 widened to fp32, i < n.
+__global__ void ToF32Kernel(float* dst, const __nv_bfloat16* src, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    dst[i] = __bfloat162float(src[i]);
+  }
+}
+
 bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // Whether cuBLASLt may be offered `e` on g at all (our checks; its heuristic has the last word).
@@ -408,6 +427,28 @@ bool EpilogueFits(const GemmArgs& g, const EpilogueArgs& e) {
       return g.bias == nullptr && g.trans_a && grad_ok;
   }
   return false;
+}
+
+// GELU_AUX_BIAS or DGELU_BGRAD on a bf16 C with a bf16 vector [g.N], the type cublasLt.h documents
+// for it ("the same type as the output elements"): the fp32 bias rounded into a scratch copy
+// first, or the bias gradient widened from one into e.bias_grad after. False: nothing launched
+// but the rounding.
+bool TryBf16Vector(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute,
+                   LtEpilogue lt, const EpilogueArgs& e) {
+  Scratch scratch(ctx, static_cast<size_t>(g.N) * sizeof(__nv_bfloat16));
+  auto* vector = reinterpret_cast<__nv_bfloat16*>(scratch.f32());
+  if (e.kind == GemmEpilogue::kGeluAuxBias) {
+    ToBf16Kernel<<<GridFor(g.N), kThreads, 0, Stream(ctx)>>>(vector, g.bias, g.N);
+    CUDA_CHECK_LAUNCH();
+  }
+  lt.vector = vector;
+  lt.vector_type = DType::kBF16;
+  if (!TryLt(ctx, g, compute, lt)) return false;
+  if (e.kind == GemmEpilogue::kDGeluBgrad) {
+    ToF32Kernel<<<GridFor(g.N), kThreads, 0, Stream(ctx)>>>(e.bias_grad, vector, g.N);
+    CUDA_CHECK_LAUNCH();
+  }
+  return true;
 }
 
 }  // namespace
@@ -440,7 +481,11 @@ bool TryGemmEpilogue(const Context& ctx, const GemmArgs& g, const EpilogueArgs& 
     cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
     if (g.ab_type == DType::kF32 && !ctx.cuda()->allow_tf32) compute = CUBLAS_COMPUTE_32F_PEDANTIC;
     if (g.ab_type == DType::kF32 && ctx.cuda()->allow_tf32) compute = CUBLAS_COMPUTE_32F_FAST_TF32;
-    done = TryLt(ctx, g, compute, lt);  // the epilogue's vector travels in `lt`
+    // The epilogue's vector travels in `lt`: fp32 first; with a bf16 C (GELU_AUX_BIAS, DGELU_BGRAD)
+    // cublasLt.h documents only C's type for it, so where cuBLASLt declines fp32, bf16.
+    const bool bf16_vector = g.c_type == DType::kBF16 && e.kind != GemmEpilogue::kBgradA;
+    if (!bf16_vector || Paths().f32_epilogue_vectors.load()) done = TryLt(ctx, g, compute, lt);
+    if (!done && bf16_vector) done = TryBf16Vector(ctx, g, compute, lt, e);
   }
   (done ? Counts().epilogue_fused : Counts().epilogue_fallback).fetch_add(1);
   return done;

@@ -148,6 +148,17 @@ TEST(CudaFusedPathsTest, EpiloguesOnShiftedVectorsMatchCpu) {
             6);
 }
 
+// The epilogues with a bf16 bias / bias-gradient vector (the type cublasLt.h documents for a bf16
+// output; the second try where cuBLASLt declines the fp32 one) match the CPU too.
+TEST(CudaFusedPathsTest, EpiloguesWithBf16VectorsMatchCpu) {
+  TIGERFG_REQUIRE_GPU();
+  EpiloguesSwitch on(true);
+  ops::cuda::Paths().f32_epilogue_vectors = false;
+  MlpCase(7008, 197, 64, 256);
+  ShiftedVectorsCase(7009, 197, 64, 256);
+  ops::cuda::Paths().f32_epilogue_vectors = true;
+}
+
 // The warp-per-row LayerNorm on F32 activations (forced; BF16 always takes it) within the F32
 // tolerance of the CPU's double statistics, at widths it takes (<= 1024) and one it does not.
 TEST(CudaFusedPathsTest, WarpLayerNormMatchesCpuOnF32) {
