@@ -444,6 +444,7 @@ bool TryBf16Vector(const Context& ctx, const GemmArgs& g, cublasComputeType_t co
   lt.vector = vector;
   lt.vector_type = DType::kBF16;
   if (!TryLt(ctx, g, compute, lt)) return false;
+  Counts().epilogue_bf16_vector.fetch_add(1);
   if (e.kind == GemmEpilogue::kDGeluBgrad) {
     ToF32Kernel<<<GridFor(g.N), kThreads, 0, Stream(ctx)>>>(e.bias_grad, vector, g.N);
     CUDA_CHECK_LAUNCH();

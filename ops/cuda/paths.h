@@ -29,6 +29,9 @@ PathOptions& Paths();
 struct PathCounts {
   std::atomic<int64_t> epilogue_fused{0};
   std::atomic<int64_t> epilogue_fallback{0};
+  // Of epilogue_fused, the runs with a bf16 bias (gradient) vector (cuBLASLt declined the fp32
+  // one, or Paths().f32_epilogue_vectors is off).
+  std::atomic<int64_t> epilogue_bf16_vector{0};
   // The CUDNN attention kernel's calls (forward and backward) that ran cuDNN's SDPA, and those
   // that ran the fused kernel instead (masked, declined, deterministic).
   std::atomic<int64_t> cudnn_sdpa{0};

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <utility>
 
@@ -84,7 +85,11 @@ TEST(CudaFusedPathsTest, EpiloguesRunFusedOnAlignedShapes) {
   EpiloguesSwitch on(true);
   const int64_t fused = ops::cuda::Counts().epilogue_fused.load();
   const int64_t fallback = ops::cuda::Counts().epilogue_fallback.load();
+  const int64_t bf16_vector = ops::cuda::Counts().epilogue_bf16_vector.load();
   MlpCase(7005, 256, 128, 512);
+  // Which vector type this cuBLASLt took (fp32 first, bf16 where it declines): for the log.
+  std::cout << "epilogues fused with a bf16 vector: "
+            << ops::cuda::Counts().epilogue_bf16_vector.load() - bf16_vector << " of 2\n";
   // GELU_AUX_BIAS, DGELU_BGRAD, and BGRADB of the dw GEMM.
   EXPECT_EQ(ops::cuda::Counts().epilogue_fused.load() - fused, 3);
   EXPECT_EQ(ops::cuda::Counts().epilogue_fallback.load() - fallback, 0);
