@@ -39,7 +39,8 @@ void LinearBiasGeluForward(const Context& ctx, Tensor out, Tensor pre, const Ten
 // gelu'(pre) is written (=); dw[O, I], dbias[O] and dpre_bias[I] accumulate (+=), dpre_bias with
 // Σ_n dpre (the bias gradient of the layer that produced pre). dbias and dpre_bias may be empty;
 // pre and dpre share one dtype. On CUDA with the epilogue, dpre_bias sums dpre before its
-// rounding to bf16.
+// rounding to bf16 (the sum itself rounded to bf16 once where cuBLASLt takes only a bf16 bias
+// gradient with a bf16 dpre).
 void LinearBackwardGelu(const Context& ctx, Tensor dpre, Tensor dw, Tensor dbias, Tensor dpre_bias,
                         const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& pre);
 

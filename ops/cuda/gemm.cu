@@ -86,7 +86,10 @@ uint32_t AlignmentBytes(const void* p, int64_t batch, int64_t stride_elems, size
   return static_cast<uint32_t>(bits & (~bits + 1));
 }
 
-// Everything cuBLASLt's choice of algorithm depends on. Pointers enter only through alignment.
+// Everything cuBLASLt's choice of algorithm depends on. Pointers enter only through alignment:
+// the matrices' (the preference's MIN_ALIGNMENT_*_BYTES) and the epilogue's bias vector and aux
+// matrix (cuBLASLt reads those pointers' alignment off the descriptor when it picks an
+// algorithm, so a plan holds only for pointers aligned as the ones it was picked with).
 // epilogue is a cublasLtEpilogue_t (DEFAULT: none); aux_type -1 when it has no aux matrix.
 struct PlanKey {
   int device;
@@ -97,12 +100,24 @@ struct PlanKey {
   uint32_t align_a, align_b, align_c;
   int64_t ldaux = 0;
   int aux_type = -1;
+  uint32_t align_vector = 0, align_aux = 0;  // 0: no such pointer
+  int vector_type = static_cast<int>(DType::kF32);
   auto Tie() const {
     return std::tie(device, trans_a, trans_b, epilogue, M, N, K, lda, ldb, ldc, batch, stride_a,
                     stride_b, stride_c, ab_type, c_type, compute, align_a, align_b, align_c, ldaux,
-                    aux_type);
+                    aux_type, align_vector, align_aux, vector_type);
   }
   bool operator<(const PlanKey& o) const { return Tie() < o.Tie(); }
+};
+
+// The epilogue of a TryLt call: its cuBLASLt code (DEFAULT: none) and pointers.
+struct LtEpilogue {
+  cublasLtEpilogue_t code = CUBLASLT_EPILOGUE_DEFAULT;
+  const void* vector = nullptr;  // BIAS_POINTER: the bias, or where the bias gradient goes
+  DType vector_type = DType::kF32;
+  void* aux = nullptr;
+  int64_t ldaux = 0;
+  int aux_type = -1;
 };
 
 // The cuBLASLt descriptors and the chosen algorithm of one problem; found == false records a
@@ -137,30 +152,36 @@ cublasLtMatrixLayout_t Layout(cudaDataType_t type, int64_t rows, int64_t cols, i
   return layout;
 }
 
-// The attributes of a GELU_AUX_BIAS / DGELU_BGRAD / BGRADB plan; false when cuBLASLt refuses
-// one (an older library), which is a decline rather than an error.
-bool SetEpilogue(cublasLtMatmulDesc_t op, const PlanKey& key) {
+// The attributes of an epilogue plan (BIAS, GELU_AUX_BIAS, DGELU_BGRAD, BGRADB), its pointers
+// included: the heuristic reads their alignment. False when cuBLASLt refuses one (an older
+// library), which is a decline rather than an error.
+bool SetEpilogue(cublasLtMatmulDesc_t op, const PlanKey& key, const LtEpilogue& e) {
   const auto epilogue = static_cast<cublasLtEpilogue_t>(key.epilogue);
-  // The bias and the bias gradient are fp32 (master parameters and their gradients).
-  const cudaDataType_t bias_type = CUDA_R_32F;
+  // fp32 (the master parameters and their gradients), or bf16 (TryBf16Vector).
+  const cudaDataType_t bias_type = CudaType(static_cast<DType>(key.vector_type));
   bool ok = cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                            sizeof(epilogue)) == CUBLAS_STATUS_SUCCESS &&
             cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
-                                           sizeof(bias_type)) == CUBLAS_STATUS_SUCCESS;
+                                           sizeof(bias_type)) == CUBLAS_STATUS_SUCCESS &&
+            cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &e.vector,
+                                           sizeof(e.vector)) == CUBLAS_STATUS_SUCCESS;
   if (ok && key.aux_type >= 0) {
     const int64_t ld = key.ldaux;
     const cudaDataType_t aux_type = CudaType(static_cast<DType>(key.aux_type));
     ok = cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ld,
                                         sizeof(ld)) == CUBLAS_STATUS_SUCCESS &&
          cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type,
-                                        sizeof(aux_type)) == CUBLAS_STATUS_SUCCESS;
+                                        sizeof(aux_type)) == CUBLAS_STATUS_SUCCESS &&
+         cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &e.aux,
+                                        sizeof(e.aux)) == CUBLAS_STATUS_SUCCESS;
   }
   return ok;
 }
 
 // Builds the plan of `key` for g. Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T:
 // cuBLASLt's A is our B.
-std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const PlanKey& key) {
+std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const PlanKey& key,
+                               const LtEpilogue& e) {
   auto plan = std::make_unique<Plan>();
   const auto compute = static_cast<cublasComputeType_t>(key.compute);
   // A compute type this cuBLASLt does not offer is a decline, not an error: the caller falls back.
@@ -174,15 +195,7 @@ std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const Plan
       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  if (key.epilogue == CUBLASLT_EPILOGUE_BIAS) {
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                                sizeof(epilogue)));
-    // The bias is the fp32 master parameter whatever C's type.
-    const cudaDataType_t bias_type = CUDA_R_32F;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
-                                                &bias_type, sizeof(bias_type)));
-  } else if (key.epilogue != CUBLASLT_EPILOGUE_DEFAULT && !SetEpilogue(plan->op, key)) {
+  if (key.epilogue != CUBLASLT_EPILOGUE_DEFAULT && !SetEpilogue(plan->op, key, e)) {
     return plan;  // this cuBLASLt does not take the epilogue's attributes: a decline
   }
   const cudaDataType_t ab = CudaType(g.ab_type), c = CudaType(g.c_type);
@@ -217,19 +230,18 @@ std::unique_ptr<Plan> MakePlan(const Context& ctx, const GemmArgs& g, const Plan
   return plan;
 }
 
-// The epilogue of a TryLt call beyond the plain bias: its cuBLASLt code and pointers.
-struct LtEpilogue {
-  cublasLtEpilogue_t code = CUBLASLT_EPILOGUE_DEFAULT;
-  const void* vector = nullptr;  // BIAS_POINTER: the bias, or where the bias gradient goes
-  void* aux = nullptr;
-  int64_t ldaux = 0;
-  int aux_type = -1;
-};
-
-// Sets an epilogue plan's pointers and runs it. A status other than success launched nothing
-// (cuBLASLt validates before it enqueues): the plan is marked declined and the caller falls back.
-bool RunEpiloguePlan(const Context& ctx, const GemmArgs& g, const LtEpilogue& e, Plan& plan) {
+// Sets an epilogue plan's pointers and runs the plan. An epilogue plan's failing status launched
+// nothing (cuBLASLt validates before it enqueues): the plan is marked declined and false tells the
+// caller to fall back. A plain plan's failure is an error.
+bool RunPlan(const Context& ctx, const GemmArgs& g, const LtEpilogue& e, Plan& plan) {
   CudaHandles* h = ctx.cuda();
+  const void* c_in = g.C_in != nullptr ? g.C_in : g.C;
+  if (e.code == CUBLASLT_EPILOGUE_DEFAULT) {
+    CUBLAS_CHECK(cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, c_in,
+                                plan.c, g.C, plan.c, &plan.algo, h->workspace, h->workspace_bytes,
+                                h->stream));
+    return true;
+  }
   cublasStatus_t s = cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                     &e.vector, sizeof(e.vector));
   if (s == CUBLAS_STATUS_SUCCESS && e.aux != nullptr) {
@@ -237,7 +249,6 @@ bool RunEpiloguePlan(const Context& ctx, const GemmArgs& g, const LtEpilogue& e,
                                        sizeof(e.aux));
   }
   if (s == CUBLAS_STATUS_SUCCESS) {
-    const void* c_in = g.C_in != nullptr ? g.C_in : g.C;
     s = cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, c_in, plan.c,
                        g.C, plan.c, &plan.algo, h->workspace, h->workspace_bytes, h->stream);
   }
@@ -258,20 +269,17 @@ std::map<PlanKey, std::unique_ptr<Plan>>& Plans() {
   return *plans;
 }
 
-// Runs g through cuBLASLt with `compute`; false when no algorithm fits (nothing was launched).
-// With `extra` (an epilogue op's), a failing cublasLtMatmul is a decline too, never an abort.
-bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, bool use_bias,
-           const LtEpilogue* extra = nullptr) {
+// Runs g through cuBLASLt with `compute` and epilogue `e` (its pointers in `e`, g.bias unread);
+// false when no algorithm fits or the epilogue failed (nothing was launched).
+bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute,
+           const LtEpilogue& e) {
   CudaHandles* h = ctx.cuda();
   const size_t ab_bytes = DTypeSize(g.ab_type), c_bytes = DTypeSize(g.c_type);
-  const int epilogue = extra != nullptr ? extra->code
-                       : use_bias       ? CUBLASLT_EPILOGUE_BIAS
-                                        : CUBLASLT_EPILOGUE_DEFAULT;
   PlanKey key{
       h->device,
       g.trans_a,
       g.trans_b,
-      epilogue,
+      static_cast<int>(e.code),
       g.M,
       g.N,
       g.K,
@@ -289,25 +297,17 @@ bool TryLt(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute, b
       AlignmentBytes(g.A, g.batch, g.stride_a, ab_bytes),
       std::min(AlignmentBytes(g.C, g.batch, g.stride_c, c_bytes),
                AlignmentBytes(g.C_in != nullptr ? g.C_in : g.C, g.batch, g.stride_c, c_bytes))};
-  if (extra != nullptr) {
-    key.ldaux = extra->ldaux;
-    key.aux_type = extra->aux_type;
-  }
+  key.ldaux = e.ldaux;
+  key.aux_type = e.aux_type;
+  if (e.vector != nullptr) key.align_vector = AlignmentBytes(e.vector, 1, 0, sizeof(float));
+  if (e.aux != nullptr) key.align_aux = AlignmentBytes(e.aux, 1, 0, c_bytes);
+  key.vector_type = static_cast<int>(e.vector_type);
   std::lock_guard<std::mutex> lock(plans_mutex);
   auto& slot = Plans()[key];
-  if (slot == nullptr) slot = MakePlan(ctx, g, key);
+  if (slot == nullptr) slot = MakePlan(ctx, g, key, e);
   Plan& plan = *slot;
   if (!plan.found) return false;
-  if (extra != nullptr) return RunEpiloguePlan(ctx, g, *extra, plan);
-  if (use_bias) {
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias,
-                                                sizeof(g.bias)));
-  }
-  const void* c_in = g.C_in != nullptr ? g.C_in : g.C;
-  CUBLAS_CHECK(cublasLtMatmul(h->lt, plan.op, &g.alpha, g.B, plan.a, g.A, plan.b, &g.beta, c_in,
-                              plan.c, g.C, plan.c, &plan.algo, h->workspace, h->workspace_bytes,
-                              h->stream));
-  return true;
+  return RunPlan(ctx, g, e, plan);
 }
 
 void LaunchNaive(const Context& ctx, const GemmArgs& g) {
@@ -363,14 +363,17 @@ void Gemm(const Context& ctx, const GemmArgs& g) {
   // The fused bias is only offered a 16-byte aligned vector; otherwise it is added afterwards.
   const bool bias = g.bias != nullptr;
   if (bias && reinterpret_cast<uintptr_t>(g.bias) % 16 == 0) {
+    LtEpilogue with_bias;
+    with_bias.code = CUBLASLT_EPILOGUE_BIAS;
+    with_bias.vector = g.bias;
     for (int i = 0; i < num_computes; ++i) {
-      if (TryLt(ctx, g, computes[i], true)) return;
+      if (TryLt(ctx, g, computes[i], with_bias)) return;
     }
   }
   GemmArgs plain = g;
   plain.bias = nullptr;
   bool done = false;
-  for (int i = 0; i < num_computes && !done; ++i) done = TryLt(ctx, plain, computes[i], false);
+  for (int i = 0; i < num_computes && !done; ++i) done = TryLt(ctx, plain, computes[i], {});
   if (!done) {
     LOG_FIRST_N(WARNING, 5) << "gemm: cuBLASLt has no algorithm for M " << g.M << " N " << g.N
                             << " K " << g.K << " batch " << g.batch << "; using the plain kernel";
@@ -391,6 +394,22 @@ __global__ void AddF32Kernel(float* dst, const float* src, int64_t n) {
   }
 }
 
+// dst[i] = src[i] rounded to bf16, i < n.
+__global__ void ToBf16Kernel(__nv_bfloat16* dst, const float* src, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    dst[i] = __float2bfloat16_rn(src[i]);
+  }
+}
+
+// dst[i] = src[i], bf16 widened to fp32, i < n.
+__global__ void ToF32Kernel(float* dst, const __nv_bfloat16* src, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    dst[i] = __bfloat162float(src[i]);
+  }
+}
+
 bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // Whether cuBLASLt may be offered `e` on g at all (our checks; its heuristic has the last word).
@@ -408,6 +427,29 @@ bool EpilogueFits(const GemmArgs& g, const EpilogueArgs& e) {
       return g.bias == nullptr && g.trans_a && grad_ok;
   }
   return false;
+}
+
+// GELU_AUX_BIAS or DGELU_BGRAD on a bf16 C with a bf16 vector [g.N], the type cublasLt.h documents
+// for it ("the same type as the output elements"): the fp32 bias rounded into a scratch copy
+// first, or the bias gradient widened from one into e.bias_grad after. False: nothing launched
+// but the rounding.
+bool TryBf16Vector(const Context& ctx, const GemmArgs& g, cublasComputeType_t compute,
+                   LtEpilogue lt, const EpilogueArgs& e) {
+  Scratch scratch(ctx, static_cast<size_t>(g.N) * sizeof(__nv_bfloat16));
+  auto* vector = reinterpret_cast<__nv_bfloat16*>(scratch.f32());
+  if (e.kind == GemmEpilogue::kGeluAuxBias) {
+    ToBf16Kernel<<<GridFor(g.N), kThreads, 0, Stream(ctx)>>>(vector, g.bias, g.N);
+    CUDA_CHECK_LAUNCH();
+  }
+  lt.vector = vector;
+  lt.vector_type = DType::kBF16;
+  if (!TryLt(ctx, g, compute, lt)) return false;
+  Counts().epilogue_bf16_vector.fetch_add(1);
+  if (e.kind == GemmEpilogue::kDGeluBgrad) {
+    ToF32Kernel<<<GridFor(g.N), kThreads, 0, Stream(ctx)>>>(e.bias_grad, vector, g.N);
+    CUDA_CHECK_LAUNCH();
+  }
+  return true;
 }
 
 }  // namespace
@@ -440,9 +482,11 @@ bool TryGemmEpilogue(const Context& ctx, const GemmArgs& g, const EpilogueArgs& 
     cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
     if (g.ab_type == DType::kF32 && !ctx.cuda()->allow_tf32) compute = CUBLAS_COMPUTE_32F_PEDANTIC;
     if (g.ab_type == DType::kF32 && ctx.cuda()->allow_tf32) compute = CUBLAS_COMPUTE_32F_FAST_TF32;
-    GemmArgs plain = g;
-    plain.bias = nullptr;  // the epilogue's vector travels in `lt`
-    done = TryLt(ctx, plain, compute, /*use_bias=*/false, &lt);
+    // The epilogue's vector travels in `lt`: fp32 first; with a bf16 C (GELU_AUX_BIAS, DGELU_BGRAD)
+    // cublasLt.h documents only C's type for it, so where cuBLASLt declines fp32, bf16.
+    const bool bf16_vector = g.c_type == DType::kBF16 && e.kind != GemmEpilogue::kBgradA;
+    if (!bf16_vector || Paths().f32_epilogue_vectors.load()) done = TryLt(ctx, g, compute, lt);
+    if (!done && bf16_vector) done = TryBf16Vector(ctx, g, compute, lt, e);
   }
   (done ? Counts().epilogue_fused : Counts().epilogue_fallback).fetch_add(1);
   return done;

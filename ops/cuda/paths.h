@@ -13,6 +13,10 @@ struct PathOptions {
   // cuBLASLt's GELU_AUX_BIAS / DGELU_BGRAD / BGRADB epilogues where an op offers one; false runs
   // the separate passes (GEMM, then the GELU or column-sum kernel) that are the fallback anyway.
   std::atomic<bool> gemm_epilogues{true};
+  // With bf16 outputs, GELU_AUX_BIAS and DGELU_BGRAD are offered the fp32 bias (gradient) first;
+  // false goes straight to the bf16 vector (cuBLASLt's documented type: C's) that is otherwise
+  // the second try, rounded from the fp32 bias or widened into the fp32 gradient.
+  std::atomic<bool> f32_epilogue_vectors{true};
   // The warp-per-row LayerNorm (fp32 statistics, dgamma/dbeta in the same pass) for F32
   // activations too. BF16 activations always take it; F32 ones keep the block-per-row kernels
   // with double statistics (the FP32 mode's verified path) unless this is set.
@@ -25,6 +29,9 @@ PathOptions& Paths();
 struct PathCounts {
   std::atomic<int64_t> epilogue_fused{0};
   std::atomic<int64_t> epilogue_fallback{0};
+  // Of epilogue_fused, the runs with a bf16 bias (gradient) vector (cuBLASLt declined the fp32
+  // one, or Paths().f32_epilogue_vectors is off).
+  std::atomic<int64_t> epilogue_bf16_vector{0};
   // The CUDNN attention kernel's calls (forward and backward) that ran cuDNN's SDPA, and those
   // that ran the fused kernel instead (masked, declined, deterministic).
   std::atomic<int64_t> cudnn_sdpa{0};

@@ -3,7 +3,9 @@
 // that on an aligned problem they really run fused; the warp-per-row LayerNorm forced on F32.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <utility>
 
@@ -83,10 +85,83 @@ TEST(CudaFusedPathsTest, EpiloguesRunFusedOnAlignedShapes) {
   EpiloguesSwitch on(true);
   const int64_t fused = ops::cuda::Counts().epilogue_fused.load();
   const int64_t fallback = ops::cuda::Counts().epilogue_fallback.load();
+  const int64_t bf16_vector = ops::cuda::Counts().epilogue_bf16_vector.load();
   MlpCase(7005, 256, 128, 512);
+  // Which vector type this cuBLASLt took (fp32 first, bf16 where it declines): for the log.
+  std::cout << "epilogues fused with a bf16 vector: "
+            << ops::cuda::Counts().epilogue_bf16_vector.load() - bf16_vector << " of 2\n";
   // GELU_AUX_BIAS, DGELU_BGRAD, and BGRADB of the dw GEMM.
   EXPECT_EQ(ops::cuda::Counts().epilogue_fused.load() - fused, 3);
   EXPECT_EQ(ops::cuda::Counts().epilogue_fallback.load() - fallback, 0);
+}
+
+// A BF16 view of t's memory from element `offset` on (misaligned views).
+Tensor At16(const Tensor& t, int64_t offset, Shape shape) {
+  return Tensor(static_cast<uint16_t*>(t.data()) + offset, kBF16, shape, t.device());
+}
+
+// MlpCase's problems with the epilogues' vectors only 16-byte aligned: the biases from element 4
+// of an F32 buffer, the GELU's aux matrix (pre) from element 8 of a BF16 one; plus LinearForward's
+// BIAS epilogue on the same shifted bias.
+void ShiftedVectorsCase(uint64_t seed, int64_t N, int64_t I, int64_t O) {
+  Rng rng(seed);
+  auto x = RandomOf(kBF16, {N, I}, rng);
+  auto w1 = RandomOf(kBF16, {O, I}, rng, 0.2f);
+  auto b1 = RandomOf(kF32, {O + 4}, rng);
+  const Tensor b1h = cuda_testing::At(b1.h(), 4, {O}), b1d = cuda_testing::At(b1.d(), 4, {O});
+  auto y = OutputOf(kBF16, {N, O});
+  ops::LinearForward(Cpu(), y.h(), x.h(), w1.h(), b1h);
+  ops::LinearForward(Gpu(), y.d(), x.d(), w1.d(), b1d);
+  ExpectMatchTyped(y, "linear out");
+
+  auto out = OutputOf(kBF16, {N, O});
+  auto pre = cuda_testing::Same(Buffer(kBF16, {N * O + 8}));  // zeros both sides before the view
+  const Tensor preh = At16(pre.h(), 8, {N, O}), pred = At16(pre.d(), 8, {N, O});
+  ops::LinearBiasGeluForward(Cpu(), out.h(), preh, x.h(), w1.h(), b1h);
+  ops::LinearBiasGeluForward(Gpu(), out.d(), pred, x.d(), w1.d(), b1d);
+  ExpectMatchTyped(out, "gelu out");
+  ExpectMatchTyped(pre, "pre");
+
+  auto w2 = RandomOf(kBF16, {I, O}, rng, 0.2f);
+  auto dout = RandomOf(kBF16, {N, I}, rng);
+  auto dpre = OutputOf(kBF16, {N, O});
+  auto dw2 = RandomOf(kF32, {I, O}, rng);
+  auto db2 = RandomOf(kF32, {I}, rng);
+  auto db1 = RandomOf(kF32, {O}, rng);
+  ops::LinearBackwardGelu(Cpu(), dpre.h(), dw2.h(), db2.h(), db1.h(), dout.h(), out.h(), w2.h(),
+                          preh);
+  ops::LinearBackwardGelu(Gpu(), dpre.d(), dw2.d(), db2.d(), db1.d(), dout.d(), out.d(), w2.d(),
+                          pred);
+  ExpectMatchTyped(dpre, "dpre");
+  ExpectMatchTyped(dw2, "dw2", 1e-3);
+  ExpectMatchTyped(db2, "db2", 1e-3);
+  ExpectMatchTyped(db1, "db1 (dpre_bias)", 1e-2);
+}
+
+// cuBLASLt picks an epilogue's algorithm by its bias and aux pointers' alignment: a plan picked
+// with cudaMalloc'd (256-byte aligned) vectors must not run the same problem with 16-byte aligned
+// ones (the plan cache keys on their alignment). Each run matches the CPU, fused or not.
+TEST(CudaFusedPathsTest, EpiloguesOnShiftedVectorsMatchCpu) {
+  TIGERFG_REQUIRE_GPU();
+  EpiloguesSwitch on(true);
+  const int64_t calls =
+      ops::cuda::Counts().epilogue_fused.load() + ops::cuda::Counts().epilogue_fallback.load();
+  MlpCase(7006, 197, 64, 256);
+  ShiftedVectorsCase(7007, 197, 64, 256);
+  EXPECT_EQ(ops::cuda::Counts().epilogue_fused.load() +
+                ops::cuda::Counts().epilogue_fallback.load() - calls,
+            6);
+}
+
+// The epilogues with a bf16 bias / bias-gradient vector (the type cublasLt.h documents for a bf16
+// output; the second try where cuBLASLt declines the fp32 one) match the CPU too.
+TEST(CudaFusedPathsTest, EpiloguesWithBf16VectorsMatchCpu) {
+  TIGERFG_REQUIRE_GPU();
+  EpiloguesSwitch on(true);
+  ops::cuda::Paths().f32_epilogue_vectors = false;
+  MlpCase(7008, 197, 64, 256);
+  ShiftedVectorsCase(7009, 197, 64, 256);
+  ops::cuda::Paths().f32_epilogue_vectors = true;
 }
 
 // The warp-per-row LayerNorm on F32 activations (forced; BF16 always takes it) within the F32
