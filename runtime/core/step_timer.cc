@@ -13,13 +13,22 @@ namespace tigerfg::profile {
 
 namespace {
 
+// One pairing of the steady clock with the wall clock for the process: every host clock maps its
+// marks through it, so marks of different clocks keep their order.
+struct HostOrigin {
+  std::chrono::steady_clock::time_point steady = std::chrono::steady_clock::now();
+  int64_t unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+};
+
 class HostClock : public MarkClock {
  public:
-  HostClock()
-      : steady_origin_(std::chrono::steady_clock::now()),
-        unix_origin_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count()) {}
+  HostClock() {
+    static const HostOrigin origin;
+    steady_origin_ = origin.steady;
+    unix_origin_ns_ = origin.unix_ns;
+  }
 
   void Record(int index) override {
     if (static_cast<int>(stamps_.size()) <= index) stamps_.resize(index + 1);
@@ -159,8 +168,11 @@ const StepProfile& StepTimer::Resolve() {
   ns_.resize(r.marks);
   profile_.step = r.step;
   profile_.dropped_spans = r.dropped_spans;
-  profile_.start_unix_ns = r.clock->Resolve(r.marks, ns_.data());
+  // The two clocks' wall-clock anchors may disagree by microseconds, and a step begins where the
+  // one before it closed: steps stay in order, end to end.
+  profile_.start_unix_ns = std::max(r.clock->Resolve(r.marks, ns_.data()), next_start_unix_ns_);
   profile_.step_s = static_cast<double>(ns_[last]) * 1e-9;
+  next_start_unix_ns_ = profile_.start_unix_ns + ns_[last];
   profile_.phase_s.fill(0);
   profile_.spans.clear();
   for (const Interval& in : r.intervals) {

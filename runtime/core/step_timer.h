@@ -95,6 +95,7 @@ class StepTimer {
   int current_ = -1, closed_ = -1;  // indexes into recordings_, -1 for none
   int phase_ = -1, phase_begin_ = 0;
   std::vector<int64_t> ns_;
+  int64_t next_start_unix_ns_ = 0;  // where the last resolved step ended on the wall clock
   StepProfile profile_;
 };
 

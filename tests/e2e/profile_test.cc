@@ -92,7 +92,7 @@ std::multiset<std::string> CheckTrace(const std::string& path, int rank, int ste
 TEST(Bench, JsonHasThroughputMfuMemoryAndPhaseMedians) {
   const std::string dir = TempDir("bench_profile");
   ShellResult r = Shell(kBinary + " bench --config " + kTiny +
-                        " --batch 4 --steps 3 --warmup 1 --peak_tflops 0.5 --out " + dir +
+                        " --batch 4 --steps 7 --warmup 1 --peak_tflops 0.5 --out " + dir +
                         "/bench.json --trace " + dir + "/trace.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json b = ReadJson(dir + "/bench.json");
@@ -123,6 +123,8 @@ TEST(Bench, JsonHasThroughputMfuMemoryAndPhaseMedians) {
   EXPECT_GT(b["forward_s_median"].get<double>(), 0);
   EXPECT_GT(b["backward_s_median"].get<double>(), 0);
   // Medians of the parts need not add up to the median step exactly; they cannot exceed it much.
+  // Seven timed steps: with three, one slow step on a loaded machine could leave the median step
+  // twice the sum of the phases' medians.
   EXPECT_LE(phases, 1.25 * step + 1e-3) << b;
   EXPECT_GT(phases, 0.5 * step) << b;
   // The printed line is the same JSON; the table goes to stderr.
@@ -133,7 +135,7 @@ TEST(Bench, JsonHasThroughputMfuMemoryAndPhaseMedians) {
   EXPECT_EQ(line["mfu"], b["mfu"]);
   EXPECT_NE(r.output.find("exposed_comm"), std::string::npos) << r.output;
   // Warmup and timed steps are all traced; no collectives without a communicator.
-  EXPECT_TRUE(CheckTrace(dir + "/trace.json", 0, 4,
+  EXPECT_TRUE(CheckTrace(dir + "/trace.json", 0, 8,
                          {"data_wait", "forward", "loss", "backward", "optimizer"})
                   .empty());
   std::filesystem::remove_all(dir);
