@@ -8,8 +8,8 @@
 namespace tigerfg::ops {
 
 // out[B, C, H, W] F32 = NormalizedPixel(in[B, C, H, W] U8, norm.scale[c], norm.shift[c]):
-// (pixel / 255 - mean[c]) / std[c] with the loader's two roundings, bit-identical on CPU and
-// CUDA and to the loader's float images. norm.channels == C.
+// (pixel / 255 - mean[c]) / std[c] in the loader's one fused multiply-add, bit-identical on CPU
+// and CUDA and to the loader's float images. norm.channels == C.
 void NormalizeImages(const Context& ctx, Tensor out, const Tensor& in, const ImageNorm& norm);
 
 }  // namespace tigerfg::ops

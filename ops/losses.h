@@ -68,9 +68,10 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
 // in this order, each [1] loss read as a double:
 //   loss_row, loss_col given: contrastive = 0.5 (row + col), total = w.contrastive · contrastive,
 //     srd = sdd = 0 (a new step; without them terms64 is accumulated onto);
-//   loss_srd given: s = w.srd_share · srd; srd += s; total += w.srd · s;
-//   loss_sdd given: sdd = sdd; total += w.sdd · sdd.
-// (No fused multiply-adds: the CPU and CUDA terms are the same bits.)
+//   loss_srd given: s = w.srd_share · srd; srd += s; total = fma(w.srd, s, total);
+//   loss_sdd given: sdd = sdd; total = fma(w.sdd, sdd, total).
+// (The two weighted additions are fused multiply-adds, as the host's contracted arithmetic was;
+// every other step one rounding: the CPU and CUDA terms are the same bits.)
 constexpr int64_t kLossTermSlots = 5;
 constexpr int64_t kLossTerm64Slots = 8;
 struct LossTermWeights {

@@ -227,7 +227,9 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
   for (int64_t k = 0; k < n_total; ++k) pd[k] = pa[k] > kMapLogFloor ? -g * pm[k] / pa[k] : 0.0f;
 }
 
-// The host combined the loss terms in double exactly so before they stayed on the device.
+// The host combined the loss terms in double exactly so before they stayed on the device; the
+// weighted additions were fused multiply-adds there (the compiler contracted them), spelled out
+// here and in the CUDA twin.
 void LossTermsUpdate(const Context& /*ctx*/, Tensor terms, Tensor terms64, const Tensor& loss_row,
                      const Tensor& loss_col, const Tensor& loss_srd, const Tensor& loss_sdd,
                      const LossTermWeights& w) {
@@ -242,11 +244,11 @@ void LossTermsUpdate(const Context& /*ctx*/, Tensor terms, Tensor terms64, const
   if (loss_srd.defined()) {
     const double s = w.srd_share * static_cast<double>(loss_srd.f32()[0]);
     d[2] = fresh ? s : d[2] + s;
-    d[0] += static_cast<double>(w.srd) * s;
+    d[0] = std::fma(static_cast<double>(w.srd), s, d[0]);
   }
   if (loss_sdd.defined()) {
     d[3] = loss_sdd.f32()[0];
-    d[0] += static_cast<double>(w.sdd) * d[3];
+    d[0] = std::fma(static_cast<double>(w.sdd), d[3], d[0]);
   }
   std::memcpy(terms64.data(), d, sizeof(d));
   float* out = terms.f32();

@@ -1,5 +1,5 @@
 // ops/cuda/images.cu — NormalizeImages on CUDA: 4 pixels per thread (one 4-byte load, one float4
-// store) when the plane allows, the CPU's two roundings spelled out (no fused multiply-add).
+// store) when the plane allows, the CPU's one fused multiply-add spelled out (NormalizedPixel).
 #include <cstdint>
 
 #include "ops/backend.h"
@@ -9,7 +9,7 @@ namespace tigerfg::ops::cuda {
 namespace {
 
 __device__ __forceinline__ float Normalized(uint8_t pixel, float scale, float shift) {
-  return __fsub_rn(__fmul_rn(static_cast<float>(pixel), scale), shift);
+  return __fmaf_rn(static_cast<float>(pixel), scale, -shift);
 }
 
 // n4 groups of 4 pixels; a group never straddles two planes (plane % 4 == 0).

@@ -381,8 +381,9 @@ void SrdLossBackward(const Context& ctx, Tensor damap, float dloss, const Tensor
 
 namespace {
 
-// ops/cpu/losses.cc's LossTermsUpdate, one thread; __dmul_rn / __dadd_rn keep nvcc from fusing
-// a multiply and an add, so the terms are the CPU's bits.
+// ops/cpu/losses.cc's LossTermsUpdate, one thread, with the CPU's roundings spelled out: a fused
+// multiply-add (__fma_rn, std::fma there) for each weighted addition to the total, __dmul_rn /
+// __dadd_rn elsewhere, so the terms are the CPU's bits.
 __global__ void LossTermsKernel(float* terms, double* d, const float* row, const float* col,
                                 const float* srd, const float* sdd, LossTermWeights w) {
   const bool fresh = row != nullptr;
@@ -394,11 +395,11 @@ __global__ void LossTermsKernel(float* terms, double* d, const float* row, const
   if (srd != nullptr) {
     const double s = __dmul_rn(w.srd_share, static_cast<double>(srd[0]));
     d[2] = fresh ? s : __dadd_rn(d[2], s);
-    d[0] = __dadd_rn(d[0], __dmul_rn(static_cast<double>(w.srd), s));
+    d[0] = __fma_rn(static_cast<double>(w.srd), s, d[0]);
   }
   if (sdd != nullptr) {
     d[3] = sdd[0];
-    d[0] = __dadd_rn(d[0], __dmul_rn(static_cast<double>(w.sdd), d[3]));
+    d[0] = __fma_rn(static_cast<double>(w.sdd), d[3], d[0]);
   }
   for (int k = 0; k < 4; ++k) terms[k] = static_cast<float>(d[k]);
   terms[4] = isfinite(d[0]) ? 0.0f : 1.0f;

@@ -5,6 +5,7 @@
 
 #include <glog/logging.h>
 
+#include <cmath>
 #include <vector>
 
 namespace tigerfg {
@@ -16,10 +17,12 @@ struct ImageNorm {
   float shift[kMaxChannels] = {};  // mean[c] / std[c]
 };
 
-// The one formula: a pixel p in 0..255 becomes p * scale - shift, two float roundings (no fused
-// multiply-add: the CUDA twin spells both roundings out).
+// The one formula: a pixel p in 0..255 becomes p * scale - shift in one fused multiply-add (one
+// rounding), spelled out on both sides (std::fma here, __fmaf_rn in the CUDA twin): a plain
+// `pixel * scale - shift` is contracted into an FMA by the compilers (-mfma, GCC's default
+// -ffp-contract=fast), so its bits depended on the build, and differed from CUDA's.
 inline float NormalizedPixel(float pixel, float scale, float shift) {
-  return pixel * scale - shift;
+  return std::fma(pixel, scale, -shift);
 }
 
 // From per-channel mean and std (on pixel / 255); one entry per channel, at most kMaxChannels.
