@@ -4,10 +4,11 @@
 # cluster/gpu_check.sh (every CUDA test, the backend harness, the attention and fused-path table),
 # then cluster/gpu_bench.sh (tiny FP32/BF16/CPU loss curves; tigerfg bench BF16, --uint8_images
 # and FP32; PyTorch eager and compiled; the kernel table) in what is left of a wall-clock budget.
-# OUT_DIR receives check.log, bench.log, results.tgz (the bench logs and JSONs, without traces
-# and checkpoints), memcheck.log (compute-sanitizer over the newest kernels' tests, in what time
-# is left) and, when a bench ran, readme_gpu_block.md (the README's GPU row to commit). Exits
-# non-zero when a part failed, the check or the bench ran out of time, or memcheck found an error.
+# OUT_DIR receives machine.log (GPU, driver, nvcc, cuDNN/NCCL/NVRTC, torch), check.log,
+# bench.log, results.tgz (the bench logs and JSONs, without traces and checkpoints), memcheck.log
+# (compute-sanitizer over the newest kernels' tests, in what time is left) and, when a bench ran,
+# readme_gpu_block.md (the README's GPU row to commit): six files. Exits non-zero when a part
+# failed, the check or the bench ran out of time, or memcheck found an error.
 #
 #   cluster/device_check.sh BUNDLE.tgz OUT_DIR [--budget_s S (540)] [--check_budget_s S (240)]
 set -u
@@ -41,6 +42,19 @@ elif [ -n "$source_dir" ] && [ "$(cd "$source_dir" && pwd -P)" != "$(pwd -P)" ];
   echo "device_check: note: the tests read $source_dir, not this checkout"
 fi
 
+# What the machine has, for reading the results later.
+{
+  echo "== machine"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -n 2
+  nvcc --version 2>/dev/null | tail -n 1
+  for pattern in 'libcudnn.so.9.*' 'libnccl.so.2.*' 'libnvrtc.so.*'; do
+    find /usr /opt -name "$pattern" -print -quit 2>/dev/null
+  done
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' \
+    2>&1 | tail -n 1
+  command -v nsys compute-sanitizer || true
+} 2>&1 | tee "$out/machine.log"
+
 started=$SECONDS
 timeout "$check_budget_s" bash cluster/gpu_check.sh --libs "$bundle/lib" "$bundle" 2>&1 |
   tee "$out/check.log"
@@ -63,7 +77,7 @@ elif [ "$left" -lt 60 ]; then
   echo "memcheck: skipped, $left s left" | tee "$out/memcheck.log"
 else
   libs="$bundle/lib"
-  for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do  # as gpu_check.sh
+  for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*' 'libnvrtc.so.*'; do  # as gpu_check.sh
     lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
     [ -n "$lib" ] && libs="$libs:$(dirname "$lib")"
   done

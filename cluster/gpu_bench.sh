@@ -33,7 +33,7 @@ cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$results"
 extra=""
 [ -n "$libs" ] && extra="$(cd "$libs" && pwd)"
-for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do
+for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*' 'libnvrtc.so.*'; do
   lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
   [ -n "$lib" ] && extra="${extra:+$extra:}$(dirname "$lib")"
 done

@@ -8,7 +8,8 @@
 #
 # --libs DIR: a folder of shared libraries to put first on LD_LIBRARY_PATH (glog, gflags,
 # libunwind carried over when the machine lacks them). The folders holding libcudnn.so.9,
-# libnccl.so.2 and libcublasLt.so.* are found under /usr and /opt and added too.
+# libnccl.so.2, libcublasLt.so.* and libnvrtc.so.* (cuDNN compiles its SDPA engine at run time)
+# are found under /usr and /opt and added too.
 set -u
 
 libs=""
@@ -25,7 +26,7 @@ extra=""
 if [ -n "$libs" ]; then
   extra="$(cd "$libs" && pwd)"
 fi
-for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*'; do
+for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*' 'libnvrtc.so.*'; do
   lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
   if [ -n "$lib" ]; then
     extra="${extra:+$extra:}$(dirname "$lib")"

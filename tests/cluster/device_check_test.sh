@@ -32,7 +32,7 @@ fi
 ((SECONDS - started <= 100)) || fail "device_check.sh took $((SECONDS - started)) s of a 90 s budget"
 [[ -L $tmp/elsewhere/src && $(readlink "$tmp/elsewhere/src") == "$(cd "$src" && pwd)" ]] ||
   fail "the missing source folder was not linked to the checkout"
-for f in check.log bench.log results.tgz; do
+for f in machine.log check.log bench.log results.tgz; do
   [[ -s $tmp/out/$f ]] || fail "OUT_DIR lacks $f"
 done
 grep -q "nvidia-smi not found" "$tmp/out/check.log" || fail "check.log does not say the GPU is missing"
