@@ -201,10 +201,13 @@ struct TigerFGModel::Impl {
                        int64_t g);
 
   // BF16 mode: params16 = bf16(params), all of it (the teacher's part too: parameters may be
-  // written through params() by loaders and the rank-0 broadcast; ~6 bytes per parameter).
+  // written through params() by loaders and the rank-0 broadcast; ~6 bytes per parameter), unless
+  // the mirror is current: nothing took params() for writing since the last refresh, and the
+  // optimizer's update (UpdateParams) wrote the mirror of what it changed.
   void RefreshMirror() const {
-    if (precision != config::BF16) return;
+    if (precision != config::BF16 || mirror_current) return;
     ops::Cast(ctx, params16.tensor(), params.tensor());
+    mirror_current = true;
   }
 
   config::ModelConfig cfg;
@@ -213,8 +216,9 @@ struct TigerFGModel::Impl {
   int64_t local_batch, chunk, max_global;  // chunk: rows of one EncodeForward
   Context ctx;
   ParamTable table;
-  Buffer params, grads;  // on ctx's device
-  Buffer params16;       // BF16 mode only
+  Buffer params, grads;                 // on ctx's device
+  Buffer params16;                      // BF16 mode only
+  mutable bool mirror_current = false;  // params16 == bf16(params) (RefreshMirror)
   ActivationArena arena;
   std::unique_ptr<QueryTower> query;
   std::unique_ptr<ItemTower> item;
@@ -331,13 +335,25 @@ int64_t TigerFGModel::PlannedActivationBytes(int64_t local_batch, int world_size
   plan.PlanActivations(store, &plan.arena, plan.chunk, local_batch, plan.max_global);
   return plan.arena.bytes();
 }
-float* TigerFGModel::params() { return static_cast<float*>(impl_->params.data()); }
+float* TigerFGModel::params() {
+  impl_->mirror_current = false;  // the caller may write them
+  return static_cast<float*>(impl_->params.data());
+}
+
+void TigerFGModel::UpdateParams(
+    const std::function<void(float* params, float* grads, const Tensor& params16)>& update) {
+  Impl& m = *impl_;
+  m.RefreshMirror();  // current before the update, so current after it
+  update(static_cast<float*>(m.params.data()), static_cast<float*>(m.grads.data()),
+         m.precision == config::BF16 ? m.params16.tensor() : Tensor());
+}
 float* TigerFGModel::grads() { return static_cast<float*>(impl_->grads.data()); }
 
 void TigerFGModel::CopyParamsToHost(float* host) const {
   CopyToHost(impl_->ctx, Tensor::F32(host, impl_->params.tensor().shape()), impl_->params.tensor());
 }
 void TigerFGModel::CopyParamsFromHost(const float* host) {
+  impl_->mirror_current = false;
   CopyFromHost(impl_->ctx, impl_->params.tensor(),
                Tensor::F32(const_cast<float*>(host), impl_->params.tensor().shape()));
 }

@@ -104,9 +104,15 @@ class TigerFGModel {
   // The flat buffers live on the context's device: on CUDA these are device pointers (pass them
   // to ops or collectives with the CUDA context, never dereference them on the host). The copy
   // helpers below work on both devices.
-  float* params();  // [table().total_numel()]
+  float* params();  // [table().total_numel()]; taken for writing (the bf16 mirror is refreshed)
   float* grads();   // [table().trainable_numel()]
   void ZeroGrads();
+  // The optimizer's update in place: update(params, grads, params16), params16 being the bf16
+  // mirror [total_numel] in BF16 mode (empty otherwise), which the update must write for every
+  // parameter it changes (AdamW::Launch's params16): the next forward then skips the cast of every
+  // parameter into the mirror (issue #10 item 7).
+  void UpdateParams(
+      const std::function<void(float* params, float* grads, const Tensor& params16)>& update);
   // Synchronous host copies of the flat buffers (host arrays of the sizes above).
   void CopyParamsToHost(float* host) const;
   void CopyParamsFromHost(const float* host);

@@ -171,8 +171,12 @@ void StepRunner::Launch(const Batch& batch, int64_t step, const Tensor& product_
     timer_.Enter(Phase::kOptimizer);
     const Context& ctx = model_.context();
     Tensor packed = g_->packed.tensor();
-    pending_lr_ = optimizer_->Launch(ctx, model_.params(), model_.grads(), step, Tensor(),
-                                     packed.f32() + kPackedFailed);
+    // In BF16 the update writes the bf16 mirror of what it changes: no cast pass before the next
+    // forward.
+    model_.UpdateParams([&](float* params, float* grads, const Tensor& params16) {
+      pending_lr_ =
+          optimizer_->Launch(ctx, params, grads, step, params16, packed.f32() + kPackedFailed);
+    });
     ops::Copy(
         ctx, Tensor::F32(packed.f32() + kPackedGradSumsq, Shape{2}, ctx.device()),
         Tensor::F32(static_cast<float*>(optimizer_->grad_sumsq().data()), Shape{2}, ctx.device()));

@@ -13,6 +13,7 @@
 #include "comm/local_communicator.h"
 #include "configs/config.h"
 #include "model/tigerfg_model.h"
+#include "runtime/train/optimizer.h"
 #include "runtime/train/trainer.h"
 #include "tests/model/spec_runner.h"
 #include "tests/model/test_batches.h"
@@ -65,6 +66,36 @@ TEST(StepRunner, LocalCommunicatorStepEqualsTheStepWithoutCollectives) {
     EXPECT_EQ(with.spans.count(name), 1u) << name;
   EXPECT_TRUE(without.spans.empty());
   EXPECT_EQ(without.exposed_comm_s, 0);
+}
+
+// BF16: the optimizer's update writes the bf16 mirror of what it changes, so the next forward
+// skips the cast pass and still encodes with the updated weights: exactly as a model given those
+// weights afresh (which casts them all).
+TEST(StepRunner, Bf16UpdateKeepsTheMirrorCurrent) {
+  const config::ModelConfig cfg = testing::TinyModel();
+  model::TigerFGModel trained(cfg, kBatch, Context::Cpu(), 1, config::BF16);
+  std::vector<float> init(trained.table().total_numel());
+  model::InitParams(trained.table(), cfg, /*seed=*/7, init.data());
+  trained.CopyParamsFromHost(init.data());
+  config::OptimConfig optim;
+  optim.set_lr(1e-2f);  // steps far above a bf16 ulp of the weights
+  AdamW optimizer(trained.table(), optim, /*total_steps=*/4);
+  StepRunner runner(trained, nullptr, &optimizer);
+  ASSERT_TRUE(runner.Run(testing::RandomBatch(cfg, kBatch, /*seed=*/8), 0).ok());
+  std::vector<float> updated(init.size());
+  trained.CopyParamsToHost(updated.data());
+  ASSERT_NE(updated, init);
+  model::TigerFGModel fresh(cfg, kBatch, Context::Cpu(), 1, config::BF16);
+  fresh.CopyParamsFromHost(updated.data());
+  const Batch next = testing::RandomBatch(cfg, kBatch, /*seed=*/9);
+  auto embeddings = [&next](model::TigerFGModel& model) {
+    model.EncodeForward(next);
+    const Tensor q = model.query_emb(), e = model.item_emb();
+    std::vector<float> out(q.f32(), q.f32() + q.numel());
+    out.insert(out.end(), e.f32(), e.f32() + e.numel());
+    return out;
+  };
+  EXPECT_EQ(embeddings(trained), embeddings(fresh));
 }
 
 TEST(Train, CallsTheFaultInjectionHooks) {
