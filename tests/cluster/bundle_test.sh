@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/cluster/bundle_test.sh — cluster/bundle.sh carries every library the GPU machine may lack:
 # the binary's non-system dependencies are all bundled (utf8proc, glog, gflags, libunwind, ...),
-# and a binary with a library on neither of bundle.sh's lists is refused with the library named.
+# a binary with a library on neither of bundle.sh's lists is refused with the library named, and
+# tigerfg needs no MPI C++ bindings.
 #   bundle_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=${1:?usage: bundle_test.sh SOURCE_DIR BUILD_DIR}
@@ -19,6 +20,11 @@ done
 # The bundle must not shadow the machine's MPI or CUDA.
 if compgen -G "$tmp/ok/lib/libmpi*" >/dev/null || compgen -G "$tmp/ok/lib/libcud*" >/dev/null; then
   fail "the bundle carries MPI or CUDA libraries"
+fi
+
+# MPI through its C API only: the C++ bindings' library (libmpi_cxx) is gone in Open MPI 5.
+if ldd "$build/launcher/tigerfg" | grep -q libmpi_cxx; then
+  fail "tigerfg links libmpi_cxx (MPI's C++ bindings), which a GPU node's MPI may lack"
 fi
 
 # git links libpcre2, on neither list: refused, naming it.
