@@ -116,25 +116,42 @@ bench_BF16="" bench_FP32=""  # the JSON of each precision's successful bench, fo
 summary() {  # one bench JSON -> a short line
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.1f samples/s, step %.1f ms, %.1f TFLOP/s, MFU %.3f, peak %.1f GiB, activations %.1f GiB; fwd %.1f bwd %.1f loss %.1f opt %.1f ms" % (r["samples_per_s"], 1e3*r["step_s_median"], r["model_tflops"], r["mfu"], r["peak_mem_gib"], r["activation_bytes"]/2**30, 1e3*r["forward_s_median"], 1e3*r["backward_s_median"], 1e3*r["loss_s_median"], 1e3*r["optimizer_s_median"]))' "$1" 2>&1
 }
-# bench_precision PRECISION: the bench at the batch, or at half of it if the full one fails.
+# op_rows JSON: the bench's per-op table (--op_table_steps; ops/op_timeline.h), its top 15 ops.
+op_rows() {
+  python3 - "$1" <<'PY' 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"per-op times, {r['op_table_steps']} steps after the timed ones (op, calls/step, ms/step, share):")
+for row in r["op_table"][:15]:
+    print(f"  {row['op']:<28} {row['calls_per_step']:7.1f} {row['ms_per_step']:9.3f} {100 * row['share']:5.1f}%")
+PY
+}
+
+# bench_precision PRECISION [FLAGS...]: the bench at the batch, or at half of it if the full one
+# fails.
 bench_precision() {
-  local precision="$1" b out rc
+  local precision="$1" b out rc line
+  shift
   for b in "$batch" $((batch / 2)); do
     out="$results/bench_tigerfg_${precision}_$b"
     run_limited "$out.log" 150 "$bin" bench --config "$config" --batch "$b" --steps 10 \
       --warmup 3 --set train.device=cuda,train.precision=$precision --out "$out.json" \
-      --trace "$out.trace.json"
+      --trace "$out.trace.json" "$@"
     rc=$?
     if [ $rc -eq 0 ]; then
       row "tigerfg bench $config batch $b $precision: $(summary "$out.json")"
       printf -v "bench_$precision" '%s' "$out.json"
+      if [ $# -gt 0 ]; then
+        while IFS= read -r line; do row "$line"; done < <(op_rows "$out.json")
+      fi
       return 0
     fi
     row "tigerfg bench $config batch $b $precision rc=$rc: $(tail -n 3 "$out.log" | tr '\n' ' ' | cut -c1-300)"
   done
   failures=$((failures + 1))
 }
-bench_precision BF16
+# The per-op table (no profiler needed: nsys is not on every GPU machine) from 3 BF16 steps.
+bench_precision BF16 --op_table_steps 3
 
 # 2a. BF16 again with uint8 images: normalised on the GPU, staged through the pinned input ring one
 # step ahead (issue #10 item 3); a quarter of the image bytes of the F32 batches above.

@@ -17,6 +17,7 @@
 #include "launcher/flags.h"
 #include "launcher/run_setup.h"
 #include "model/tigerfg_model.h"
+#include "ops/op_timeline.h"
 #include "runtime/core/buffer.h"
 #include "runtime/core/peak_memory.h"
 #include "runtime/core/step_timer.h"
@@ -31,6 +32,9 @@ DEFINE_int32(warmup, 3, "bench: untimed steps first");
 DEFINE_double(memory_gb, 0,
               "bench: also report the largest batch whose step fits this many GiB of device "
               "memory, unchunked and with train.micro_batch (1 when unset); 0 = skip");
+DEFINE_int32(op_table_steps, 0,
+             "bench: after the timed steps, this many more with the time of every op recorded "
+             "(ops/op_timeline.h): op_table in the JSON, the top ops on stderr; 0 = none");
 DEFINE_bool(uint8_images, false,
             "bench: the batches' images as U8 pixels (the training loader's form), normalised by "
             "the model; on CUDA staged through the pinned ring, the next batch one step ahead");
@@ -64,6 +68,18 @@ void PrintTable(const nlohmann::ordered_json& r) {
                  static_cast<long long>(r["budget_micro_batch"].get<int64_t>()),
                  r["step_mem_estimate_gib"].get<double>());
   }
+  if (r.contains("op_table")) {
+    std::fprintf(stderr, "  %-28s %8s %10s %7s   (%lld steps after the timed ones)\n", "op",
+                 "calls", "ms/step", "share",
+                 static_cast<long long>(r["op_table_steps"].get<int64_t>()));
+    int shown = 0;
+    for (const auto& row : r["op_table"]) {
+      if (++shown > 20) break;
+      std::fprintf(stderr, "  %-28s %8.1f %10.3f %6.1f%%\n", row["op"].get<std::string>().c_str(),
+                   row["calls_per_step"].get<double>(), row["ms_per_step"].get<double>(),
+                   100 * row["share"].get<double>());
+    }
+  }
   std::fprintf(stderr,
                "  %.1f samples/s, %.4g model TFLOP/s, MFU %.2f%% of %.0f TFLOP/s, peak memory "
                "%.3f GiB (%s)\n",
@@ -74,7 +90,7 @@ void PrintTable(const nlohmann::ordered_json& r) {
 
 struct BenchOptions {
   int64_t batch_size = 0;
-  int warmup = 0, steps = 0;
+  int warmup = 0, steps = 0, op_table_steps = 0;
 };
 
 StatusOr<BenchOptions> BenchOptionsFromFlags(const config::RunConfig& cfg) {
@@ -89,6 +105,8 @@ StatusOr<BenchOptions> BenchOptionsFromFlags(const config::RunConfig& cfg) {
   o.steps = FLAGS_steps > 0 ? FLAGS_steps : 10;
   if (FLAGS_warmup < 0) return Status::Error("--warmup must be >= 0");
   o.warmup = FLAGS_warmup;
+  if (FLAGS_op_table_steps < 0) return Status::Error("--op_table_steps must be >= 0");
+  o.op_table_steps = FLAGS_op_table_steps;
   if (!(FLAGS_peak_tflops > 0))
     return Status::Error("--peak_tflops must be > 0, got " + std::to_string(FLAGS_peak_tflops));
   if (!(FLAGS_memory_gb >= 0))
@@ -178,6 +196,36 @@ StatusOr<BenchTimes> RunSteps(train::StepRunner& runner, model::TigerFGModel& ne
     for (int p = 0; p < profile::kNumPhases; ++p) times.phase_s[p].push_back(prof.phase_s[p]);
   }
   return times;
+}
+
+// --op_table_steps: that many steps more, each op's time recorded at its dispatch; per step, the
+// most time first, with each op's share of the ops' total.
+nlohmann::ordered_json OpTable(train::StepRunner& runner, model::TigerFGModel& net,
+                               const BenchBatches& data, const BenchOptions& o) {
+  ops::OpTimeline timeline(net.context());
+  const bool ahead = FLAGS_uint8_images && net.micro_batch() == net.local_batch();
+  for (int j = 0; j < o.op_table_steps; ++j) {
+    const int i = o.warmup + o.steps + j;
+    const int k = i % BenchBatches::kCount;
+    runner.BeginStep(i);
+    if (ahead) net.StageInputs(data.batches[k]);
+    timeline.Begin();
+    runner.Launch(data.batches[k], i, data.product_ids[k].tensor());
+    timeline.End();
+    (void)runner.Collect();  // a diverged loss was reported by the timed steps already
+  }
+  double total = 0;
+  const std::vector<ops::OpTimeline::Row> rows = timeline.Table();
+  for (const ops::OpTimeline::Row& row : rows) total += row.seconds;
+  nlohmann::ordered_json table = nlohmann::ordered_json::array();
+  const double steps = std::max(o.op_table_steps, 1);
+  for (const ops::OpTimeline::Row& row : rows) {
+    table.push_back({{"op", row.op},
+                     {"calls_per_step", static_cast<double>(row.calls) / steps},
+                     {"ms_per_step", 1e3 * row.seconds / steps},
+                     {"share", total > 0 ? row.seconds / total : 0.0}});
+  }
+  return table;
 }
 
 nlohmann::ordered_json BenchJson(const config::RunConfig& cfg, const BenchOptions& o,
@@ -271,12 +319,16 @@ StatusOr<nlohmann::ordered_json> Bench(const config::RunConfig& cfg, const Bench
     model::InitParams(net.table(), cfg.model(), cfg.train().seed(), host.f32());
     net.CopyParamsFromHost(host.f32());
   }
-  train::AdamW optimizer(net.table(), cfg.optim(), o.warmup + o.steps, ctx);
+  train::AdamW optimizer(net.table(), cfg.optim(), o.warmup + o.steps + o.op_table_steps, ctx);
   const BenchBatches data(cfg, o.batch_size, ctx);
   train::StepRunner runner(net, /*comm=*/nullptr, &optimizer);
   profile::PeakMemory memory(ctx);
   TIGERFG_ASSIGN_OR_RETURN(BenchTimes times, RunSteps(runner, net, data, o, memory, trace));
   nlohmann::ordered_json result = BenchJson(cfg, o, ctx, net, times, memory);
+  if (o.op_table_steps > 0) {
+    result["op_table_steps"] = o.op_table_steps;
+    result["op_table"] = OpTable(runner, net, data, o);
+  }
   AddBudget(cfg, net, &result);
   return result;
 }

@@ -17,6 +17,7 @@
 #include "ops/linear.h"
 #include "ops/losses.h"
 #include "ops/normalize.h"
+#include "ops/op_timeline.h"
 #include "ops/optim.h"
 #include "ops/patch_embed.h"
 #include "ops/softmax.h"
@@ -77,6 +78,7 @@ const OpsBackend& BackendFor(Device device) {
 }
 
 const OpsBackend& BackendForOp(const Context& ctx, OpKind op) {
+  OpTimeline::OnDispatch(op);
   const OpsBackend& backend = BackendFor(ctx.device());
   CHECK(HasOp(backend, op)) << OpName(op) << ": the " << backend.name
                             << " backend has no implementation";

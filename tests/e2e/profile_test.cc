@@ -141,6 +141,33 @@ TEST(Bench, JsonHasThroughputMfuMemoryAndPhaseMedians) {
   std::filesystem::remove_all(dir);
 }
 
+// --op_table_steps: steps after the timed ones with every op's time (ops/op_timeline.h), for the
+// machines without Nsight Systems.
+TEST(Bench, OpTableListsEveryOpOfAStepWithItsShare) {
+  const std::string dir = TempDir("bench_ops");
+  ShellResult r =
+      Shell(kBinary + " bench --config " + kTiny +
+            " --batch 4 --steps 2 --warmup 1 --op_table_steps 2 --out " + dir + "/bench.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json b = ReadJson(dir + "/bench.json");
+  ASSERT_TRUE(b.contains("op_table")) << b;
+  EXPECT_EQ(b["op_table_steps"].get<int>(), 2);
+  double share = 0, previous_ms = 1e30;
+  std::map<std::string, double> calls;
+  for (const auto& row : b["op_table"]) {
+    share += row["share"].get<double>();
+    EXPECT_LE(row["ms_per_step"].get<double>(), previous_ms) << "the most time first";
+    previous_ms = row["ms_per_step"].get<double>();
+    calls[row["op"].get<std::string>()] = row["calls_per_step"].get<double>();
+  }
+  EXPECT_NEAR(share, 1, 1e-9);
+  EXPECT_EQ(calls["AdamWMultiUpdate"], 1) << "one optimizer launch per step";
+  EXPECT_GT(calls["LinearForward"], 0);
+  EXPECT_GT(calls["LinearBackward"], 0);
+  EXPECT_NE(r.output.find("ms/step"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Train, MetricsAndTraceCarryThePhaseSplitMfuAndMemory) {
   const std::string dir = TempDir("train_profile");
   ShellResult r = Shell(kBinary + " train --config " + kTiny +
