@@ -53,6 +53,9 @@ fi
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' \
     2>&1 | tail -n 1
   command -v nsys compute-sanitizer || true
+  # A library the bundle and the machine both lack stops every binary: name it here.
+  LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$bundle/launcher/tigerfg" |
+    grep "not found" || echo "tigerfg: every library found"
 } 2>&1 | tee "$out/machine.log"
 
 started=$SECONDS
