@@ -42,6 +42,15 @@ elif [ -n "$source_dir" ] && [ "$(cd "$source_dir" && pwd -P)" != "$(pwd -P)" ];
   echo "device_check: note: the tests read $source_dir, not this checkout"
 fi
 
+# The library path the checks use (gpu_check.sh and gpu_bench.sh build the same): the bundle's,
+# then the folders of the CUDA libraries found on the machine.
+libs="$bundle/lib"
+for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*' 'libnvrtc.so.*'; do
+  lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
+  [ -n "$lib" ] && libs="$libs:$(dirname "$lib")"
+done
+libs="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
 # What the machine has, for reading the results later.
 {
   echo "== machine"
@@ -54,7 +63,7 @@ fi
     2>&1 | tail -n 1
   command -v nsys compute-sanitizer || true
   # A library the bundle and the machine both lack stops every binary: name it here.
-  LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$bundle/launcher/tigerfg" |
+  LD_LIBRARY_PATH="$libs" ldd "$bundle/launcher/tigerfg" |
     grep "not found" || echo "tigerfg: every library found"
 } 2>&1 | tee "$out/machine.log"
 
@@ -79,12 +88,7 @@ if [ -z "$sanitizer" ]; then
 elif [ "$left" -lt 60 ]; then
   echo "memcheck: skipped, $left s left" | tee "$out/memcheck.log"
 else
-  libs="$bundle/lib"
-  for pattern in 'libcudnn.so.9*' 'libnccl.so.2*' 'libcublasLt.so.*' 'libnvrtc.so.*'; do  # as gpu_check.sh
-    lib="$(find /usr /opt -name "$pattern" -print -quit 2>/dev/null)"
-    [ -n "$lib" ] && libs="$libs:$(dirname "$lib")"
-  done
-  LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" timeout "$left" \
+  LD_LIBRARY_PATH="$libs" timeout "$left" \
     "$sanitizer" --tool memcheck --error-exitcode 3 "$bundle/tests/cuda/cuda_tests" \
     --gtest_filter='InputRing.*:StepWaits.*:CudaFusedPathsTest.*:CudaFlashAttention.*:CudaCudnn*:CudaOptim*:CudaNormalize*' \
     >"$out/memcheck.log" 2>&1
