@@ -32,6 +32,28 @@ class EpiloguesSwitch {
   ~EpiloguesSwitch() { ops::cuda::Paths().gemm_epilogues = true; }
 };
 
+// fc2's backward through the GELU, BF16: [N, O] -> [N, I] with dout [N, I]; its input is
+// out = gelu(pre), pre given on each side (pre_h, pre_d). The weight and bias gradients
+// accumulate onto the same random start on both sides.
+template <typename Pair>
+void Fc2BackwardCase(Rng& rng, int64_t N, int64_t I, int64_t O, const Pair& out,
+                     const Tensor& pre_h, const Tensor& pre_d) {
+  auto w2 = RandomOf(kBF16, {I, O}, rng, 0.2f);
+  auto dout = RandomOf(kBF16, {N, I}, rng);
+  auto dpre = OutputOf(kBF16, {N, O});
+  auto dw2 = RandomOf(kF32, {I, O}, rng);
+  auto db2 = RandomOf(kF32, {I}, rng);
+  auto db1 = RandomOf(kF32, {O}, rng);
+  ops::LinearBackwardGelu(Cpu(), dpre.h(), dw2.h(), db2.h(), db1.h(), dout.h(), out.h(), w2.h(),
+                          pre_h);
+  ops::LinearBackwardGelu(Gpu(), dpre.d(), dw2.d(), db2.d(), db1.d(), dout.d(), out.d(), w2.d(),
+                          pre_d);
+  ExpectMatchTyped(dpre, "dpre");
+  ExpectMatchTyped(dw2, "dw2", 1e-3);
+  ExpectMatchTyped(db2, "db2", 1e-3);
+  ExpectMatchTyped(db1, "db1 (dpre_bias)", 1e-2);
+}
+
 // fc1 + GELU forward, fc2 + GELU backward and a biased LinearBackward (BGRADB), BF16, N rows of
 // width I -> O.
 void MlpCase(uint64_t seed, int64_t N, int64_t I, int64_t O) {
@@ -46,21 +68,7 @@ void MlpCase(uint64_t seed, int64_t N, int64_t I, int64_t O) {
   ExpectMatchTyped(out, "gelu out");
   ExpectMatchTyped(pre, "pre");
 
-  // fc2: [N, O] -> [N, I]; dout [N, I]; its input is out = gelu(pre).
-  auto w2 = RandomOf(kBF16, {I, O}, rng, 0.2f);
-  auto dout = RandomOf(kBF16, {N, I}, rng);
-  auto dpre = OutputOf(kBF16, {N, O});
-  auto dw2 = RandomOf(kF32, {I, O}, rng);  // accumulate: the same start on both sides
-  auto db2 = RandomOf(kF32, {I}, rng);
-  auto db1 = RandomOf(kF32, {O}, rng);
-  ops::LinearBackwardGelu(Cpu(), dpre.h(), dw2.h(), db2.h(), db1.h(), dout.h(), out.h(), w2.h(),
-                          pre.h());
-  ops::LinearBackwardGelu(Gpu(), dpre.d(), dw2.d(), db2.d(), db1.d(), dout.d(), out.d(), w2.d(),
-                          pre.d());
-  ExpectMatchTyped(dpre, "dpre");
-  ExpectMatchTyped(dw2, "dw2", 1e-3);
-  ExpectMatchTyped(db2, "db2", 1e-3);
-  ExpectMatchTyped(db1, "db1 (dpre_bias)", 1e-2);
+  Fc2BackwardCase(rng, N, I, O, out, pre.h(), pre.d());
 }
 
 TEST(CudaFusedPathsTest, MlpEpiloguesMatchCpu) {
@@ -122,20 +130,7 @@ void ShiftedVectorsCase(uint64_t seed, int64_t N, int64_t I, int64_t O) {
   ExpectMatchTyped(out, "gelu out");
   ExpectMatchTyped(pre, "pre");
 
-  auto w2 = RandomOf(kBF16, {I, O}, rng, 0.2f);
-  auto dout = RandomOf(kBF16, {N, I}, rng);
-  auto dpre = OutputOf(kBF16, {N, O});
-  auto dw2 = RandomOf(kF32, {I, O}, rng);
-  auto db2 = RandomOf(kF32, {I}, rng);
-  auto db1 = RandomOf(kF32, {O}, rng);
-  ops::LinearBackwardGelu(Cpu(), dpre.h(), dw2.h(), db2.h(), db1.h(), dout.h(), out.h(), w2.h(),
-                          preh);
-  ops::LinearBackwardGelu(Gpu(), dpre.d(), dw2.d(), db2.d(), db1.d(), dout.d(), out.d(), w2.d(),
-                          pred);
-  ExpectMatchTyped(dpre, "dpre");
-  ExpectMatchTyped(dw2, "dw2", 1e-3);
-  ExpectMatchTyped(db2, "db2", 1e-3);
-  ExpectMatchTyped(db1, "db1 (dpre_bias)", 1e-2);
+  Fc2BackwardCase(rng, N, I, O, out, preh, pred);
 }
 
 // cuBLASLt picks an epilogue's algorithm by its bias and aux pointers' alignment: a plan picked
