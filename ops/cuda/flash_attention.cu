@@ -287,6 +287,88 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
+// The backward's dQ for the warp's 16 queries [qw, qw + 16) of query tile q0 over the block's 64
+// keys, from dS^T [key][query] in shared memory and the key tile sk: added into dq_acc [B, S, D]
+// (kPartialDq false), or stored into key tile blockIdx.y's share dq_acc[blockIdx.y] [B, S, D]
+// (true: every element of the share is written by exactly one thread).
+template <int kDp, bool kLdsm, bool kPartialDq>
+__device__ __forceinline__ void WarpDq(float* dq_acc, const bf16 (&sds)[kTile][kTile + 8],
+                                       const Tile<kDp>& sk, int64_t batch, int h, int q0, int S,
+                                       int D, int H, int d, float scale) {
+  const int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+  const int qw = warp * 16;
+  float dq[kDp / 8][4] = {};
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk) {
+    // A = dS [16 queries][16 keys], read transposed from dS^T [key][query].
+    uint32_t a[4];
+    if constexpr (kLdsm) {
+      // Matrices: (queries +0, keys +0), (queries +8, keys +0), (+0, +8), (+8, +8).
+      const int lane = threadIdx.x & 31, m = lane >> 3;
+      LoadMatrixX4Trans(a, &sds[kk * 16 + (m >> 1) * 8 + (lane & 7)][qw + (m & 1) * 8]);
+    } else {
+      const int key = kk * 16 + 2 * t;
+      a[0] = Pack(sds[key][qw + g], sds[key + 1][qw + g]);
+      a[1] = Pack(sds[key][qw + g + 8], sds[key + 1][qw + g + 8]);
+      a[2] = Pack(sds[key + 8][qw + g], sds[key + 9][qw + g]);
+      a[3] = Pack(sds[key + 8][qw + g + 8], sds[key + 9][qw + g + 8]);
+    }
+#pragma unroll
+    for (int nd = 0; nd < kDp / 8; nd += 2) {
+      uint32_t b[4];
+      LoadBPair<kLdsm>(b, sk, kk * 16, nd);
+      Mma(dq[nd], a, b[0], b[1]);
+      Mma(dq[nd + 1], a, b[2], b[3]);
+    }
+  }
+#pragma unroll
+  for (int rr = 0; rr < 2; ++rr) {
+    const int q = q0 + qw + g + 8 * rr;
+    if (q >= S) continue;
+    float* dst = dq_acc + (batch * S + q) * static_cast<int64_t>(D) + h * d;
+    if constexpr (kPartialDq) dst += blockIdx.y * (static_cast<int64_t>(gridDim.x / H) * S * D);
+#pragma unroll
+    for (int nd = 0; nd < kDp / 8; ++nd) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int col = nd * 8 + 2 * t + e;
+        if (col >= d) continue;
+        if constexpr (kPartialDq) {
+          dst[col] = dq[nd][2 * rr + e] * scale;
+        } else {
+          atomicAdd(dst + col, dq[nd][2 * rr + e] * scale);
+        }
+      }
+    }
+  }
+}
+
+// The backward's dK (scaled) and dV of the warp's 16 keys from key kw0 on, into dqkv's K and V
+// parts (bf16).
+template <int kDp>
+__device__ __forceinline__ void StoreKeyGrads(bf16* dqkv, const float (&dk)[kDp / 8][4],
+                                              const float (&dv)[kDp / 8][4], int64_t batch, int h,
+                                              int kw0, int S, int D, int d, float scale) {
+  const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+#pragma unroll
+  for (int rr = 0; rr < 2; ++rr) {
+    const int key = kw0 + g + 8 * rr;
+    if (key >= S) continue;
+    bf16* dk_row = dqkv + ((batch * S + key) * 3 + 1) * static_cast<int64_t>(D) + h * d;
+    bf16* dv_row = dk_row + D;
+#pragma unroll
+    for (int nd = 0; nd < kDp / 8; ++nd) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int col = nd * 8 + 2 * t + e;
+        if (col >= d) continue;
+        dk_row[col] = __float2bfloat16_rn(dk[nd][2 * rr + e] * scale);
+        dv_row[col] = __float2bfloat16_rn(dv[nd][2 * rr + e]);
+      }
+    }
+  }
+}
+
 // Grid (B · H, key tiles). Each warp owns 16 keys of the block's tile and loops over all query
 // tiles: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - delta),
 // dK += dS^T Q; dS^T goes through shared memory so that each warp then adds dQ = dS K for 16
@@ -360,73 +442,10 @@ __global__ void __launch_bounds__(kBlockThreads)
     AccTimesTile<kDp, kLdsm>(dk, ds, sq);
     __syncthreads();  // dS^T of every warp is in shared memory
 
-    // dQ rows [qw, qw + 16) of this query tile over the block's 64 keys: added into dq_acc
-    // [B, S, D] (kPartialDq false), or stored into key tile blockIdx.y's share dq_acc[blockIdx.y]
-    // [B, S, D] (true: every element of the share is written by exactly one thread).
-    const int qw = warp * 16;
-    float dq[kDp / 8][4] = {};
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      // A = dS [16 queries][16 keys], read transposed from dS^T [key][query].
-      uint32_t a[4];
-      if constexpr (kLdsm) {
-        // Matrices: (queries +0, keys +0), (queries +8, keys +0), (+0, +8), (+8, +8).
-        const int lane = threadIdx.x & 31, m = lane >> 3;
-        LoadMatrixX4Trans(a, &sds[kk * 16 + (m >> 1) * 8 + (lane & 7)][qw + (m & 1) * 8]);
-      } else {
-        const int key = kk * 16 + 2 * t;
-        a[0] = Pack(sds[key][qw + g], sds[key + 1][qw + g]);
-        a[1] = Pack(sds[key][qw + g + 8], sds[key + 1][qw + g + 8]);
-        a[2] = Pack(sds[key + 8][qw + g], sds[key + 9][qw + g]);
-        a[3] = Pack(sds[key + 8][qw + g + 8], sds[key + 9][qw + g + 8]);
-      }
-#pragma unroll
-      for (int nd = 0; nd < kDp / 8; nd += 2) {
-        uint32_t b[4];
-        LoadBPair<kLdsm>(b, sk, kk * 16, nd);
-        Mma(dq[nd], a, b[0], b[1]);
-        Mma(dq[nd + 1], a, b[2], b[3]);
-      }
-    }
-#pragma unroll
-    for (int rr = 0; rr < 2; ++rr) {
-      const int q = q0 + qw + g + 8 * rr;
-      if (q >= S) continue;
-      float* dst = dq_acc + (b * S + q) * static_cast<int64_t>(D) + h * d;
-      if constexpr (kPartialDq) dst += blockIdx.y * (static_cast<int64_t>(gridDim.x / H) * S * D);
-#pragma unroll
-      for (int nd = 0; nd < kDp / 8; ++nd) {
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int col = nd * 8 + 2 * t + e;
-          if (col >= d) continue;
-          if constexpr (kPartialDq) {
-            dst[col] = dq[nd][2 * rr + e] * scale;
-          } else {
-            atomicAdd(dst + col, dq[nd][2 * rr + e] * scale);
-          }
-        }
-      }
-    }
+    WarpDq<kDp, kLdsm, kPartialDq>(dq_acc, sds, sk, b, h, q0, S, D, H, d, scale);
   }
 
-#pragma unroll
-  for (int rr = 0; rr < 2; ++rr) {
-    const int key = k0 + kw + g + 8 * rr;
-    if (key >= S) continue;
-    bf16* dk_row = dqkv + ((b * S + key) * 3 + 1) * static_cast<int64_t>(D) + h * d;
-    bf16* dv_row = dk_row + D;
-#pragma unroll
-    for (int nd = 0; nd < kDp / 8; ++nd) {
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int col = nd * 8 + 2 * t + e;
-        if (col >= d) continue;
-        dk_row[col] = __float2bfloat16_rn(dk[nd][2 * rr + e] * scale);
-        dv_row[col] = __float2bfloat16_rn(dv[nd][2 * rr + e]);
-      }
-    }
-  }
+  StoreKeyGrads<kDp>(dqkv, dk, dv, b, h, k0 + kw, S, D, d, scale);
 }
 
 struct Dims {

@@ -268,25 +268,14 @@ void ScaledLogitsBackward(const Context& ctx, Tensor dq, Tensor de, Tensor dlogi
       has_col ? pde + row0 * E : nullptr, b * E, logit_scale.f32(), scale.f32(), max_scale);
   CUDA_CHECK_LAUNCH();
   // dq[j] += Σ_i dcol_ij e[row0 + i] ; de[j] += Σ_i drow_ij q[row0 + i]
-  GemmArgs t;
-  t.trans_a = true;
-  t.M = G;
-  t.N = E;
-  t.K = b;
-  t.lda = G;
-  t.ldb = E;
-  t.ldc = E;
-  t.beta = 1.0f;
-  if (has_col) {
-    t.A = dcol_logits.f32();
-    t.B = pe + row0 * E;
-    t.C = pdq;
+  auto add_transposed = [&](const float* dlogits, const float* rows, float* into) {
+    GemmArgs t = RowMajorGemm(G, E, b, dlogits, G, rows, E, into, E);
+    t.trans_a = true;
+    t.beta = 1.0f;
     Gemm(ctx, t);
-  }
-  t.A = drow_logits.f32();
-  t.B = pq + row0 * E;
-  t.C = pde;
-  Gemm(ctx, t);
+  };
+  if (has_col) add_transposed(dcol_logits.f32(), pe + row0 * E, pdq);
+  add_transposed(drow_logits.f32(), pq + row0 * E, pde);
   ScaleByKernel<<<GridFor(G * E), kThreads, 0, Stream(ctx)>>>(pdq, pde, G * E, scale.f32());
   CUDA_CHECK_LAUNCH();
 }
